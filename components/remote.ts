@@ -1,0 +1,44 @@
+import * as fs from "fs";
+import * as path from "path";
+
+/** Where the shell scripts live; components read them, the lab runs the very same files. */
+export const SCRIPTS_DIR = path.join(__dirname, "scripts");
+
+/** The heredoc delimiter that wraps a script; no script may contain it on a line of its own. */
+const DELIMITER = "DO_SWARM_SCRIPT_EOF";
+
+/** Reads one of `components/scripts/*.sh`. */
+export function readScript(name: string): string {
+  const text = fs.readFileSync(path.join(SCRIPTS_DIR, name), "utf8");
+  if (text.split("\n").some((line) => line === DELIMITER)) {
+    throw new Error(`${name} contains the line ${DELIMITER}, which would end its heredoc early`);
+  }
+  return text;
+}
+
+/** Quotes one word for a POSIX shell: the result is always a single, literal argument. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'"'"'`)}'`;
+}
+
+/**
+ * Builds the command string a `remote.Command` sends over SSH to run `components/scripts/NAME`
+ * with ARGS.
+ *
+ * Why this shape: the script travels inside the command (a quoted heredoc written to a private
+ * temp file), so `pulumi preview` shows a readable diff when a script or an argument changes, and
+ * the node needs nothing pre-installed. The command's standard input is left free for the
+ * payload that must stay secret (a join token, a rendered stack holding secret values): it never
+ * appears in argv, in `ps`, in the command string or in the plaintext state. Arguments must
+ * therefore never carry secrets.
+ */
+export function scriptCommand(name: string, args: readonly string[] = []): string {
+  const body = readScript(name).replace(/\n*$/, "\n");
+  const argv = args.map(shellQuote).join(" ");
+  return [
+    `set -e; f=$(mktemp /tmp/do-swarm.XXXXXX); trap 'rm -f "$f"' EXIT`,
+    `cat > "$f" <<'${DELIMITER}'`,
+    body + DELIMITER,
+    `bash "$f"${argv ? " " + argv : ""}`,
+  ].join("\n");
+}
