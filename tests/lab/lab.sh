@@ -1,0 +1,585 @@
+#!/usr/bin/env bash
+# The lab: N "droplets" on this machine, each a network namespace on a private bridge with its
+# own hostname, its own dockerd (own data root, own /run so /run/docker.sock is its engine) and
+# its own sshd, reached over real SSH with a generated key.
+#
+# Source this file (`. tests/lab/lab.sh`) for the functions; run it for a few entrypoints:
+#   bash tests/lab/lab.sh up N [NAME...] | down | ssh HOST CMD | power-off H | power-on H | images
+#
+# Layout of host i (0-based):
+#   network namespace dslab-h<i>, veth dslab-v<i> on bridge dslab0, eth0 inside with
+#   public 10.77.0.(10+i)/24 (SSH) and private 10.78.0.(10+i)/24 (swarm), on the same interface;
+#   a "holder" process (`sleep infinity`) inside `unshare --mount --uts` keeps its mount and UTS
+#   namespaces, where /run and /tmp are bind mounts of per-host directories; dockerd and sshd are
+#   started inside it with nsenter, so an SSH login lands in that host's mount namespace.
+# State under tests/lab/.run/ (gitignored): h<i>/ (run, tmp, docker data root, ssh keys, config),
+# logs/h<i>/ (dockerd, sshd), id_ed25519 (client key), hosts.json and hosts.tsv.
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_RUN=${LAB_RUN:-$LAB_DIR/.run}
+LAB_BRIDGE=dslab0
+LAB_NS_PREFIX=dslab-h
+LAB_VETH_PREFIX=dslab-v
+LAB_PUBLIC_NET=10.77.0
+LAB_PRIVATE_NET=10.78.0
+LAB_KEY=$LAB_RUN/id_ed25519
+# Seconds to wait for a dockerd to answer after it is started.
+LAB_DOCKERD_WAIT=${LAB_DOCKERD_WAIT:-90}
+LAB_IMAGES=(lab/web:v1 lab/web:v2 lab/web:v3-crash)
+
+lab_log() { printf '[lab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+lab_die() {
+  lab_log "ERROR: $*"
+  return 1
+}
+
+# Seconds since the epoch with milliseconds, for timings.
+lab_now() { date +%s.%N | cut -c1-14; }
+# Prints "1.23" for the time elapsed since START (from lab_now).
+lab_since() { awk -v a="$1" -v b="$(lab_now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+lab_public() { echo "$LAB_PUBLIC_NET.$((10 + $1))"; }
+lab_private() { echo "$LAB_PRIVATE_NET.$((10 + $1))"; }
+lab_ns() { echo "$LAB_NS_PREFIX$1"; }
+lab_hdir() { echo "$LAB_RUN/h$1"; }
+lab_logdir() { echo "$LAB_RUN/logs/h$1"; }
+
+# Number of hosts of the current lab (from hosts.tsv).
+lab_count() {
+  if [[ -f $LAB_RUN/hosts.tsv ]]; then wc -l <"$LAB_RUN/hosts.tsv"; else echo 0; fi
+}
+
+# Resolves a host given as an index, a name from hosts.tsv or an address, to its index.
+lab_index() {
+  local h=$1 i name pub priv
+  if [[ $h =~ ^[0-9]+$ ]]; then
+    echo "$h"
+    return 0
+  fi
+  if [[ -f $LAB_RUN/hosts.tsv ]]; then
+    while read -r i name pub priv; do
+      if [[ $h == "$name" || $h == "$pub" || $h == "$priv" ]]; then
+        echo "$i"
+        return 0
+      fi
+    done <"$LAB_RUN/hosts.tsv"
+  fi
+  lab_die "unknown lab host: $h"
+}
+
+# Name of host H (index, name or address).
+lab_name() {
+  local i n name pub priv
+  i=$(lab_index "$1") || return 1
+  while read -r n name pub priv; do
+    if [[ $n == "$i" ]]; then
+      echo "$name"
+      return 0
+    fi
+  done <"$LAB_RUN/hosts.tsv"
+  lab_die "no name for host $1"
+}
+
+# PID of host H's holder process (its mount/UTS/net namespaces), or fails.
+lab_holder() {
+  local i pid
+  i=$(lab_index "$1") || return 1
+  pid=$(cat "$(lab_hdir "$i")/holder.pid" 2>/dev/null) || return 1
+  [[ -n $pid && -d /proc/$pid ]] || return 1
+  echo "$pid"
+}
+
+# Runs a command inside host H's namespaces, as a local process (no SSH): for the lab's own use.
+lab_exec() {
+  local pid
+  pid=$(lab_holder "$1") || lab_die "host $1 is not up" || return 1
+  shift
+  nsenter --target "$pid" --net --mount --uts -- "$@"
+}
+
+LAB_SSH_OPTS=(-F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
+  -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR
+  -o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=6)
+
+# lab_ssh HOST CMD...: runs CMD on HOST (index, name or address) as root over SSH to its public
+# address, with the lab key and no host-key checks. Standard input is passed through.
+lab_ssh() {
+  local h=$1 addr
+  shift
+  if [[ $h =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    addr=$h
+  else
+    addr=$(lab_public "$(lab_index "$h")") || return 1
+  fi
+  ssh "${LAB_SSH_OPTS[@]}" -i "$LAB_KEY" "root@$addr" "$@"
+}
+
+# Installs from Debian what the lab needs, only if a binary is missing. Never starts the
+# packages' services (policy-rc.d), so no system dockerd or sshd appears on the machine.
+lab_install_deps() {
+  local missing=() pair bin pkg
+  for pair in dockerd:docker.io containerd:containerd runc:runc sshd:openssh-server \
+    ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 iptables:iptables \
+    nsenter:util-linux unshare:util-linux; do
+    bin=${pair%%:*}
+    pkg=${pair#*:}
+    if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$bin ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ! lab_static_busybox >/dev/null; then missing+=(busybox-static); fi
+  if ((${#missing[@]} == 0)); then return 0; fi
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  lab_log "installing from Debian: ${missing[*]}"
+  local made_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq || rc=$?
+  if ((rc == 0)); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" || rc=$?
+  fi
+  if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi
+  ((rc == 0)) || lab_die "apt-get failed ($rc)"
+}
+
+# Prints the path of a statically linked busybox, or fails.
+lab_static_busybox() {
+  local b
+  for b in /bin/busybox /usr/bin/busybox; do
+    if [[ -x $b ]] && ! LC_ALL=C ldd "$b" >/dev/null 2>&1; then
+      echo "$b"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Checks we can build a lab at all.
+lab_preflight() {
+  [[ $(id -u) == 0 ]] || lab_die "the lab needs root" || return 1
+  [[ $(uname -s) == Linux ]] || lab_die "the lab needs Linux" || return 1
+}
+
+# lab_up N [NAME...]: builds a lab of N hosts named NAME... (default lab-h<i>), writes
+# .run/hosts.json and .run/hosts.tsv, and waits until every dockerd answers over SSH.
+lab_up() {
+  local n=$1 i
+  shift
+  local names=("$@")
+  lab_preflight || return 1
+  local t0
+  t0=$(lab_now)
+  mkdir -p "$LAB_RUN/logs"
+  chmod 700 "$LAB_RUN"
+  rm -f "$LAB_KEY" "$LAB_KEY.pub"
+  ssh-keygen -q -t ed25519 -N '' -C do-swarm-lab -f "$LAB_KEY"
+
+  ip link add "$LAB_BRIDGE" type bridge
+  ip addr add "$LAB_PUBLIC_NET.1/24" dev "$LAB_BRIDGE"
+  ip link set "$LAB_BRIDGE" up
+  if ! iptables -C FORWARD -i "$LAB_BRIDGE" -o "$LAB_BRIDGE" -j ACCEPT 2>/dev/null; then
+    iptables -I FORWARD -i "$LAB_BRIDGE" -o "$LAB_BRIDGE" -j ACCEPT
+  fi
+
+  : >"$LAB_RUN/hosts.tsv"
+  local json="[" name
+  for ((i = 0; i < n; i++)); do
+    name=${names[i]:-lab-h$i}
+    printf '%s\t%s\t%s\t%s\n' "$i" "$name" "$(lab_public "$i")" "$(lab_private "$i")" \
+      >>"$LAB_RUN/hosts.tsv"
+    json+=$'\n'"  {\"name\": \"$name\", \"public\": \"$(lab_public "$i")\", \"private\": \"$(lab_private "$i")\"}"
+    ((i < n - 1)) && json+=","
+  done
+  printf '%s\n]\n' "$json" >"$LAB_RUN/hosts.json"
+
+  for ((i = 0; i < n; i++)); do
+    lab_host_create "$i" "$(lab_name "$i")" || return 1
+  done
+  for ((i = 0; i < n; i++)); do
+    lab_host_start "$i" || return 1
+  done
+  for ((i = 0; i < n; i++)); do
+    lab_wait_host "$i" || return 1
+  done
+  lab_log "lab up: $n hosts in $(lab_since "$t0") s"
+}
+
+# Creates host I's network namespace, addresses, directories, sshd config and holder process.
+lab_host_create() {
+  local i=$1 name=$2 ns veth hdir ldir
+  ns=$(lab_ns "$i")
+  veth=$LAB_VETH_PREFIX$i
+  hdir=$(lab_hdir "$i")
+  ldir=$(lab_logdir "$i")
+  rm -rf "$hdir" "$ldir"
+  mkdir -p "$hdir"/{run/sshd,tmp,docker,ssh} "$ldir"
+  chmod 1777 "$hdir/tmp"
+  chmod 755 "$hdir/run/sshd"
+
+  ip netns add "$ns"
+  ip link add "$veth" type veth peer name "${veth}p"
+  ip link set "${veth}p" netns "$ns"
+  ip link set "$veth" master "$LAB_BRIDGE" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set "${veth}p" name eth0
+  ip -n "$ns" addr add "$(lab_public "$i")/24" dev eth0
+  ip -n "$ns" addr add "$(lab_private "$i")/24" dev eth0
+  ip -n "$ns" link set eth0 up
+
+  ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$hdir/ssh/ssh_host_ed25519_key"
+  cp "$LAB_KEY.pub" "$hdir/ssh/authorized_keys"
+  chmod 600 "$hdir/ssh/authorized_keys"
+  cat >"$hdir/sshd_config" <<EOF
+Port 22
+ListenAddress 0.0.0.0
+HostKey "$hdir/ssh/ssh_host_ed25519_key"
+PidFile /run/sshd.pid
+AuthorizedKeysFile "$hdir/ssh/authorized_keys"
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+MaxStartups 200
+MaxSessions 200
+LoginGraceTime 30
+Subsystem sftp internal-sftp
+EOF
+  # The login shell of root over SSH must be bash: if this machine's is not, the host sees a
+  # copy of /etc/passwd where it is.
+  if [[ $(getent passwd root | cut -d: -f7) != */bash ]]; then
+    sed -E 's#^(root:([^:]*:){5})[^:]*$#\1/bin/bash#' /etc/passwd >"$hdir/passwd"
+  fi
+
+  # The holder: enters the netns, unshares mount and UTS namespaces, sets the hostname, mounts
+  # the per-host /run and /tmp, then sleeps for the life of the host.
+  # (In a subshell, so the holder is not a child of the caller: a later `wait` never waits on it.)
+  (setsid nsenter --net="/var/run/netns/$ns" unshare --mount --uts --propagation private \
+    bash "$LAB_DIR/lab.sh" __holder "$hdir" "$name" </dev/null >"$ldir/holder.log" 2>&1 &)
+  local k
+  for ((k = 0; k < 100; k++)); do
+    [[ -f $hdir/holder.ready ]] && return 0
+    sleep 0.05
+  done
+  lab_die "host $i ($name): holder did not start: $(cat "$ldir/holder.log")"
+}
+
+# Runs inside the new namespaces (see lab_host_create).
+lab__holder() {
+  local hdir=$1 name=$2
+  hostname "$name"
+  mount --bind "$hdir/run" /run
+  mount --bind "$hdir/tmp" /tmp
+  if [[ -f $hdir/passwd ]]; then mount --bind "$hdir/passwd" /etc/passwd; fi
+  echo $$ >"$hdir/holder.pid"
+  : >"$hdir/holder.ready"
+  exec sleep infinity
+}
+
+# Starts host I's dockerd and sshd inside its namespaces (boot or power on).
+lab_host_start() {
+  local i=$1 hdir ldir pid
+  hdir=$(lab_hdir "$i")
+  ldir=$(lab_logdir "$i")
+  pid=$(lab_holder "$i") || lab_die "host $i has no holder" || return 1
+  mkdir -p "$hdir/run/sshd"
+  chmod 755 "$hdir/run/sshd"
+  (nsenter --target "$pid" --net --mount --uts -- setsid dockerd \
+    --data-root "$hdir/docker" --exec-root /run/docker --pidfile /run/docker.pid \
+    -H unix:///run/docker.sock --bridge none --iptables=false --ip-masq=false \
+    --cgroup-parent "/$(lab_ns "$i")" \
+    </dev/null >>"$ldir/dockerd.log" 2>&1 &)
+  nsenter --target "$pid" --net --mount --uts -- /usr/sbin/sshd -f "$hdir/sshd_config" \
+    -E "$ldir/sshd.log" </dev/null
+}
+
+# Waits until host I answers over SSH and its dockerd answers there.
+lab_wait_host() {
+  local i=$1 k deadline
+  deadline=$((SECONDS + LAB_DOCKERD_WAIT))
+  for ((k = 0; SECONDS < deadline; k++)); do
+    if lab_ssh "$i" 'docker version --format "{{.Server.Version}}"' >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.3
+  done
+  lab_die "host $i: dockerd did not answer over SSH within ${LAB_DOCKERD_WAIT}s; tail of its log:" || true
+  tail -n 20 "$(lab_logdir "$i")/dockerd.log" >&2 || true
+  return 1
+}
+
+# Lists PIDs of every process of host I (in its netns, plus all their descendants, plus any
+# process left in its container cgroups), except PIDs given after I.
+lab_host_pids() {
+  local i=$1 ns
+  shift
+  ns=$(lab_ns "$i")
+  {
+    if ip netns list | grep -qw "^$ns"; then ip netns pids "$ns" 2>/dev/null || true; fi
+    local f
+    for f in /sys/fs/cgroup/pids/"$ns" /sys/fs/cgroup/unified/"$ns" /sys/fs/cgroup/"$ns"; do
+      [[ -d $f ]] && find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null
+    done
+  } | sort -un | lab__descendants | sort -un | {
+    if (($# > 0)); then grep -vxF -f <(printf '%s\n' "$@"); else cat; fi
+  } || true
+}
+
+# Reads PIDs on stdin, prints them and all their descendants.
+lab__descendants() {
+  local -A children=()
+  local pid ppid
+  while read -r pid ppid; do
+    children[$ppid]+=" $pid"
+  done < <(ps -e -o pid=,ppid=)
+  local queue=() p
+  mapfile -t queue
+  local seen=" "
+  while ((${#queue[@]})); do
+    p=${queue[0]}
+    queue=("${queue[@]:1}")
+    [[ -z $p || $seen == *" $p "* ]] && continue
+    seen+="$p "
+    echo "$p"
+    for pid in ${children[$p]:-}; do queue+=("$pid"); done
+  done
+}
+
+# Stops host I's processes: SIGTERM (if GRACE > 0) with GRACE seconds to exit, then SIGKILL.
+# PIDs after GRACE are spared (the holder, on power off).
+lab_host_kill() {
+  local i=$1 grace=$2 pids k
+  shift 2
+  if ((grace > 0)); then
+    pids=$(lab_host_pids "$i" "$@")
+    # shellcheck disable=SC2086 # a list of PIDs
+    [[ -n $pids ]] && kill -TERM $pids 2>/dev/null
+    for ((k = 0; k < grace * 5; k++)); do
+      pids=$(lab_host_pids "$i" "$@")
+      [[ -z $pids ]] && break
+      sleep 0.2
+    done
+  fi
+  for ((k = 0; k < 50; k++)); do
+    pids=$(lab_host_pids "$i" "$@")
+    [[ -z $pids ]] && return 0
+    # shellcheck disable=SC2086 # a list of PIDs
+    kill -KILL $pids 2>/dev/null
+    sleep 0.1
+  done
+  lab_die "host $i: processes survive SIGKILL: $pids"
+}
+
+# Unmounts what dockerd left in host I's mount namespace (/run/docker/netns, overlays) and empties
+# its /run, as a reboot would. Keeps /run and /tmp themselves.
+lab_host_clean_run() {
+  local i=$1 pid hdir mp
+  hdir=$(lab_hdir "$i")
+  if pid=$(lab_holder "$i"); then
+    while read -r mp; do
+      nsenter --target "$pid" --mount -- umount -l "$mp" 2>/dev/null || true
+    done < <(awk -v d="$hdir/docker/" '$5 ~ "^/run/." || index($5, d) == 1 { print $5 }' \
+      "/proc/$pid/mountinfo" | sort -r)
+  fi
+  find "$hdir/run" -mindepth 1 -delete 2>/dev/null || true
+  mkdir -p "$hdir/run/sshd"
+  chmod 755 "$hdir/run/sshd"
+}
+
+# lab_power_off H: pulls the plug on host H: its dockerd, containerd, containers and sshd die at
+# once (SIGKILL). Its data root stays, so lab_power_on brings back the same node.
+lab_power_off() {
+  local i holder
+  i=$(lab_index "$1") || return 1
+  holder=$(lab_holder "$i") || lab_die "host $1 is not up" || return 1
+  lab_host_kill "$i" 0 "$holder"
+  lab_host_clean_run "$i"
+  lab_log "host $i ($(lab_name "$i")) powered off"
+}
+
+# lab_power_on H: boots host H again (dockerd and sshd) and waits until it answers over SSH.
+lab_power_on() {
+  local i
+  i=$(lab_index "$1") || return 1
+  lab_host_start "$i"
+  lab_wait_host "$i"
+  lab_log "host $i ($(lab_name "$i")) powered on"
+}
+
+# Runs the docker CLI on host I locally (nsenter, no SSH), with a time limit.
+lab__docker() {
+  local i=$1 limit=$2 pid
+  shift 2
+  pid=$(lab_holder "$i") || return 1
+  timeout "$limit" nsenter --target "$pid" --net --mount --uts -- docker "$@"
+}
+
+# Indexes of the hosts that exist (namespaces and host dirs), current or left by a crashed run.
+lab__existing() {
+  {
+    ip netns list 2>/dev/null | awk '{print $1}' | sed -n "s/^$LAB_NS_PREFIX\([0-9]\+\)$/\1/p"
+    local d
+    for d in "$LAB_RUN"/h[0-9]*; do
+      [[ -d $d ]] && basename "$d" | sed 's/^h//'
+    done
+    ip -o link show 2>/dev/null | sed -n "s/^[0-9]*: $LAB_VETH_PREFIX\([0-9]\+\)[@:].*/\1/p"
+  } | sort -un
+}
+
+# lab_down: tears the lab down, whatever state it is in (also nothing, or a crashed run):
+# removes stacks and leaves the swarm where an engine answers, stops every process (SIGTERM with
+# a time limit, then SIGKILL), deletes namespaces, veths, the bridge, the FORWARD rule, leftover
+# mounts and cgroups, and the hosts' state. Idempotent.
+lab_down() {
+  local t0 i hosts stacks s
+  t0=$(lab_now)
+  mapfile -t hosts < <(lab__existing)
+  # 1. Politely: stacks, then leave the swarm (in parallel, time-limited).
+  local pids=()
+  for i in "${hosts[@]}"; do
+    (
+      if lab_holder "$i" >/dev/null && lab__docker "$i" 3 info >/dev/null 2>&1; then
+        stacks=$(lab__docker "$i" 5 stack ls --format '{{.Name}}' 2>/dev/null) || stacks=""
+        for s in $stacks; do lab__docker "$i" 10 stack rm "$s" >/dev/null 2>&1 || true; done
+        lab__docker "$i" 10 swarm leave --force >/dev/null 2>&1 || true
+      fi
+    ) &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  # 2. Stop every process: SIGTERM, 10 s, SIGKILL.
+  pids=()
+  for i in "${hosts[@]}"; do
+    lab_host_kill "$i" 10 &
+    pids+=($!)
+  done
+  local failed=0
+  for i in "${pids[@]}"; do wait "$i" || failed=1; done
+  # 3. Namespaces, links, bridge, rule, mounts, cgroups, state.
+  for i in "${hosts[@]}"; do
+    ip netns del "$(lab_ns "$i")" 2>/dev/null || true
+    ip link del "$LAB_VETH_PREFIX$i" 2>/dev/null || true
+  done
+  if ip link show "$LAB_BRIDGE" >/dev/null 2>&1; then ip link del "$LAB_BRIDGE"; fi
+  while iptables -C FORWARD -i "$LAB_BRIDGE" -o "$LAB_BRIDGE" -j ACCEPT 2>/dev/null; do
+    iptables -D FORWARD -i "$LAB_BRIDGE" -o "$LAB_BRIDGE" -j ACCEPT
+  done
+  local mp
+  while read -r mp; do umount -l "$mp" 2>/dev/null || true; done < <(
+    awk -v d="$LAB_RUN/" -v n="/run/netns/$LAB_NS_PREFIX" \
+      'index($5, d) == 1 || index($5, n) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+  )
+  local cg
+  for i in "${hosts[@]}"; do
+    for cg in /sys/fs/cgroup/*/"$(lab_ns "$i")" /sys/fs/cgroup/"$(lab_ns "$i")"; do
+      [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+  done
+  for i in "${hosts[@]}"; do rm -rf "$(lab_hdir "$i")"; done
+  rm -f "$LAB_RUN/hosts.json" "$LAB_RUN/hosts.tsv"
+  lab_log "lab down (${#hosts[@]} hosts) in $(lab_since "$t0") s"
+  ((failed == 0)) || lab_die "some processes survived SIGKILL" || return 1
+  lab_check_clean
+}
+
+# Fails (listing it) if anything of a lab is left on the machine.
+lab_check_clean() {
+  local left=() i
+  mapfile -t left < <(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_NS_PREFIX" || true)
+  ip link show "$LAB_BRIDGE" >/dev/null 2>&1 && left+=("bridge $LAB_BRIDGE")
+  ip -o link show 2>/dev/null | grep -q ": ${LAB_VETH_PREFIX}[0-9]" && left+=("veth links")
+  iptables -C FORWARD -i "$LAB_BRIDGE" -o "$LAB_BRIDGE" -j ACCEPT 2>/dev/null && left+=("FORWARD rule")
+  grep -q -e "$LAB_RUN/" -e "/run/netns/$LAB_NS_PREFIX" /proc/self/mountinfo && left+=("mounts")
+  for i in $(lab__existing); do left+=("host $i"); done
+  if ((${#left[@]})); then
+    lab_die "left after teardown: ${left[*]}"
+  fi
+}
+
+# Builds the test images once (busybox-static rootfs + docker import on host 0), then loads
+# the same image archive into every other host, so every node has identical image IDs:
+#   lab/web:v1, lab/web:v2: busybox httpd on port 80 serving / ("do-swarm lab web vN"),
+#     /version ("vN") and /health ("ok"), with a HEALTHCHECK on /health;
+#   lab/web:v3-crash: exits 1 at start.
+lab_images() {
+  local t0 bb root img ver n i
+  t0=$(lab_now)
+  bb=$(lab_static_busybox) || lab_die "no static busybox" || return 1
+  n=$(lab_count)
+  root=$LAB_RUN/images
+  rm -rf "$root"
+  mkdir -p "$root"
+  for ver in v1 v2 v3-crash; do
+    local fs=$root/rootfs-$ver
+    mkdir -p "$fs"/{bin,www,tmp,etc}
+    chmod 1777 "$fs/tmp"
+    cp "$bb" "$fs/bin/busybox"
+    local a
+    for a in $("$bb" --list); do
+      [[ $a == busybox ]] || ln -s busybox "$fs/bin/$a"
+    done
+    echo "root:x:0:0:root:/:/bin/sh" >"$fs/etc/passwd"
+    echo "do-swarm lab web $ver" >"$fs/www/index.html"
+    echo "$ver" >"$fs/www/version"
+    echo "ok" >"$fs/www/health"
+    img=lab/web:$ver
+    local changes=(--change 'EXPOSE 80' --change 'ENV PATH=/bin'
+      --change "LABEL org.opencontainers.image.version=$ver")
+    if [[ $ver == v3-crash ]]; then
+      changes+=(--change 'CMD ["/bin/sh", "-c", "echo lab web v3-crash: crashing at start >&2; exit 1"]')
+    else
+      changes+=(--change 'CMD ["/bin/httpd", "-f", "-v", "-p", "80", "-h", "/www"]'
+        --change 'HEALTHCHECK --interval=2s --timeout=2s --start-period=1s --retries=3 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]')
+    fi
+    tar -C "$fs" -c . | lab__docker 0 60 import "${changes[@]}" - "$img" >/dev/null ||
+      lab_die "docker import of $img failed" || return 1
+  done
+  lab__docker 0 60 save "${LAB_IMAGES[@]}" >"$root/images.tar" || lab_die "docker save failed" || return 1
+  local pids=() failed=0 p
+  for ((i = 1; i < n; i++)); do
+    lab_ssh "$i" docker load -q <"$root/images.tar" >/dev/null &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  ((failed == 0)) || lab_die "docker load failed on a host" || return 1
+  lab_log "images ${LAB_IMAGES[*]} on $n hosts in $(lab_since "$t0") s"
+}
+
+# Command-line entrypoint.
+lab__main() {
+  set -euo pipefail
+  local cmd=${1:-}
+  shift || true
+  case $cmd in
+  __holder) lab__holder "$@" ;;
+  deps) lab_install_deps ;;
+  up)
+    lab_install_deps
+    lab_up "$@"
+    lab_images
+    ;;
+  down) lab_down ;;
+  ssh) lab_ssh "$@" ;;
+  power-off) lab_power_off "$@" ;;
+  power-on) lab_power_on "$@" ;;
+  images) lab_images ;;
+  check-clean) lab_check_clean ;;
+  *)
+    echo "usage: $0 deps | up N [NAME...] | down | ssh HOST CMD | power-off H | power-on H | images | check-clean" >&2
+    exit 2
+    ;;
+  esac
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  lab__main "$@"
+fi
