@@ -1,0 +1,158 @@
+// The compose stack renderer: a pure function from a compose file (plus env and overrides) to a
+// swarm-ready stack bundle. "Pure": it reads only the compose file and the files it references,
+// never process.env, the clock or the network, so the same inputs give byte-identical output.
+import * as fs from "fs";
+import * as path from "path";
+import { emitStack } from "./emit";
+import { hashFileObjects } from "./files";
+import { interpolateTree } from "./interpolate";
+import { OUTPUT_VERSION, SCHEMA_TOP_KEYS } from "./keys";
+import { decode, parseCompose } from "./load";
+import { checkReferences } from "./references";
+import { ServiceContext, normalizeService } from "./service";
+import { checkUpdateDefaults } from "./defaults";
+import {
+  BuildSpec,
+  PublishedPort,
+  RenderOptions,
+  RenderResult,
+  Report,
+  StackRenderError,
+  YamlMap,
+  isMap,
+} from "./types";
+
+export type {
+  BuildSpec,
+  PublishedPort,
+  RenderOptions,
+  RenderResult,
+  UpdateDefaults,
+} from "./types";
+export { StackRenderError } from "./types";
+
+function readSource(opts: RenderOptions): string {
+  if (opts.text !== undefined) return decode(opts.text);
+  try {
+    return decode(fs.readFileSync(opts.file));
+  } catch (e) {
+    throw new StackRenderError(opts.file, [
+      `${opts.file}: cannot read the compose file: ${(e as Error).message}`,
+    ]);
+  }
+}
+
+/** Top-level keys: version is rewritten, name and unknown keys are dropped with a warning. */
+function normalizeTop(data: YamlMap, report: Report): YamlMap {
+  const out: YamlMap = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (k.startsWith("x-")) out[k] = v;
+    else if (k === "version") {
+      const ver = String(v);
+      if (!/^3(\.\d+)?$/.test(ver)) {
+        report.warn(
+          "version",
+          `${JSON.stringify(ver)} is not a version docker stack accepts; rendered as ${OUTPUT_VERSION} (keys v3 does not support are reported separately)`,
+        );
+      }
+    } else if (k === "name") {
+      report.warn(
+        "name",
+        "dropped: docker stack rejects a top-level name; the stack name is given at deploy",
+      );
+    } else if (!SCHEMA_TOP_KEYS.has(k)) {
+      report.warn(k, "dropped: not a top-level key docker stack accepts");
+    } else if (v === null) {
+      continue; // `networks:` with nothing under it: nothing to keep
+    } else if (!isMap(v)) {
+      report.problem(k, "must be a mapping");
+    } else out[k] = v;
+  }
+  out.version = OUTPUT_VERSION;
+  // A null network/volume entry means "all defaults"; docker writes it as {} too.
+  for (const section of ["networks", "volumes"]) {
+    const s = out[section];
+    if (isMap(s)) {
+      const fixed: YamlMap = {};
+      for (const [k, v] of Object.entries(s)) fixed[k] = v ?? {};
+      out[section] = fixed;
+    }
+  }
+  return out;
+}
+
+export function renderStack(opts: RenderOptions): RenderResult {
+  const report = new Report(opts.file);
+  const dir = path.dirname(path.resolve(opts.file));
+  const env = opts.env ?? {};
+  const parsed = parseCompose(readSource(opts), report);
+  report.throwIfProblems();
+  const data = normalizeTop(interpolateTree(parsed as YamlMap, env, report), report);
+  checkUpdateDefaults(opts.update, report);
+
+  const files: Record<string, Buffer> = {};
+  const stack: YamlMap = { ...data };
+  const renamed: Record<"configs" | "secrets", Record<string, string>> = {
+    configs: {},
+    secrets: {},
+  };
+  for (const kind of ["configs", "secrets"] as const) {
+    const section = data[kind];
+    if (!isMap(section)) continue;
+    const res = hashFileObjects(kind, section, dir, files, report);
+    stack[kind] = res.section;
+    renamed[kind] = res.renamed;
+  }
+
+  const services = isMap(data.services) ? data.services : {};
+  if (Object.keys(services).length === 0)
+    report.problem("services", "no services defined; add services:");
+  const ctx: ServiceContext = {
+    report,
+    dir,
+    env,
+    opts,
+    renamedConfigs: renamed.configs,
+    renamedSecrets: renamed.secrets,
+    builds: [] as BuildSpec[],
+    ports: [] as PublishedPort[],
+    images: {},
+  };
+  const outServices: YamlMap = {};
+  const names = Object.keys(services).sort();
+  for (const name of names) {
+    const svc = normalizeService(name, services[name], ctx);
+    if (svc) outServices[name] = svc;
+  }
+  stack.services = outServices;
+  for (const [option, map] of [
+    ["replicas", opts.replicas],
+    ["images", opts.images],
+  ] as const) {
+    for (const name of Object.keys(map ?? {})) {
+      if (!Object.prototype.hasOwnProperty.call(services, name)) {
+        report.problem(
+          `options.${option}.${name}`,
+          `no service ${name} in this file (services: ${names.join(", ")}); fix the name or remove the override`,
+        );
+      }
+    }
+  }
+  checkReferences(stack, report);
+  report.throwIfProblems();
+
+  return {
+    yaml: emitStack(stack),
+    files,
+    warnings: report.warnings,
+    publishedPorts: ctx.ports.sort(
+      (a, b) =>
+        a.port - b.port ||
+        a.protocol.localeCompare(b.protocol) ||
+        a.service.localeCompare(b.service),
+    ),
+    services: names,
+    builds: ctx.builds,
+    images: ctx.images,
+  };
+}

@@ -1,0 +1,44 @@
+// Dangling references fail only at `docker stack deploy` time on the manager ("undefined
+// network"), after the bundle has shipped; catching them at render time is cheaper.
+import { Report, YamlMap, isMap } from "./types";
+
+function names(section: unknown): Set<string> {
+  return new Set(isMap(section) ? Object.keys(section) : []);
+}
+
+export function checkReferences(stack: YamlMap, report: Report): void {
+  const networks = names(stack.networks);
+  const configs = names(stack.configs);
+  const secrets = names(stack.secrets);
+  const services = isMap(stack.services) ? stack.services : {};
+  for (const [name, svc] of Object.entries(services)) {
+    if (!isMap(svc)) continue;
+    const nets = Array.isArray(svc.networks)
+      ? svc.networks.map(String)
+      : Object.keys(isMap(svc.networks) ? svc.networks : {});
+    for (const n of nets) {
+      if (n !== "default" && !networks.has(n)) {
+        report.problem(
+          `services.${name}.networks.${n}`,
+          `network ${n} is not defined; add it under the top-level networks:`,
+        );
+      }
+    }
+    for (const [kind, known] of [
+      ["configs", configs],
+      ["secrets", secrets],
+    ] as const) {
+      const refs = svc[kind];
+      if (!Array.isArray(refs)) continue;
+      refs.forEach((ref, i) => {
+        const source = isMap(ref) ? ref.source : ref;
+        if (typeof source === "string" && !known.has(source)) {
+          report.problem(
+            `services.${name}.${kind}[${i}]`,
+            `${kind.slice(0, -1)} ${source} is not defined; add it under the top-level ${kind}:`,
+          );
+        }
+      });
+    }
+  }
+}

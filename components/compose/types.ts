@@ -1,0 +1,94 @@
+// Shared types of the compose renderer. The public API lives in index.ts and re-exports these.
+
+/** A parsed YAML value: what `yaml`'s toJS() yields for compose files (no Dates, no Maps). */
+export type Yaml = string | number | boolean | null | Yaml[] | YamlMap;
+export interface YamlMap {
+  [key: string]: Yaml;
+}
+
+export function isMap(v: unknown): v is YamlMap {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export interface UpdateDefaults {
+  parallelism?: number;
+  delaySeconds?: number;
+  monitorSeconds?: number;
+  failureAction?: "rollback" | "pause" | "continue";
+  maxFailureRatio?: number;
+  order?: "start-first" | "stop-first";
+}
+
+export interface RenderOptions {
+  /** Path of the compose file: errors name it; file configs/secrets resolve relative to its directory. */
+  file: string;
+  /** File contents if already read (else `file` is read). Buffers are decoded (BOM-aware). */
+  text?: string | Buffer;
+  /** The ONLY source for ${VAR} interpolation (never process.env: renders must be reproducible). */
+  env?: Record<string, string>;
+  /** Per-service replica overrides (service must exist and be replicated). */
+  replicas?: Record<string, number>;
+  /** Overrides of the safe rolling-update defaults (never of explicit file values). */
+  update?: UpdateDefaults;
+  /** Per-service image override (pinned digests or built images); wins over the file's image. */
+  images?: Record<string, string>;
+}
+
+export interface PublishedPort {
+  service: string;
+  port: number;
+  protocol: "tcp" | "udp";
+  mode: "ingress" | "host";
+}
+
+export interface BuildSpec {
+  service: string;
+  /** Absolute path (or the URL as written, for remote contexts). */
+  context: string;
+  dockerfile?: string;
+  args?: Record<string, string>;
+  target?: string;
+  /** Image named in the file; for build-only services, a suggested name (see renderStack). */
+  image?: string;
+}
+
+export interface RenderResult {
+  yaml: string;
+  files: Record<string, Buffer>;
+  warnings: string[];
+  publishedPorts: PublishedPort[];
+  services: string[];
+  builds: BuildSpec[];
+  images: Record<string, string>;
+}
+
+/** Every problem found in one render, each naming file, location and the fix. */
+export class StackRenderError extends Error {
+  readonly problems: string[];
+  constructor(file: string, problems: string[]) {
+    super(
+      `${file}: ${problems.length} problem(s) in compose file:\n  - ${problems.join("\n  - ")}`,
+    );
+    this.name = "StackRenderError";
+    this.problems = problems;
+  }
+}
+
+/**
+ * Collects warnings and problems while the pipeline runs, so that one render reports every
+ * problem at once instead of stopping at the first (docker stops at the first; users hate that).
+ */
+export class Report {
+  readonly warnings: string[] = [];
+  readonly problems: string[] = [];
+  constructor(readonly file: string) {}
+  warn(where: string, message: string): void {
+    this.warnings.push(`${this.file}: ${where}: ${message}`);
+  }
+  problem(where: string, message: string): void {
+    this.problems.push(`${this.file}: ${where}: ${message}`);
+  }
+  throwIfProblems(): void {
+    if (this.problems.length > 0) throw new StackRenderError(this.file, this.problems);
+  }
+}
