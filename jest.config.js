@@ -7,7 +7,7 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/", "/tests/lab/"],
   transform: {
     // Type checking is `npm run typecheck`'s job; transpiling alone keeps the suite fast.
-    "^.+\\.ts$": ["ts-jest", { isolatedModules: true }],
+    "^.+\\.ts$": ["ts-jest", {}],
   },
   testTimeout: 60000,
 };

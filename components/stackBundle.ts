@@ -1,0 +1,80 @@
+import * as path from "path";
+import { renderStack, RenderResult } from "./compose";
+import { StackConfig } from "./config";
+
+/**
+ * What stack-deploy.sh reads on stdin: one line per file, "RELATIVE_PATH BASE64". Line-based so
+ * a bash `read` loop can unpack it with nothing but coreutils on the node; base64 so any content
+ * (binary secrets included) survives the SSH channel and Pulumi's string-typed stdin.
+ */
+export function encodeBundle(files: Record<string, string | Buffer>): string {
+  return (
+    Object.keys(files)
+      .sort()
+      .map((rel) => {
+        if (rel.startsWith("/") || rel.split("/").includes("..") || /\s/.test(rel)) {
+          throw new Error(`bundle path '${rel}' must be relative, inside the bundle, without spaces`);
+        }
+        const content = files[rel];
+        return `${rel} ${(typeof content === "string" ? Buffer.from(content) : content).toString("base64")}`;
+      })
+      .join("\n") + "\n"
+  );
+}
+
+/** The inverse of encodeBundle, for tests and the lab. */
+export function decodeBundle(bundle: string): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {};
+  for (const line of bundle.split("\n")) {
+    if (line === "") continue;
+    const [rel, b64] = line.split(" ");
+    files[rel] = Buffer.from(b64 ?? "", "base64");
+  }
+  return files;
+}
+
+/** The bundle of a rendered stack: stack.yml, its config/secret files, optional registry auth. */
+export function stackBundle(result: RenderResult, dockerConfigJson?: string): string {
+  return encodeBundle({
+    "stack.yml": result.yaml,
+    ...result.files,
+    ...(dockerConfigJson === undefined ? {} : { ".docker/config.json": dockerConfigJson }),
+  });
+}
+
+/** What a secret variable renders as in the preview (and in everything that is not secret). */
+export const secretPlaceholder = (name: string) => `[secret:${name}]`;
+
+/**
+ * Renders a configured stack with its secret variables replaced by placeholders: what
+ * `pulumi preview` shows, what decides whether the stack redeploys, and the early validation
+ * of the file (every problem is thrown before any resource exists).
+ */
+export function renderPreview(stack: StackConfig, projectDir: string, images?: Record<string, string>): RenderResult {
+  return renderStack({
+    file: path.resolve(projectDir, stack.file),
+    env: {
+      ...(stack.env ?? {}),
+      ...Object.fromEntries(Object.keys(stack.secretEnv ?? {}).map((k) => [k, secretPlaceholder(k)])),
+    },
+    replicas: stack.replicas,
+    update: stack.update,
+    images,
+  });
+}
+
+/** The real render: the same as the preview, with the secret values in place. */
+export function renderReal(
+  stack: StackConfig,
+  projectDir: string,
+  secretValues: Record<string, string>,
+  images?: Record<string, string>,
+): RenderResult {
+  return renderStack({
+    file: path.resolve(projectDir, stack.file),
+    env: { ...(stack.env ?? {}), ...secretValues },
+    replicas: stack.replicas,
+    update: stack.update,
+    images,
+  });
+}

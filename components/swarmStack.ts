@@ -1,0 +1,72 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { StackConfig } from "./config";
+import { scriptCommand } from "./remote";
+import { renderPreview, renderReal, stackBundle } from "./stackBundle";
+
+/** Default seconds stack-deploy.sh waits for the changed services to converge. */
+export const DEFAULT_DEPLOY_TIMEOUT_SECONDS = 600;
+
+export interface SwarmStackArgs {
+  /** The stack's configuration (name, file, env, replicas, update overrides). */
+  stack: StackConfig;
+  /** Directory the stack's `file` is relative to (the project directory). */
+  projectDir: string;
+  /** SSH connection to a manager (the cluster's reserved IP). */
+  connection: command.types.input.remote.ConnectionArgs;
+  /** Resources that must exist first: the cluster's bootstrap. @default [] */
+  after?: pulumi.Input<pulumi.Resource>[];
+  /** Values of `stack.secretEnv` variables; they reach the node only inside the secret stdin. @default {} */
+  secretEnv?: Record<string, pulumi.Input<string>>;
+  /** Per-service image references overriding the file (pinned digests, built images). @default {} */
+  images?: pulumi.Input<Record<string, string>>;
+  /** A docker config.json for private registries (`--with-registry-auth`). Secret. @default none */
+  registryAuth?: pulumi.Input<string>;
+}
+
+/**
+ * One compose stack on the swarm: the file rendered for swarm (safe rolling updates, hashed
+ * config/secret names), shipped to a manager and deployed by stack-deploy.sh, which fails the
+ * update when swarm rolled the deploy back. Redeploys only when the rendered stack changes.
+ */
+export class SwarmStack extends pulumi.ComponentResource {
+  /** The rendered stack as `pulumi preview` shows it (secret variables as placeholders). */
+  readonly rendered: pulumi.Output<string>;
+  readonly deploy: command.remote.Command;
+
+  constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("do-swarm:index:SwarmStack", name, {}, opts);
+    const { stack, projectDir } = args;
+    const images = pulumi.output(args.images ?? {});
+    this.rendered = images.apply((imgs) => renderPreview(stack, projectDir, imgs).yaml);
+
+    // The real render carries secret values (and file-based secrets), so the whole bundle is
+    // secret: encrypted in state, "[secret]" in diffs, and sent only on the command's stdin.
+    const bundle = pulumi.secret(
+      pulumi
+        .all([pulumi.all(args.secretEnv ?? {}), images, pulumi.output(args.registryAuth)])
+        .apply(([secrets, imgs, auth]) => stackBundle(renderReal(stack, projectDir, secrets, imgs), auth)),
+    );
+
+    const deploy = scriptCommand("stack-deploy.sh", [
+      stack.name,
+      String(stack.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS),
+    ]);
+    this.deploy = new command.remote.Command(
+      `${name}-deploy`,
+      {
+        connection: args.connection,
+        create: deploy,
+        // An explicit update keeps a changed stack an in-place redeploy: without it Pulumi would
+        // REPLACE the command, and the old one's delete (`docker stack rm`) would take the stack down.
+        update: deploy,
+        delete: scriptCommand("stack-rm.sh", [stack.name]),
+        stdin: bundle,
+        // The readable rendered stack: what preview diffs, and what makes an edit redeploy.
+        triggers: [this.rendered],
+      },
+      { parent: this, dependsOn: args.after ?? [] },
+    );
+    this.registerOutputs({ rendered: this.rendered });
+  }
+}

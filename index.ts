@@ -1,0 +1,110 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig, ConfigError, RawConfig, validateConfig } from "./components/config";
+import { PublicPort } from "./components/firewall";
+import { renderPreview } from "./components/stackBundle";
+import { SwarmCluster } from "./components/swarmCluster";
+import { SwarmStack } from "./components/swarmStack";
+import { checkPublicPorts } from "./components/firewall";
+
+const config = new pulumi.Config();
+const projectDir = __dirname;
+
+const raw: RawConfig = {
+  region: config.get("region"),
+  managers: config.getObject("managers"),
+  workers: config.getObject("workers"),
+  image: config.get("image"),
+  dockerVersion: config.get("dockerVersion"),
+  sshPublicKey: config.get("sshPublicKey"),
+  // Read here only to check its form before anything is created; resources get requireSecret.
+  sshPrivateKey: config.get("sshPrivateKey"),
+  adminCidrs: config.getObject("adminCidrs"),
+  vpcIpRange: config.get("vpcIpRange"),
+  overlayAddressPool: config.get("overlayAddressPool"),
+  stacks: config.getObject("stacks"),
+};
+const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
+
+/**
+ * Everything is checked before any resource exists, and every problem is reported at once:
+ * the config, then each stack's file (rendered with placeholders for its secrets), then the
+ * ports the stacks would open in the firewall.
+ */
+function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
+  const problems: string[] = [];
+  let cfg: ClusterConfig | undefined;
+  try {
+    cfg = validateConfig(raw);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(clusterName)) {
+    problems.push(`do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`);
+  }
+  const publicPorts: PublicPort[] = [];
+  for (const stack of cfg?.stacks ?? []) {
+    for (const [variable, key] of Object.entries(stack.secretEnv ?? {})) {
+      if (config.get(key) === undefined) {
+        problems.push(
+          `do-swarm:stacks[${stack.name}].secretEnv.${variable} names config key '${key}', which is not set: pulumi config set --secret ${key} VALUE`,
+        );
+      }
+    }
+    try {
+      const rendered = renderPreview(stack, projectDir);
+      rendered.warnings.forEach((w) => pulumi.log.warn(`stack ${stack.name}: ${w}`));
+      publicPorts.push(
+        ...rendered.publishedPorts.map((p) => ({
+          port: p.port,
+          protocol: p.protocol,
+          source: `stack ${stack.name}, service ${p.service}`,
+        })),
+      );
+    } catch (e) {
+      const list = (e as { problems?: string[] }).problems;
+      problems.push(...(list ?? [(e as Error).message]).map((p) => `do-swarm:stacks[${stack.name}] (${stack.file}): ${p}`));
+    }
+  }
+  problems.push(...checkPublicPorts(publicPorts));
+  if (problems.length > 0 || cfg === undefined) throw new ConfigError(problems);
+  return { cfg, publicPorts };
+}
+
+const { cfg, publicPorts } = validateAll();
+
+const cluster = new SwarmCluster(clusterName, {
+  region: cfg.region,
+  managers: cfg.managers,
+  workers: cfg.workers,
+  image: cfg.image,
+  dockerVersion: cfg.dockerVersion,
+  sshPublicKey: cfg.sshPublicKey,
+  sshPrivateKey: config.requireSecret("sshPrivateKey"),
+  adminCidrs: cfg.adminCidrs,
+  publicPorts,
+  vpcIpRange: cfg.vpcIpRange,
+  overlayAddressPool: cfg.overlayAddressPool,
+});
+
+const stacks = cfg.stacks.map(
+  (stack) =>
+    new SwarmStack(`${clusterName}-stack-${stack.name}`, {
+      stack,
+      projectDir,
+      connection: cluster.managerConnection,
+      after: cluster.ready,
+      secretEnv: Object.fromEntries(
+        Object.entries(stack.secretEnv ?? {}).map(([variable, key]) => [variable, config.requireSecret(key)]),
+      ),
+    }),
+);
+
+export const reservedIp = cluster.reservedIp;
+export const managers = cluster.managers;
+export const workers = cluster.workers;
+export const ssh = pulumi.interpolate`ssh root@${cluster.reservedIp}`;
+export const dockerHost = pulumi.interpolate`ssh://root@${cluster.reservedIp}`;
+export const faultTolerance = cluster.faultTolerance;
+export const estimatedMonthlyCostUsd = cluster.estimatedMonthlyCostUsd;
+export const deployedStacks = stacks.map((s) => s.urn);

@@ -1,0 +1,186 @@
+/**
+ * Runs Pulumi programs under mocks and records what the engine would be asked to create:
+ * type, name, inputs (with secrets still marked), parent, dependencies and options. The mocks
+ * alone only see inputs; parents, dependsOn, additionalSecretOutputs, ignoreChanges and hooks
+ * are read from the registration requests by wrapping the mock monitor.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** How the SDK marks a secret value on the wire. */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface Recorded {
+  type: string;
+  name: string;
+  urn: string;
+  custom: boolean;
+  /** Inputs as the provider would get them; secret values are `{[SIG_KEY]: SECRET_SIG, value}`. */
+  rawInputs: Record<string, unknown>;
+  parent: string;
+  dependencies: string[];
+  additionalSecretOutputs: string[];
+  ignoreChanges: string[];
+  hookNames: Record<string, string[]>;
+}
+
+export const isSecret = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+
+/** Removes secret markers (recursively), for asserting on values. */
+export function reveal(v: unknown): unknown {
+  if (isSecret(v)) return reveal((v as { value: unknown }).value);
+  if (Array.isArray(v)) return v.map(reveal);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+  }
+  return v;
+}
+
+/** Outputs the fake cloud returns for a new resource, on top of echoing its inputs. */
+export type FakeOutputs = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+
+export interface Recording {
+  resources: Recorded[];
+  byName(name: string): Recorded;
+  ofType(type: string): Recorded[];
+  /** The state the fake cloud returned for a custom resource (inputs echoed plus outputs). */
+  state(name: string): Record<string, unknown>;
+  /** Resolves once no registration has been in flight for a while (the program is done). */
+  settled(): Promise<void>;
+}
+
+let counter = 0;
+
+/** Installs the mocks and the recorder. Call once per test file, before importing the program. */
+export async function recordProgram(fake: FakeOutputs, config: Record<string, string> = {}): Promise<Recording> {
+  const inputsByName = new Map<string, Record<string, unknown>>();
+  const stateByName = new Map<string, Record<string, unknown>>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        inputsByName.set(args.name, args.inputs);
+        const id = String(100000 + ++counter);
+        const state = { ...(reveal(args.inputs) as object), ...fake(args.type, args.name, args.inputs) };
+        stateByName.set(args.name, { ...state, id });
+        return { id, state };
+      },
+      call: (args) => {
+        if (args.token === "digitalocean:index/getSizes:getSizes") {
+          return { sizes: FAKE_SIZES };
+        }
+        return {};
+      },
+    },
+    "do-swarm",
+    "test",
+    false,
+  );
+  pulumi.runtime.setAllConfig(config);
+
+  const resources: Recorded[] = [];
+  let inFlight = 0;
+  let lastChange = Date.now();
+  // The mock monitor is untyped in the SDK's declarations; these are the grpc request shapes.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  monitor.registerResource = (req: any, cb: (err: unknown, resp: any) => void) => {
+    inFlight++;
+    lastChange = Date.now();
+    register(req, (err: unknown, resp: { getUrn(): string }) => {
+      const hooks = req.getHooks?.();
+      const hookNames: Record<string, string[]> = {};
+      if (hooks) {
+        for (const kind of ["Beforecreate", "Aftercreate", "Beforeupdate", "Afterupdate", "Beforedelete", "Afterdelete"]) {
+          const list = hooks[`get${kind}List`]?.() ?? [];
+          if (list.length > 0) hookNames[kind.replace(/^(Before|After)/, (m: string) => m.toLowerCase())] = list;
+        }
+      }
+      resources.push({
+        type: req.getType(),
+        name: req.getName(),
+        urn: resp?.getUrn?.() ?? "",
+        custom: req.getCustom(),
+        rawInputs: inputsByName.get(req.getName()) ?? {},
+        parent: req.getParent(),
+        dependencies: req.getDependenciesList(),
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        ignoreChanges: req.getIgnorechangesList(),
+        hookNames,
+      });
+      inFlight--;
+      lastChange = Date.now();
+      cb(err, resp);
+    });
+  };
+  // Hooks need these RPCs, which the mock monitor lacks; under mocks hooks never run anyway.
+  monitor.registerResourceHook ??= (_req: unknown, cb: (e: null, r: object) => void) => cb(null, {});
+  monitor.registerErrorHook ??= (_req: unknown, cb: (e: null, r: object) => void) => cb(null, {});
+
+  const find = (name: string) => {
+    const r = resources.find((x) => x.name === name);
+    if (!r) throw new Error(`no resource named ${name}; have: ${resources.map((x) => x.name).join(", ")}`);
+    return r;
+  };
+  return {
+    resources,
+    byName: find,
+    ofType: (type) => resources.filter((r) => r.type === type),
+    state: (name) => stateByName.get(name) ?? {},
+    settled: async () => {
+      // The SDK's own "program finished" signal (what the CLI host waits for before exiting);
+      // internal, hence the require. Looped with the in-flight count until both are quiet.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+      do {
+        await settings.waitForRPCs();
+        await new Promise((r) => setTimeout(r, 50));
+      } while (inFlight > 0 || Date.now() - lastChange < 50);
+    },
+  };
+}
+
+export const FAKE_SIZES = [
+  { slug: "s-1vcpu-1gb", priceMonthly: 6 },
+  { slug: "s-1vcpu-2gb", priceMonthly: 12 },
+  { slug: "s-2vcpu-4gb", priceMonthly: 24 },
+  { slug: "c-2", priceMonthly: 42 },
+];
+
+/** A fake DigitalOcean: numbered addresses per droplet, tokens from swarm-init, node IDs from joins. */
+export function fakeCloud(): FakeOutputs {
+  let droplet = 0;
+  return (type, name) => {
+    switch (type) {
+      case "digitalocean:index/droplet:Droplet": {
+        droplet++;
+        return { ipv4Address: `203.0.113.${droplet}`, ipv4AddressPrivate: `10.110.0.${droplet}` };
+      }
+      case "digitalocean:index/reservedIp:ReservedIp":
+        return { ipAddress: "198.51.100.7" };
+      case "digitalocean:index/sshKey:SshKey":
+        return { fingerprint: "aa:bb:cc" };
+      case "command:remote:Command":
+        if (name.endsWith("-swarm-init")) {
+          return {
+            stdout: JSON.stringify({
+              clusterId: "cluster",
+              nodeId: `node-${name}`,
+              workerToken: "SWMTKN-1-worker-secret",
+              managerToken: "SWMTKN-1-manager-secret",
+            }),
+          };
+        }
+        return { stdout: name.endsWith("-join") ? `node-${name.replace(/-join$/, "")}\n` : "" };
+      default:
+        return {};
+    }
+  };
+}
+
+/** A syntactically valid key pair for config; never used to log in anywhere. */
+export const TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGj5vYt2P3xVdM1T0G7Ey3pQxN4v3W2m2m2m2m2m2m2m test@do-swarm";
+export const TEST_PRIVATE_KEY =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";

@@ -1,0 +1,5 @@
+// Prints the cloud-init user data the program gives every droplet, for `cloud-init schema`.
+import { renderUserData } from "../../components/cloudInit";
+import { DEFAULTS } from "../../components/config";
+
+process.stdout.write(renderUserData({ dockerVersion: process.argv[2] ?? DEFAULTS.dockerVersion }));
