@@ -38,7 +38,11 @@ export function reveal(v: unknown): unknown {
 }
 
 /** Outputs the fake cloud returns for a new resource, on top of echoing its inputs. */
-export type FakeOutputs = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+export type FakeOutputs = (
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
 export interface Recording {
   resources: Recorded[];
@@ -58,10 +62,10 @@ export async function recordProgram(fake: FakeOutputs, config: Record<string, st
   const stateByName = new Map<string, Record<string, unknown>>();
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => {
+      newResource: async (args) => {
         inputsByName.set(args.name, args.inputs);
         const id = String(100000 + ++counter);
-        const state = { ...(reveal(args.inputs) as object), ...fake(args.type, args.name, args.inputs) };
+        const state = { ...(reveal(args.inputs) as object), ...(await fake(args.type, args.name, args.inputs)) };
         stateByName.set(args.name, { ...state, id });
         return { id, state };
       },

@@ -1,0 +1,146 @@
+/**
+ * Prints the remote commands the REAL program (index.ts) would run against the lab hosts, as a
+ * plan for tests/lab/replay.ts. It runs index.ts under Pulumi mocks with the lab's addresses as
+ * the droplets' IPs, records every `command:remote:Command` (host, create, update, delete,
+ * stdin, dependencies) in the order the engine would register them, and leaves the values only
+ * known at run time (join tokens, node IDs) as placeholders the replay fills from the stdout of
+ * the commands it ran: {{stdout:NAME}} and {{stdout:NAME|json:FIELD}}.
+ *
+ *   npx ts-node --transpile-only tests/lab/plan.ts --hosts HOSTS.json [--key KEY]
+ *     [--managers 3] [--workers 2] [--stack NAME=FILE ...] [--env STACK.VAR=VALUE ...]
+ *     [--reserved-ip ADDR]
+ *
+ * HOSTS.json: [{"name": "lab-manager-0", "public": "10.77.0.10", "private": "10.78.0.10"}, ...]
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { recordProgram, reveal } from "../harness";
+
+interface Host {
+  name: string;
+  public: string;
+  private: string;
+}
+
+function parseArgs(argv: string[]) {
+  const opts = {
+    hosts: "",
+    key: path.join(__dirname, ".run", "id_ed25519"),
+    managers: 3,
+    workers: 2,
+    stacks: [] as { name: string; file: string; env: Record<string, string> }[],
+    env: [] as string[],
+    reservedIp: undefined as string | undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+      return v;
+    };
+    switch (argv[i]) {
+      case "--hosts": opts.hosts = value(); break;
+      case "--key": opts.key = value(); break;
+      case "--managers": opts.managers = Number(value()); break;
+      case "--workers": opts.workers = Number(value()); break;
+      case "--reserved-ip": opts.reservedIp = value(); break;
+      case "--stack": {
+        const [name, file] = value().split("=");
+        opts.stacks.push({ name, file: path.relative(path.resolve(__dirname, "../.."), path.resolve(file)), env: {} });
+        break;
+      }
+      case "--env": opts.env.push(value()); break;
+      default: throw new Error(`unknown argument ${argv[i]}`);
+    }
+  }
+  for (const e of opts.env) {
+    const m = /^([^.]+)\.([^=]+)=(.*)$/.exec(e);
+    const stack = m && opts.stacks.find((s) => s.name === m[1]);
+    if (!m || !stack) throw new Error(`--env ${e}: expected STACK.VAR=VALUE for a --stack given before`);
+    stack.env[m[2]] = m[3];
+  }
+  if (!opts.hosts) throw new Error("--hosts HOSTS.json is required");
+  return opts;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const hosts: Host[] = JSON.parse(fs.readFileSync(opts.hosts, "utf8"));
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const manager0 = byName.get("lab-manager-0");
+  if (!manager0) throw new Error("hosts.json has no lab-manager-0");
+  const reservedIp = opts.reservedIp ?? manager0.public;
+
+  // Keep stdout for the plan: Pulumi's mock logging and warnings go to stderr.
+  console.log = (...a: unknown[]) => console.error(...a);
+
+  const rec = await recordProgram(
+    (type, name, inputs) => {
+      if (type === "digitalocean:index/droplet:Droplet") {
+        const h = byName.get(inputs.name as string);
+        if (!h) throw new Error(`the program wants droplet ${inputs.name}, which the lab has no host for`);
+        return { ipv4Address: h.public, ipv4AddressPrivate: h.private };
+      }
+      if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
+      if (type === "digitalocean:index/sshKey:SshKey") return { fingerprint: "lab" };
+      if (type === "command:remote:Command") {
+        const field = (f: string) => `{{stdout:${name}|json:${f}}}`;
+        // swarm-init prints JSON the program parses: hand it placeholders field by field.
+        if (name.endsWith("-swarm-init")) {
+          return {
+            stdout: JSON.stringify({
+              clusterId: field("clusterId"),
+              nodeId: field("nodeId"),
+              workerToken: field("workerToken"),
+              managerToken: field("managerToken"),
+            }),
+          };
+        }
+        return { stdout: `{{stdout:${name}}}`, stderr: "" };
+      }
+      return {};
+    },
+    {
+      "do-swarm:clusterName": "lab",
+      "do-swarm:region": "fra1",
+      "do-swarm:managers": JSON.stringify({ count: opts.managers, size: "s-1vcpu-2gb" }),
+      "do-swarm:workers": JSON.stringify([
+        { name: "worker", count: opts.workers, size: "s-1vcpu-1gb", labels: { tier: "app" } },
+      ]),
+      "do-swarm:sshPublicKey": fs.readFileSync(`${opts.key}.pub`, "utf8").trim(),
+      "do-swarm:sshPrivateKey": fs.readFileSync(opts.key, "utf8"),
+      "do-swarm:stacks": JSON.stringify(opts.stacks),
+    },
+  );
+  await import("../../index");
+  await rec.settled();
+
+  const commands = rec.ofType("command:remote:Command");
+  const nameByUrn = new Map(commands.map((c) => [c.urn, c.name]));
+  const plan = {
+    commands: commands.map((c) => {
+      const i = reveal(c.rawInputs) as {
+        connection: { host: string };
+        create: string;
+        update?: string;
+        delete?: string;
+        stdin?: string;
+      };
+      return {
+        name: c.name,
+        host: i.connection.host,
+        create: i.create,
+        update: i.update ?? null,
+        delete: i.delete ?? null,
+        stdin: i.stdin ?? null,
+        dependsOn: c.dependencies.flatMap((u) => (nameByUrn.has(u) ? [nameByUrn.get(u)!] : [])),
+      };
+    }),
+  };
+  process.stdout.write(JSON.stringify(plan, null, 2) + "\n");
+}
+
+main().catch((e) => {
+  console.error(`plan: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
