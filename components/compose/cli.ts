@@ -84,6 +84,7 @@ export function main(argv: string[]): number {
     return 0;
   } catch (e) {
     if (e instanceof StackRenderError) {
+      for (const w of e.warnings) process.stderr.write(`warning: ${w}\n`);
       for (const p of e.problems) process.stderr.write(`error: ${p}\n`);
       return 1;
     }

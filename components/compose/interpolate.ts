@@ -16,8 +16,9 @@ export interface Substitution {
   value: string;
   /** Variables referenced plainly (no default, no `?`) that were unset. */
   unset: string[];
-  /** docker's error text when a required variable is missing or the template is invalid. */
-  error?: { variable?: string; message: string };
+  /** docker's error texts: required variables missing, or an invalid template (docker stops at
+   * the first; all are kept so one render reports every variable to set). */
+  errors: Array<{ variable?: string; message: string }>;
 }
 
 function cut(s: string, sep: string): [string, string] {
@@ -28,7 +29,7 @@ function cut(s: string, sep: string): [string, string] {
 /** Substitute one string. `env` is the only source of values. */
 export function substitute(template: string, env: Record<string, string>): Substitution {
   const unset: string[] = [];
-  let error: Substitution["error"];
+  const errors: Substitution["errors"] = [];
   const lookup = (name: string): string | undefined =>
     Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
 
@@ -38,7 +39,7 @@ export function substitute(template: string, env: Record<string, string>): Subst
       if (escaped) return escaped;
       const sub = named ?? braced;
       if (sub === undefined) {
-        error ??= { message: `invalid interpolation format ${JSON.stringify(template)}` };
+        errors.push({ message: `invalid interpolation format ${JSON.stringify(template)}` });
         return "";
       }
       if (sub.includes(":-")) {
@@ -58,10 +59,10 @@ export function substitute(template: string, env: Record<string, string>): Subst
         const [name, msg] = cut(sub, sep);
         const v = lookup(name);
         if (v === undefined || (nonEmpty && v === "")) {
-          error ??= {
+          errors.push({
             variable: name,
             message: `required variable ${name} is missing a value: ${msg}`,
-          };
+          });
           return "";
         }
         return v;
@@ -71,7 +72,7 @@ export function substitute(template: string, env: Record<string, string>): Subst
       return v ?? "";
     },
   );
-  return { value, unset, error };
+  return { value, unset, errors };
 }
 
 // docker casts some interpolated values back to numbers/booleans (loader/interpolate.go), but
@@ -148,20 +149,19 @@ export function interpolateTree(
       const res = substitute(value, env);
       const where = showPath(path);
       for (const name of res.unset) if (!unsetSeen.has(name)) unsetSeen.set(name, where);
-      if (res.error) {
+      for (const err of res.errors) {
         // One problem per variable and key: a label list naming DOMAIN ten times is one fix.
-        const key = `${res.error.variable ?? ""}@${showPath(path.filter((p) => typeof p === "string"))}`;
-        if (!requiredSeen.has(key)) {
-          requiredSeen.add(key);
-          report.problem(
-            where,
-            res.error.variable
-              ? `${res.error.message} (set ${res.error.variable} in the stack's env)`
-              : `${res.error.message}; escape a literal $ as $$`,
-          );
-        }
-        return value;
+        const key = `${err.variable ?? where}@${showPath(path.filter((p) => typeof p === "string"))}`;
+        if (requiredSeen.has(key)) continue;
+        requiredSeen.add(key);
+        report.problem(
+          where,
+          err.variable
+            ? `${err.message} (set ${err.variable} in the stack's env)`
+            : `${err.message}; escape a literal $ as $$`,
+        );
       }
+      if (res.errors.length > 0) return value;
       if (res.value === value) return value;
       const cast = casterFor(path.map((p) => (typeof p === "number" ? "[]" : p)));
       if (!cast) return res.value;

@@ -1,5 +1,6 @@
 // Dangling references fail only at `docker stack deploy` time on the manager ("undefined
-// network"), after the bundle has shipped; catching them at render time is cheaper.
+// network"), after the bundle has shipped. `docker stack config` accepts them, and so do we
+// (files meant only to be rendered use them), but loudly.
 import { Report, YamlMap, isMap } from "./types";
 
 function names(section: unknown): Set<string> {
@@ -18,9 +19,9 @@ export function checkReferences(stack: YamlMap, report: Report): void {
       : Object.keys(isMap(svc.networks) ? svc.networks : {});
     for (const n of nets) {
       if (n !== "default" && !networks.has(n)) {
-        report.problem(
+        report.warn(
           `services.${name}.networks.${n}`,
-          `network ${n} is not defined; add it under the top-level networks:`,
+          `network ${n} is not defined: docker stack deploy will fail with "undefined network"; add it under the top-level networks:`,
         );
       }
     }
@@ -33,9 +34,9 @@ export function checkReferences(stack: YamlMap, report: Report): void {
       refs.forEach((ref, i) => {
         const source = isMap(ref) ? ref.source : ref;
         if (typeof source === "string" && !known.has(source)) {
-          report.problem(
+          report.warn(
             `services.${name}.${kind}[${i}]`,
-            `${kind.slice(0, -1)} ${source} is not defined; add it under the top-level ${kind}:`,
+            `${kind.slice(0, -1)} ${source} is not defined: docker stack deploy will fail; add it under the top-level ${kind}: (external: true if it exists already)`,
           );
         }
       });

@@ -65,12 +65,15 @@ export interface RenderResult {
 /** Every problem found in one render, each naming file, location and the fix. */
 export class StackRenderError extends Error {
   readonly problems: string[];
-  constructor(file: string, problems: string[]) {
+  /** Warnings found before giving up: they often explain the problems (e.g. a dropped build:). */
+  readonly warnings: string[];
+  constructor(file: string, problems: string[], warnings: string[] = []) {
     super(
       `${file}: ${problems.length} problem(s) in compose file:\n  - ${problems.join("\n  - ")}`,
     );
     this.name = "StackRenderError";
     this.problems = problems;
+    this.warnings = warnings;
   }
 }
 
@@ -89,6 +92,8 @@ export class Report {
     this.problems.push(`${this.file}: ${where}: ${message}`);
   }
   throwIfProblems(): void {
-    if (this.problems.length > 0) throw new StackRenderError(this.file, this.problems);
+    if (this.problems.length > 0) {
+      throw new StackRenderError(this.file, this.problems, this.warnings);
+    }
   }
 }
