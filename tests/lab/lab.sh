@@ -537,7 +537,9 @@ lab_images() {
     if [[ $ver == v3-crash ]]; then
       changes+=(--change 'CMD ["/bin/sh", "-c", "echo lab web v3-crash: crashing at start >&2; exit 1"]')
     else
-      changes+=(--change 'CMD ["/bin/httpd", "-f", "-v", "-p", "80", "-h", "/www"]'
+      # A shell as PID 1 that exits on SIGTERM: httpd as PID 1 ignores it, so every stop would
+      # wait for the 10 s grace period.
+      changes+=(--change 'CMD ["/bin/sh", "-c", "trap \"exit 0\" TERM INT; /bin/httpd -f -p 80 -h /www & wait"]'
         --change 'HEALTHCHECK --interval=2s --timeout=2s --start-period=1s --retries=3 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"]')
     fi
     tar -C "$fs" -c . | lab__docker 0 60 import "${changes[@]}" - "$img" >/dev/null ||
