@@ -7,9 +7,9 @@ export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 /** The heredoc delimiter that wraps a script; no script may contain it on a line of its own. */
 const DELIMITER = "DO_SWARM_SCRIPT_EOF";
 
-/** Reads one of `components/scripts/*.sh`. */
-export function readScript(name: string): string {
-  const text = fs.readFileSync(path.join(SCRIPTS_DIR, name), "utf8");
+/** Reads one of `components/scripts/*.sh` (or of `dir`, for tests). */
+export function readScript(name: string, dir: string = SCRIPTS_DIR): string {
+  const text = fs.readFileSync(path.join(dir, name), "utf8");
   if (text.split("\n").some((line) => line === DELIMITER)) {
     throw new Error(`${name} contains the line ${DELIMITER}, which would end its heredoc early`);
   }
@@ -32,8 +32,8 @@ export function shellQuote(word: string): string {
  * appears in argv, in `ps`, in the command string or in the plaintext state. Arguments must
  * therefore never carry secrets.
  */
-export function scriptCommand(name: string, args: readonly string[] = []): string {
-  const body = readScript(name).replace(/\n*$/, "\n");
+export function scriptCommand(name: string, args: readonly string[] = [], dir: string = SCRIPTS_DIR): string {
+  const body = readScript(name, dir).replace(/\n*$/, "\n");
   const argv = args.map(shellQuote).join(" ");
   return [
     `set -e; f=$(mktemp /tmp/do-swarm.XXXXXX); trap 'rm -f "$f"' EXIT`,

@@ -1,0 +1,165 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { daemonJson, installDockerScript, renderUserData } from "../components/cloudInit";
+import { checkPublicPorts, inboundRules } from "../components/firewall";
+import { allTags, faultTolerance, monthlyCost, planNodes } from "../components/nodes";
+import { readScript, scriptCommand, shellQuote } from "../components/remote";
+import { decodeBundle, encodeBundle } from "../components/stackBundle";
+
+describe("firewall", () => {
+  test("refuses to publish SSH, the Docker API and swarm's own ports", () => {
+    const p = checkPublicPorts([
+      { port: 80, protocol: "tcp", source: "stack web, service web" },
+      { port: 2375, protocol: "tcp", source: "stack a, service dind" },
+      { port: 2376, protocol: "tcp" },
+      { port: 2377, protocol: "tcp" },
+      { port: 7946, protocol: "udp" },
+      { port: 4789, protocol: "udp" },
+      { port: 22, protocol: "tcp" },
+      { port: 70000, protocol: "tcp" },
+    ]);
+    expect(p).toHaveLength(7);
+    expect(p[0]).toBe(
+      "stack a, service dind publishes 2375/tcp, which cannot be opened to the internet: it is the unauthenticated Docker API: anyone reaching it owns the node. Publish the service on another port.",
+    );
+    expect(p[6]).toContain("port 70000, which is not a TCP/UDP port");
+  });
+
+  test("udp and tcp on the same port are two rules; order is stable", () => {
+    const rules = inboundRules({
+      clusterTag: "c",
+      adminCidrs: ["1.2.3.4/32"],
+      publicPorts: [
+        { port: 53, protocol: "udp" },
+        { port: 53, protocol: "tcp" },
+        { port: 8, protocol: "tcp" },
+      ],
+    });
+    expect(rules.slice(-3).map((r) => `${r.portRange}/${r.protocol}`)).toEqual(["8/tcp", "53/tcp", "53/udp"]);
+  });
+});
+
+describe("cloud-init", () => {
+  const doc = parse(renderUserData({ dockerVersion: "28.5" }).replace(/^#cloud-config\n/, ""));
+  const file = (p: string) => doc.write_files.find((f: { path: string }) => f.path === p)?.content as string;
+
+  test("is a #cloud-config document, byte-identical for the same input", () => {
+    expect(renderUserData({ dockerVersion: "28.5" })).toMatch(/^#cloud-config\n/);
+    expect(renderUserData({ dockerVersion: "28.5" })).toBe(renderUserData({ dockerVersion: "28.5" }));
+  });
+
+  test("rotates container logs so disks never fill", () => {
+    expect(JSON.parse(file("/etc/docker/daemon.json"))).toEqual({
+      "log-driver": "json-file",
+      "log-opts": { "max-size": "10m", "max-file": "5" },
+    });
+    expect(daemonJson({ dockerVersion: "1", logMaxFiles: 2 })["log-opts"]).toEqual({ "max-size": "10m", "max-file": "2" });
+  });
+
+  test("hardens sshd: keys only", () => {
+    expect(file("/etc/ssh/sshd_config.d/60-do-swarm.conf")).toContain("PasswordAuthentication no");
+    expect(file("/etc/ssh/sshd_config.d/60-do-swarm.conf")).toContain("PermitRootLogin prohibit-password");
+    expect(doc.ssh_pwauth).toBe(false);
+  });
+
+  test("installs the pinned Docker version and holds it", () => {
+    const script = file("/usr/local/sbin/do-swarm-install-docker");
+    expect(script).toContain("awk -v p='^5:28[.]5[.-]'");
+    expect(script).toContain("apt-mark hold docker-ce docker-ce-cli containerd.io");
+    expect(doc.runcmd[0]).toEqual(["/usr/local/sbin/do-swarm-install-docker"]);
+    // The version pattern picks the newest matching release and nothing else.
+    const pattern = /awk -v p='([^']+)'/.exec(installDockerScript("28.5.2"))![1];
+    const madison = ["5:28.5.20-1~ubuntu.24.04~noble", "5:28.5.2-1~ubuntu.24.04~noble", "5:28.5.1-1~ubuntu.24.04~noble"];
+    const picked = spawnSync("awk", ["-v", `p=${pattern}`, "$1 ~ p { print $1; exit }"], { input: madison.join("\n") });
+    expect(picked.stdout.toString().trim()).toBe("5:28.5.2-1~ubuntu.24.04~noble");
+  });
+});
+
+describe("nodes", () => {
+  const nodes = planNodes("prod", {
+    managers: { count: 3, size: "s-1vcpu-2gb" },
+    workers: [
+      { name: "web", count: 2, size: "s-1vcpu-1gb", labels: { "tier.name": "front" } },
+      { name: "none", count: 0, size: "s-1vcpu-1gb" },
+    ],
+  });
+
+  test("names are <cluster>-<pool>-<i>, managers first", () => {
+    expect(nodes.map((n) => n.name)).toEqual([
+      "prod-manager-0",
+      "prod-manager-1",
+      "prod-manager-2",
+      "prod-web-0",
+      "prod-web-1",
+    ]);
+    expect(nodes.map((n) => n.role)).toEqual(["manager", "manager", "manager", "worker", "worker"]);
+  });
+
+  test("labels include the pool; tags are DigitalOcean-safe", () => {
+    expect(nodes[3].labels).toEqual(["do-swarm.pool=web", "tier.name=front"]);
+    expect(nodes[3].tags).toEqual(["prod", "prod-worker", "prod-pool-web", "prod:tier_name:front"]);
+    expect(allTags("prod", nodes)).toEqual([
+      "prod",
+      "prod-manager",
+      "prod-pool-manager",
+      "prod-worker",
+      "prod-pool-web",
+      "prod:tier_name:front",
+    ]);
+  });
+
+  test("fault tolerance and cost", () => {
+    expect([1, 3, 5, 7].map(faultTolerance)).toEqual([0, 1, 2, 3]);
+    expect(monthlyCost(nodes, { "s-1vcpu-2gb": 12, "s-1vcpu-1gb": 6 })).toBe(48);
+  });
+});
+
+describe("remote commands", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-remote-"));
+  fs.writeFileSync(
+    path.join(tmp, "probe.sh"),
+    '#!/usr/bin/env bash\nset -euo pipefail\nprintf "%s|" "$@"\nread -r line\necho "stdin=$line"\nexit "${EXIT:-0}"\n',
+  );
+
+  test("the script runs with its arguments intact and the payload on stdin, then is removed", () => {
+    const args = ["plain", "with space", "it's", "$(touch /tmp/pwned)", "*"];
+    const run = spawnSync("bash", ["-c", scriptCommand("probe.sh", args, tmp)], {
+      input: "SWMTKN-1-secret\n",
+      cwd: tmp,
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout.toString()).toBe(`plain|with space|it's|$(touch /tmp/pwned)|*|stdin=SWMTKN-1-secret\n`);
+    expect(fs.readdirSync("/tmp").filter((f) => /^do-swarm\.[A-Za-z0-9]{6}$/.test(f))).toEqual([]);
+  });
+
+  test("a failing script fails the command with its exit code", () => {
+    const run = spawnSync("bash", ["-c", `EXIT=3; export EXIT; ${scriptCommand("probe.sh", [], tmp)}`], { input: "x\n" });
+    expect(run.status).toBe(3);
+  });
+
+  test("the token never appears in the command, only arguments do", () => {
+    const c = scriptCommand("swarm-join.sh", ["worker", "10.0.0.2", "10.0.0.1"]);
+    expect(c).toContain("bash \"$f\" 'worker' '10.0.0.2' '10.0.0.1'");
+    expect(c).toContain(readScript("swarm-join.sh").trimEnd());
+  });
+
+  test("shellQuote", () => {
+    expect(shellQuote("a'b")).toBe(`'a'"'"'b'`);
+  });
+});
+
+describe("stack bundle", () => {
+  test("round-trips text and binary files, sorted", () => {
+    const files = { "stack.yml": "services: {}\n", "secrets/key-1a2b": Buffer.from([0, 255, 10, 13]) };
+    const bundle = encodeBundle(files);
+    expect(bundle.split("\n")[0]).toBe("secrets/key-1a2b AP8KDQ==");
+    expect(decodeBundle(bundle)).toEqual({ "stack.yml": Buffer.from("services: {}\n"), "secrets/key-1a2b": files["secrets/key-1a2b"] });
+  });
+
+  test.each(["/etc/passwd", "../x", "a/../../x", "has space"])("refuses the unsafe path %p", (p) => {
+    expect(() => encodeBundle({ [p]: "x" })).toThrow(/must be relative/);
+  });
+});
