@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, ConfigError, RawConfig, validateConfig } from "./components/config";
+import { ClusterConfig, ConfigError, RawConfig, StackConfig, validateConfig } from "./components/config";
 import { PublicPort } from "./components/firewall";
 import { renderPreview } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
@@ -33,17 +33,20 @@ const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
 function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
   const problems: string[] = [];
   let cfg: ClusterConfig | undefined;
+  let stacks: StackConfig[] = [];
   try {
     cfg = validateConfig(raw);
+    stacks = cfg.stacks;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     problems.push(...e.problems);
+    stacks = e.wellFormedStacks;
   }
   if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(clusterName)) {
     problems.push(`do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`);
   }
   const publicPorts: PublicPort[] = [];
-  for (const stack of cfg?.stacks ?? []) {
+  for (const stack of stacks) {
     for (const [variable, key] of Object.entries(stack.secretEnv ?? {})) {
       if (config.get(key) === undefined) {
         problems.push(

@@ -91,7 +91,14 @@ export const DEFAULTS = {
 
 /** Thrown with every problem found, one per line, so a user fixes them all in one go. */
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  /**
+   * @param wellFormedStacks the stacks that passed their own checks, so a caller can still
+   *   render them and report their problems in the same error.
+   */
+  constructor(
+    readonly problems: string[],
+    readonly wellFormedStacks: StackConfig[] = [],
+  ) {
     super(
       `do-swarm configuration has ${problems.length} problem(s):\n` +
         problems.map((p) => `  - ${p}`).join("\n"),
@@ -195,9 +202,9 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     );
   }
 
-  const stacks = validateStacks(raw.stacks ?? [], fail);
+  const stacks = validateStacks(raw.stacks ?? [], problems, fail);
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, stacks ?? []);
   return {
     region: region as string,
     managers: managers!,
@@ -290,12 +297,14 @@ function validateWorkers(w: unknown, fail: Fail): ClusterConfig["workers"] | und
   });
 }
 
-function validateStacks(s: unknown, fail: Fail): StackConfig[] | undefined {
+/** The well-formed stacks (all of them when there is no problem). */
+function validateStacks(s: unknown, problems: readonly string[], fail: Fail): StackConfig[] | undefined {
   if (!Array.isArray(s)) {
     fail("stacks", s, 'use a list such as [{ "name": "web", "file": "stacks/web/stack.yml" }]');
     return undefined;
   }
   const seen = new Set<string>();
+  const good: StackConfig[] = [];
   const stringMap = (key: string, v: unknown) => {
     if (v === undefined) return;
     if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) {
@@ -304,6 +313,7 @@ function validateStacks(s: unknown, fail: Fail): StackConfig[] | undefined {
   };
   s.forEach((stack: unknown, i) => {
     const key = `stacks[${i}]`;
+    const before = problems.length;
     if (!isObject(stack)) {
       fail(key, stack, "each stack is an object with name and file");
       return;
@@ -330,8 +340,9 @@ function validateStacks(s: unknown, fail: Fail): StackConfig[] | undefined {
     if (t !== undefined && (!isCount(t) || t < 30)) {
       fail(`${key}.timeoutSeconds`, t, "use a whole number of seconds, at least 30");
     }
+    if (problems.length === before) good.push(stack as unknown as StackConfig);
   });
-  return s as StackConfig[];
+  return good;
 }
 
 function validateUpdate(key: string, u: unknown, fail: Fail) {

@@ -1,0 +1,63 @@
+/** The whole program (index.ts) under mocks, with the dev stack's configuration. */
+import { fakeCloud, recordProgram, Recording, reveal, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+
+let rec: Recording;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the program's exports, read by name
+let program: any;
+
+beforeAll(async () => {
+  rec = await recordProgram(fakeCloud(), {
+    "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
+    "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
+    "do-swarm:adminCidrs": JSON.stringify(["198.51.100.0/24"]),
+    "do-swarm:stacks": JSON.stringify([
+      { name: "web", file: "stacks/web/stack.yml" },
+      { name: "dockercoins", file: "stacks/dockercoins/stack.yml", replicas: { worker: 4 } },
+    ]),
+  });
+  program = await import("../index");
+  await rec.settled();
+});
+
+test("defaults: cluster swarm-<stack>, 3 managers and 2 workers in fra1", () => {
+  const droplets = rec.ofType("digitalocean:index/droplet:Droplet").map((d) => d.name).sort();
+  expect(droplets).toEqual([
+    "swarm-test-manager-0",
+    "swarm-test-manager-1",
+    "swarm-test-manager-2",
+    "swarm-test-worker-0",
+    "swarm-test-worker-1",
+  ]);
+});
+
+test("the ports the stacks publish, and only those, are opened in the firewall", () => {
+  const fw = reveal(rec.byName("swarm-test-firewall").rawInputs) as { inboundRules: { portRange?: string; sourceAddresses?: string[] }[] };
+  const open = fw.inboundRules.filter((r) => r.sourceAddresses?.includes("0.0.0.0/0") && r.portRange).map((r) => r.portRange);
+  expect(open).toEqual(["80", "8000"]);
+  expect(fw.inboundRules[0]).toEqual({ protocol: "tcp", portRange: "22", sourceAddresses: ["198.51.100.0/24"] });
+});
+
+test("each stack deploys after the cluster's bootstrap", () => {
+  const registers = rec.resources.filter((r) => r.name.endsWith("-register")).map((r) => r.urn);
+  for (const s of ["web", "dockercoins"]) {
+    const deploy = rec.byName(`swarm-test-stack-${s}-deploy`);
+    expect(deploy.dependencies).toEqual(expect.arrayContaining(registers));
+  }
+  const trigger = (reveal(rec.byName("swarm-test-stack-dockercoins-deploy").rawInputs) as { triggers: string[] }).triggers[0];
+  expect(trigger).toMatch(/worker:\n(.*\n)*?\s+replicas: 4/);
+});
+
+test("outputs: entry point, ssh, DOCKER_HOST, fault tolerance, cost", async () => {
+  const value = <T>(o: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((r) => o.apply(r));
+  expect(await value(program.reservedIp)).toBe("198.51.100.7");
+  expect(await value(program.ssh)).toBe("ssh root@198.51.100.7");
+  expect(await value(program.dockerHost)).toBe("ssh://root@198.51.100.7");
+  expect(program.faultTolerance).toBe(1);
+  // 3 x s-1vcpu-2gb ($12) + 2 x s-1vcpu-1gb ($6) at the fake price list.
+  expect(await value(program.estimatedMonthlyCostUsd)).toBe(48);
+  const workers = await value<Record<string, { name: string }[]>>(
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@pulumi/pulumi").output(program.workers),
+  );
+  expect(workers.worker.map((w) => w.name)).toEqual(["swarm-test-worker-0", "swarm-test-worker-1"]);
+});

@@ -1,0 +1,121 @@
+/**
+ * SwarmStack under mocks: what decides a redeploy (the trigger), where the deploy runs, what it
+ * waits for, and that secret values never leave the secret stdin.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { decodeBundle } from "../components/stackBundle";
+import { fakeCloud, isSecret, recordProgram, Recording, reveal, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+
+let rec: Recording;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-stack-"));
+const compose = (image: string) => `
+services:
+  app:
+    image: ${image}
+    environment:
+      DB_PASSWORD: \${DB_PASSWORD}
+      GREETING: \${GREETING:-hi}
+    ports: ["8080:80"]
+    configs: [{ source: conf, target: /etc/app.conf }]
+    deploy: { replicas: 2 }
+configs:
+  conf: { file: ./app.conf }
+`;
+function stackDir(name: string, image: string, conf?: string) {
+  const d = path.join(dir, name);
+  fs.mkdirSync(d);
+  fs.writeFileSync(path.join(d, "stack.yml"), compose(image));
+  fs.writeFileSync(path.join(d, "app.conf"), conf ?? "worker_processes 1;\n");
+  return path.join(name, "stack.yml");
+}
+
+beforeAll(async () => {
+  rec = await recordProgram(fakeCloud());
+  const pulumi = await import("@pulumi/pulumi");
+  const { SwarmCluster } = await import("../components/swarmCluster");
+  const { SwarmStack } = await import("../components/swarmStack");
+  const cluster = new SwarmCluster("c", {
+    region: "fra1",
+    sshPublicKey: TEST_PUBLIC_KEY,
+    sshPrivateKey: pulumi.secret(TEST_PRIVATE_KEY),
+    managers: { count: 3, size: "s-1vcpu-2gb" },
+    workers: [{ name: "worker", count: 1, size: "s-1vcpu-1gb" }],
+  });
+  const base = { projectDir: dir, connection: cluster.managerConnection, after: cluster.ready };
+  const stack = (name: string, file: string, extra: object = {}) =>
+    new SwarmStack(`c-stack-${name}`, {
+      ...base,
+      stack: { name: "app", file, env: { GREETING: "hello" }, secretEnv: { DB_PASSWORD: "dbPassword" }, ...extra },
+      secretEnv: { DB_PASSWORD: pulumi.secret("hunter2") },
+    });
+  stack("a", stackDir("a", "nginx:1.27"));
+  stack("same", stackDir("same", "nginx:1.27")); // identical content, another directory
+  stack("replicas", stackDir("replicas", "nginx:1.27"), { replicas: { app: 5 } });
+  stack("image", stackDir("image", "nginx:1.28"));
+  stack("file", stackDir("file", "nginx:1.27", "worker_processes 2;\n"));
+  stack("timeout", stackDir("timeout", "nginx:1.27"), { timeoutSeconds: 90 });
+  await rec.settled();
+});
+
+const deploy = (n: string) => rec.byName(`c-stack-${n}-deploy`);
+const inputs = (n: string) =>
+  reveal(deploy(n).rawInputs) as {
+    create: string;
+    update: string;
+    delete: string;
+    stdin: string;
+    triggers: string[];
+    connection: { host: string };
+  };
+
+test("deploys on a manager through the reserved IP, after every node is registered", () => {
+  expect(inputs("a").connection.host).toBe("198.51.100.7");
+  const registers = rec.resources.filter((r) => r.name.endsWith("-register")).map((r) => r.urn);
+  expect(registers).toHaveLength(4);
+  expect(deploy("a").dependencies).toEqual(expect.arrayContaining(registers));
+  expect(deploy("a").parent).toBe(rec.byName("c-stack-a").urn);
+});
+
+test("create and update both run stack-deploy.sh (an edit never replaces, so never `stack rm`s)", () => {
+  const i = inputs("a");
+  expect(i.create).toBe(i.update);
+  expect(i.create).toContain("stack-deploy[");
+  expect(i.create).toContain("bash \"$f\" 'app' '600'");
+  expect(inputs("timeout").create).toContain("bash \"$f\" 'app' '90'");
+  expect(i.delete).toContain("docker stack rm");
+  expect(i.delete).toContain("bash \"$f\" 'app'");
+});
+
+test("the bundle carries the real render with the secret, and is secret", () => {
+  expect(isSecret(deploy("a").rawInputs.stdin)).toBe(true);
+  const files = decodeBundle(inputs("a").stdin);
+  const rendered = parse(files["stack.yml"].toString());
+  expect(rendered.services.app.environment).toEqual({ DB_PASSWORD: "hunter2", GREETING: "hello" });
+  // Swarm configs are immutable: the renderer names this one by its content hash.
+  const [configKey] = Object.keys(rendered.configs);
+  expect(configKey).toMatch(/^conf-[0-9a-f]{8}$/);
+  expect(rendered.services.app.configs).toEqual([{ source: configKey, target: "/etc/app.conf" }]);
+  const shipped = rendered.configs[configKey].file as string;
+  expect(files[shipped.replace(/^\.\//, "")].toString()).toBe("worker_processes 1;\n");
+  // Safe rolling-update defaults are merged into the shipped stack.
+  expect(rendered.services.app.deploy.update_config).toMatchObject({ failure_action: "rollback", order: "start-first" });
+});
+
+test("the trigger is the readable render with secrets masked", () => {
+  const trigger = inputs("a").triggers[0];
+  expect(isSecret(deploy("a").rawInputs.triggers)).toBe(false);
+  expect(trigger).not.toContain("hunter2");
+  expect(parse(trigger).services.app.environment.DB_PASSWORD).toBe("[secret:DB_PASSWORD]");
+});
+
+test("an unchanged file keeps the trigger; replicas, image and file content change it", () => {
+  const t = (n: string) => inputs(n).triggers[0];
+  expect(t("same")).toBe(t("a"));
+  for (const changed of ["replicas", "image", "file"]) expect(t(changed)).not.toBe(t("a"));
+  expect(parse(t("replicas")).services.app.deploy.replicas).toBe(5);
+  expect(parse(t("image")).services.app.image).toBe("nginx:1.28");
+  expect(Object.keys(parse(t("file")).configs)).not.toEqual(Object.keys(parse(t("a")).configs));
+});
