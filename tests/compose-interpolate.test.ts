@@ -90,8 +90,8 @@ test("the table agrees with docker stack config", async () => {
   });
   const res = await stackConfig(path.join(dir, "stack.yml"), ENV);
   expect(res.code).toBe(0);
-  const got = (parseDockerOutput(res.stdout) as { services: { s: { environment: object } } }).services
-    .s.environment;
+  const got = (parseDockerOutput(res.stdout) as { services: { s: { environment: object } } })
+    .services.s.environment;
   const want = Object.fromEntries(TABLE.map(([, v], i) => [`C${String(i).padStart(2, "0")}`, v]));
   expect(got).toEqual(want);
 });
@@ -110,7 +110,9 @@ describe("interpolation in a stack", () => {
   test("never reads process.env", () => {
     process.env.COMPOSE_TEST_LEAK = "leaked";
     try {
-      const r = render("services:\n  s:\n    image: busybox\n    command: echo ${COMPOSE_TEST_LEAK}\n");
+      const r = render(
+        "services:\n  s:\n    image: busybox\n    command: echo ${COMPOSE_TEST_LEAK}\n",
+      );
       expect(readBack(r.yaml).services.s.command).toBe("echo ");
     } finally {
       delete process.env.COMPOSE_TEST_LEAK;
@@ -150,13 +152,18 @@ describe("interpolation in a stack", () => {
     expect(s.tty).toBe(true);
     expect(s.ports[0].published).toBe(8080);
     expect(s.deploy.replicas).toBe(3);
-    expect(r.publishedPorts).toEqual([{ service: "s", port: 8080, protocol: "tcp", mode: "ingress" }]);
+    expect(r.publishedPorts).toEqual([
+      { service: "s", port: 8080, protocol: "tcp", mode: "ingress" },
+    ]);
   });
 
   test("a cast that fails is an error", () => {
-    const e = renderError('services:\n  s:\n    image: busybox\n    deploy:\n      replicas: "${R}"\n', {
-      env: { R: "many" },
-    });
+    const e = renderError(
+      'services:\n  s:\n    image: busybox\n    deploy:\n      replicas: "${R}"\n',
+      {
+        env: { R: "many" },
+      },
+    );
     expect(e.problems[0]).toContain("services.s.deploy.replicas");
   });
 

@@ -1,34 +1,56 @@
-// Reading compose files the way `docker stack deploy` does: docker parses with Go's yaml.v2,
-// which implements YAML 1.1 (yes/no/on/off are booleans, 0440 is octal, `<<` merges) but NOT
-// base-60 numbers, so `- 80:80` stays the string "80:80". The `yaml` package's 1.1 schema does
-// parse base-60 (`80:80` would become 4880), so those tags are removed here.
-import { parseDocument, Schema } from "yaml";
+// Reading compose files the way `docker stack deploy` does. Docker CLI 28 parses with Go's
+// yaml.v3 (checked with `docker stack config`): YAML 1.2 core types (yes/on/y are strings, so
+// `tty: yes` is rejected; `- 80:80` is a string), plus two YAML 1.1 habits it kept: a leading
+// zero means octal (`mode: 0440` is 288) and `_` may group digits (`1_000`). `<<` merges work.
+import {
+  DocumentOptions,
+  ParseOptions,
+  parseDocument,
+  Scalar,
+  ScalarTag,
+  SchemaOptions,
+} from "yaml";
 import { Report, Yaml, isMap, YamlMap } from "./types";
 
-type Tags = NonNullable<ConstructorParameters<typeof Schema>[0]["customTags"]>;
-type TagList = Exclude<Tags, (...args: never[]) => unknown>;
+const INT = "tag:yaml.org,2002:int";
 
-/**
- * yaml.v2 resolves neither base-60 numbers (`intTime`/`floatTime`, format "TIME") nor, for our
- * purposes, timestamps (docker's schema would reject a Date anyway; keeping the text is kinder).
- */
-function docker11(tags: TagList): TagList {
-  return tags.filter((t) => {
-    if (typeof t === "string") return true;
-    const fmt = "format" in t ? t.format : undefined;
-    return fmt !== "TIME" && t.tag !== "tag:yaml.org,2002:timestamp";
-  });
-}
+/** `0440` -> 288, as yaml.v3 reads it (plain YAML 1.2 would say 440). */
+const legacyOctal: ScalarTag = {
+  identify: (v) => typeof v === "number",
+  default: true,
+  tag: INT,
+  format: "OCT",
+  test: /^0[0-7]+$/,
+  resolve: (s) => parseInt(s, 8),
+};
 
-/** Parse options shared by the loader and by tests that need docker-like YAML 1.1 reading. */
-export const PARSE_OPTIONS = {
-  version: "1.1" as const,
+/** `1_000` -> 1000. */
+const groupedInt: ScalarTag = {
+  identify: (v) => typeof v === "number",
+  default: true,
+  tag: INT,
+  test: /^[-+]?[0-9]+(?:_[0-9]+)+$/,
+  resolve: (s) => Number(s.replace(/_/g, "")),
+};
+
+/** Parse options shared by the loader, the emitter's quoting check and the tests. */
+export const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: "1.2",
+  schema: "core",
   merge: true,
-  customTags: docker11,
-  // A compose file is small; this guards against alias bombs only.
-  maxAliasCount: 10000,
+  // First, so that they win over the core schema's decimal int.
+  customTags: (tags) => [legacyOctal, groupedInt, ...tags],
   uniqueKeys: true,
 };
+/** A compose file is small; this guards against alias bombs only. */
+const MAX_ALIASES = 10000;
+
+/** True when a plain (unquoted) scalar with this text would not be read back as this string. */
+export function needsQuotes(text: string): boolean {
+  const doc = parseDocument(text, { ...PARSE_OPTIONS, uniqueKeys: false });
+  const node = doc.contents;
+  return doc.errors.length > 0 || !(node instanceof Scalar) || node.value !== text;
+}
 
 /**
  * Decode file bytes: UTF-8 (with or without BOM) or UTF-16 LE/BE with BOM, as editors on
@@ -63,7 +85,7 @@ export function parseCompose(text: string, report: Report): YamlMap | undefined 
     }
     return undefined;
   }
-  const data: unknown = doc.toJS({ maxAliasCount: PARSE_OPTIONS.maxAliasCount });
+  const data: unknown = doc.toJS({ maxAliasCount: MAX_ALIASES });
   if (!isMap(data)) {
     report.problem("(top level)", "the file must be a YAML mapping with a `services:` key");
     return undefined;
