@@ -1,6 +1,7 @@
 // Published ports, parsed like docker's nat.ParsePortSpecs (short syntax) and the v3 long syntax.
 // The rendered file keeps the ports as written; this only reports what gets published, so the
 // caller can open firewall rules for exactly those ports.
+import { isIP } from "net";
 import { PublishedPort, Report, Yaml, isMap } from "./types";
 
 function range(spec: string): [number, number] | undefined {
@@ -42,6 +43,7 @@ export function parseShortPort(spec: string): Parsed | undefined {
       hostSpec = front;
     }
   }
+  if (hostIp !== undefined && hostIp !== "" && isIP(hostIp) === 0) return undefined;
   const container = range(containerSpec);
   if (!container) return undefined;
   if (hostSpec === undefined || hostSpec === "") return { published: [], protocol, hostIp };
