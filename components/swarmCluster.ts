@@ -6,6 +6,11 @@ import { checkPublicPorts, inboundRules, outboundRules, PublicPort } from "./fir
 import { allTags, faultTolerance, monthlyCost, NodePlan, planNodes } from "./nodes";
 import { scriptCommand } from "./remote";
 import { DEFAULTS } from "./config";
+import { maintenanceBinding, MaintenanceContext, MaintenanceLock } from "./maintenance";
+import { realMaintenanceOps } from "./maintenanceOps";
+
+/** Resolves an output inside a hook, where the program's values are all known. */
+const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
 export interface SwarmClusterArgs {
   /** DigitalOcean region slug for every resource. */
@@ -32,8 +37,8 @@ export interface SwarmClusterArgs {
   overlayAddressPool?: string;
   /** Attempts to reach a booting droplet over SSH before a command fails. @default 60 */
   sshDialAttempts?: number;
-  /** Resource hooks bound to every droplet (rolling resize). @default none */
-  dropletHooks?: (node: NodePlan) => pulumi.ResourceHookBinding | undefined;
+  /** Seconds a node may take to drain or to come back during a rolling resize. @default 600 */
+  maintenanceTimeoutSeconds?: number;
 }
 
 /** Addresses of one node, as outputs. */
@@ -97,6 +102,28 @@ export class SwarmCluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [clusterTag] },
     );
 
+    // Rolling resize (see maintenance.ts): hooks on every droplet, one lock for the whole program.
+    // The context is filled lazily: hooks run during the update, when every output is known.
+    const maintenance: MaintenanceContext = {
+      nodes,
+      managerDropletIds: () =>
+        valueOf(pulumi.all(droplets.filter((_, i) => nodes[i].role === "manager").map((d) => d.id.apply(Number)))),
+      lock: new MaintenanceLock(),
+      timeoutSeconds: args.maintenanceTimeoutSeconds,
+      ops: realMaintenanceOps({
+        target: () =>
+          valueOf(
+            pulumi
+              .all([this.reservedIp, pulumi.output(args.sshPrivateKey)])
+              .apply(([host, privateKey]) => ({ host, user: "root", privateKey })),
+          ),
+        reservedIp: () => valueOf(this.reservedIp),
+        token: () => process.env.DIGITALOCEAN_TOKEN ?? new pulumi.Config("digitalocean").get("token"),
+        log: (m) => pulumi.log.info(m, this),
+        warn: (m) => pulumi.log.warn(m, this),
+      }),
+    };
+
     const userData = renderUserData({ dockerVersion: args.dockerVersion ?? DEFAULTS.dockerVersion });
     const droplets = nodes.map(
       (n) =>
@@ -120,7 +147,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             // a Docker version bump or key rotation must not rebuild every node at once. They
             // apply to droplets created from then on (see README, "What applies to new nodes").
             ignoreChanges: ["userData", "image", "sshKeys"],
-            hooks: args.dropletHooks?.(n),
+            hooks: maintenanceBinding(n, maintenance),
           },
         ),
     );

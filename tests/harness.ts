@@ -94,14 +94,13 @@ export async function recordProgram(fake: FakeOutputs, config: Record<string, st
     inFlight++;
     lastChange = Date.now();
     register(req, (err: unknown, resp: { getUrn(): string }) => {
-      const hooks = req.getHooks?.();
-      const hookNames: Record<string, string[]> = {};
-      if (hooks) {
-        for (const kind of ["Beforecreate", "Aftercreate", "Beforeupdate", "Afterupdate", "Beforedelete", "Afterdelete"]) {
-          const list = hooks[`get${kind}List`]?.() ?? [];
-          if (list.length > 0) hookNames[kind.replace(/^(Before|After)/, (m: string) => m.toLowerCase())] = list;
-        }
-      }
+      // {beforeUpdateList: [...], onErrorList: [...], ...} -> {beforeUpdate: [...], onError: [...]}
+      const hooks = (req.getHooks?.()?.toObject() ?? {}) as Record<string, string[]>;
+      const hookNames = Object.fromEntries(
+        Object.entries(hooks)
+          .filter(([, list]) => list.length > 0)
+          .map(([k, list]) => [k.replace(/List$/, ""), list]),
+      );
       resources.push({
         type: req.getType(),
         name: req.getName(),

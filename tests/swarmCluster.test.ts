@@ -219,3 +219,24 @@ describe("big cluster specifics", () => {
     expect(inputs(rec.byName("big-manager-0")).sshKeys).toEqual(["aa:bb:cc"]);
   });
 });
+
+describe("rolling resize hooks", () => {
+  test("every droplet, and nothing else, carries the resize hooks", () => {
+    for (const r of rec.resources) {
+      if (r.type === DROPLET) {
+        expect(r.hookNames).toEqual({
+          beforeUpdate: [`${r.name}-before-resize`],
+          afterUpdate: [`${r.name}-after-resize`],
+          onError: [`${r.name}-resize-failed`],
+        });
+      } else {
+        expect(r.hookNames).toEqual({});
+      }
+    }
+  });
+
+  test("creation graph unchanged: no droplet depends on a command, so creation stays parallel", () => {
+    const commands = new Set(rec.ofType(COMMAND).map((c) => c.urn));
+    for (const d of rec.ofType(DROPLET)) expect(d.dependencies.filter((u) => commands.has(u))).toEqual([]);
+  });
+});
