@@ -8,20 +8,10 @@ import { writeBundle } from "../components/compose/cli";
 import { interpolateTree } from "../components/compose/interpolate";
 import { decode, parseCompose } from "../components/compose/load";
 import { Report } from "../components/compose/types";
-import {
-  deepEqual,
-  missingPaths,
-  prefixes,
-  replaceDirs,
-  unhashRefs,
-} from "./fixtures/compose/compare";
+import { missingPaths, prefixes } from "./fixtures/compose/compare";
+import { differences, renamedKeys } from "./fixtures/compose/differential";
 import { CORPUS, CORPUS_DIR, CorpusCase, stageCorpusFile } from "./fixtures/compose/corpus";
-import {
-  DockerResult,
-  parseDockerOutput,
-  requireDocker,
-  stackConfig,
-} from "./fixtures/compose/docker";
+import { DockerResult, requireDocker, stackConfig } from "./fixtures/compose/docker";
 
 if (!fs.existsSync(CORPUS_DIR)) {
   throw new Error(
@@ -82,16 +72,6 @@ function rendered(name: string): { s: Staged; r: RenderResult } {
   if (s.error) throw s.error;
   if (!s.result) throw new Error(`${name} did not render`);
   return { s, r: s.result };
-}
-
-/** Renamed (hashed) config/secret keys of a render: new key -> original key. */
-function renamedKeys(r: RenderResult): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rel of Object.keys(r.files)) {
-    const m = /^(?:configs|secrets)\/(.+)-[0-9a-f]{8}/.exec(rel);
-    if (m) out[`${m[1]}-${rel.match(/-([0-9a-f]{8})/)?.[1]}`] = m[1];
-  }
-  return out;
 }
 
 describe.each(FILES)("%s", (name) => {
@@ -189,72 +169,14 @@ describe.each(FILES)("%s", (name) => {
       const [orig, ours] = await Promise.all([s.original, s.rendered]);
       expect(orig?.code).toBe(0);
       expect(ours?.code).toBe(0);
-      const dirs = { [path.dirname(s.file)]: "<DIR>", [s.bundle]: "<DIR>" };
-      const a = replaceDirs(parseDockerOutput(orig?.stdout ?? ""), dirs) as Record<string, never>;
-      const b = replaceDirs(parseDockerOutput(ours?.stdout ?? ""), dirs) as Record<string, never>;
-      const renamed = renamedKeys(r);
-      const dropped = (svc: string, key: string) =>
-        r.warnings.some((w) => w.includes(`: services.${svc}.${key}: `));
-      expect(Object.keys(b.services).sort()).toEqual(Object.keys(a.services).sort());
-      for (const [svc, origSvc] of Object.entries(
-        a.services as Record<string, Record<string, unknown>>,
-      )) {
-        const ourSvc = (b.services as Record<string, Record<string, unknown>>)[svc];
-        const keys = new Set([...Object.keys(origSvc), ...Object.keys(ourSvc)]);
-        for (const key of keys) {
-          if (dropped(svc, key)) continue;
-          let x = origSvc[key];
-          let y = ourSvc[key];
-          if (key === "configs" || key === "secrets") {
-            x = unhashRefs(x, {});
-            y = unhashRefs(y, renamed);
-          }
-          if (key === "deploy") {
-            // Deliberate: update/rollback defaults added; `restart:` converted to restart_policy.
-            const strip = (d: unknown, restartConverted: boolean) => {
-              const o = { ...(d as Record<string, unknown>) };
-              delete o.update_config;
-              delete o.rollback_config;
-              if (restartConverted) delete o.restart_policy;
-              return o;
-            };
-            const converted =
-              origSvc.restart !== undefined &&
-              !(origSvc.deploy as Record<string, unknown> | undefined)?.restart_policy;
-            const ud = (ourSvc.deploy ?? {}) as Record<string, Record<string, unknown>>;
-            const od = (origSvc.deploy ?? {}) as Record<string, Record<string, unknown>>;
-            // Explicit update/rollback keys of the file survive exactly.
-            for (const k of ["update_config", "rollback_config"]) {
-              for (const [kk, vv] of Object.entries(od[k] ?? {}))
-                expect([svc, k, kk, ud[k]?.[kk]]).toEqual([svc, k, kk, vv]);
-            }
-            x = strip(origSvc.deploy ?? {}, converted);
-            y = strip(ourSvc.deploy ?? {}, converted);
-          }
-          if (!deepEqual(x, y))
-            expect({ service: svc, key, value: y }).toEqual({ service: svc, key, value: x });
-        }
-      }
-      for (const section of ["networks", "volumes"]) {
-        expect(b[section] ?? {}).toEqual(a[section] ?? {});
-      }
-      // File-based configs/secrets ship the same bytes docker would have read.
-      for (const kind of ["configs", "secrets"] as const) {
-        for (const [key, obj] of Object.entries(
-          (a[kind] ?? {}) as Record<string, Record<string, string>>,
-        )) {
-          if (!obj.file || obj.external) continue;
-          const ourKey = Object.keys(b[kind] ?? {}).find(
-            (k) => (renamed[k] ?? k) === key,
-          ) as string;
-          const ourObj = (b[kind] as Record<string, Record<string, string>>)[ourKey];
-          const origBytes = fs.readFileSync(obj.file.replace("<DIR>", path.dirname(s.file)));
-          const ourBytes = fs.readFileSync(ourObj.file.replace("<DIR>", s.bundle));
-          expect(ourBytes.equals(origBytes)).toBe(true);
-          if (obj.name) expect(ourObj.name).toMatch(new RegExp(`^${obj.name}-[0-9a-f]{8}$`));
-          else expect(ourKey).toMatch(new RegExp(`^${key}-[0-9a-f]{8}$`));
-        }
-      }
+      const diff = differences({
+        file: s.file,
+        bundle: s.bundle,
+        result: r,
+        original: orig?.stdout ?? "",
+        rendered: ours?.stdout ?? "",
+      });
+      expect(diff).toEqual([]);
     });
   }
 });
