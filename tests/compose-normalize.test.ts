@@ -250,3 +250,38 @@ describe("references and other warnings", () => {
     expect(at(r.warnings, "services.web.volumes[2]")).toHaveLength(0);
   });
 });
+
+describe("keys docker stack deploy ignores without a word", () => {
+  test("service-level tmpfs becomes tmpfs volumes (options cannot be converted: warned)", () => {
+    const r = render(svc("    tmpfs: [/run, /tmp:size=64m]\n    volumes: [data:/data]\n"));
+    expect(readBack(r.yaml).services.web.volumes).toEqual([
+      "data:/data",
+      { type: "tmpfs", target: "/run" },
+    ]);
+    expect(at(r.warnings, "services.web.tmpfs")).toHaveLength(2);
+  });
+
+  test("group_add is dropped with a warning", () => {
+    const r = render(svc("    group_add: [audio]\n"));
+    expect(at(r.warnings, "services.web.group_add")[0]).toMatch(/silently ignores/);
+  });
+
+  test("static network addresses are dropped with a warning; aliases kept", () => {
+    const r = render(
+      svc(
+        "    networks:\n      back:\n        aliases: [api]\n        ipv4_address: 10.0.0.5\n        ipv6_address: fd00::5\n",
+        "networks:\n  back: {}\n",
+      ),
+    );
+    expect(readBack(r.yaml).services.web.networks).toEqual({ back: { aliases: ["api"] } });
+    expect(at(r.warnings, "services.web.networks.back.ipv4_address")).toHaveLength(1);
+    expect(at(r.warnings, "services.web.networks.back.ipv6_address")).toHaveLength(1);
+  });
+
+  test("jobs get no rolling-update defaults; a replicas override on a global job is an error", () => {
+    const r = render(svc("    deploy:\n      mode: replicated-job\n      replicas: 2\n"));
+    expect(readBack(r.yaml).services.web.deploy).toEqual({ mode: "replicated-job", replicas: 2 });
+    const e = renderError(svc("    deploy:\n      mode: global-job\n"), { replicas: { web: 2 } });
+    expect(e.problems[0]).toMatch(/services\.web\.deploy\.mode: is global/);
+  });
+});

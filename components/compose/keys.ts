@@ -38,6 +38,14 @@ export const UNSUPPORTED: Record<string, string> = {
   userns_mode: "swarm services cannot set it",
 };
 
+/**
+ * Accepted by the schema, not in docker's lists, yet silently ignored by `docker stack deploy`:
+ * its convert.Service never reads them (checked in cli/compose/convert/service.go).
+ */
+export const SILENTLY_IGNORED: Record<string, string> = {
+  group_add: "swarm services cannot add supplementary groups; set them in the image",
+};
+
 /** Deprecated in v3: ignored with a warning by docker (docker's explanations). */
 export const DEPRECATED: Record<string, string> = {
   container_name: "swarm names the containers; setting the container name is not supported",

@@ -3,7 +3,7 @@
 import { buildSpec, suggestedImage } from "./build";
 import { applyDeployDefaults } from "./defaults";
 import { parseEnvFile, readBeside, renameReferences } from "./files";
-import { DEPRECATED, FORBIDDEN, SCHEMA_SERVICE_KEYS, UNSUPPORTED } from "./keys";
+import { DEPRECATED, FORBIDDEN, SCHEMA_SERVICE_KEYS, SILENTLY_IGNORED, UNSUPPORTED } from "./keys";
 import { publishedPorts, publishesHostMode } from "./ports";
 import { BuildSpec, PublishedPort, RenderOptions, Report, Yaml, YamlMap, isMap } from "./types";
 
@@ -138,6 +138,56 @@ function warnRelativeBinds(name: string, volumes: Yaml, report: Report): void {
   });
 }
 
+/**
+ * Service-level `tmpfs:` is silently ignored by `docker stack deploy` (convert.Service never
+ * reads it); a `volumes:` entry of type tmpfs is honoured, so plain paths are converted.
+ */
+function convertTmpfs(name: string, svc: YamlMap, report: Report): void {
+  const where = `services.${name}.tmpfs`;
+  const paths =
+    typeof svc.tmpfs === "string" ? [svc.tmpfs] : Array.isArray(svc.tmpfs) ? svc.tmpfs : [];
+  const mounts: Yaml[] = [];
+  for (const p of paths.map(String)) {
+    if (p.includes(":")) {
+      report.warn(
+        where,
+        `dropped ${p}: mount options are not converted; write a volumes: entry with type: tmpfs`,
+      );
+    } else {
+      mounts.push({ type: "tmpfs", target: p });
+    }
+  }
+  svc.volumes = [...(Array.isArray(svc.volumes) ? svc.volumes : []), ...mounts];
+  delete svc.tmpfs;
+  report.warn(
+    where,
+    "converted to volumes: entries of type tmpfs (docker stack deploy ignores service-level tmpfs)",
+  );
+}
+
+/** Swarm assigns addresses on overlay networks; docker ignores static ones without a word. */
+function dropStaticAddresses(name: string, svc: YamlMap, report: Report): void {
+  if (!isMap(svc.networks)) return;
+  const out: YamlMap = {};
+  for (const [net, cfg] of Object.entries(svc.networks)) {
+    if (!isMap(cfg)) {
+      out[net] = cfg;
+      continue;
+    }
+    const kept: YamlMap = {};
+    for (const [k, v] of Object.entries(cfg)) {
+      if (k === "ipv4_address" || k === "ipv6_address") {
+        report.warn(
+          `services.${name}.networks.${net}.${k}`,
+          "dropped: swarm assigns task addresses itself; docker stack deploy ignores it",
+        );
+      } else kept[k] = v;
+    }
+    out[net] = kept;
+  }
+  svc.networks = out;
+}
+
 function dropKey(name: string, svc: YamlMap, key: string, why: string, report: Report): void {
   report.warn(`services.${name}.${key}`, `dropped: ${why}`);
   delete svc[key];
@@ -168,6 +218,14 @@ export function normalizeService(
       dropKey(name, svc, key, "it is empty (null), which docker stack rejects", report);
     } else if (has(UNSUPPORTED, key)) {
       dropKey(name, svc, key, `docker stack deploy ignores it: ${UNSUPPORTED[key]}`, report);
+    } else if (has(SILENTLY_IGNORED, key)) {
+      dropKey(
+        name,
+        svc,
+        key,
+        `docker stack deploy silently ignores it: ${SILENTLY_IGNORED[key]}`,
+        report,
+      );
     } else if (has(DEPRECATED, key)) {
       dropKey(name, svc, key, `docker stack deploy ignores it: ${DEPRECATED[key]}`, report);
     } else if (key === "depends_on") {
@@ -200,6 +258,8 @@ export function normalizeService(
       delete deploy[k];
     }
   }
+  if (has(svc, "tmpfs")) convertTmpfs(name, svc, report);
+  dropStaticAddresses(name, svc, report);
   if (has(svc, "restart")) {
     convertRestart(name, svc.restart, deploy, report);
     delete svc.restart;
@@ -246,7 +306,7 @@ export function normalizeService(
   // Replicas: the override must target a replicated service.
   const replicas = ctx.opts.replicas?.[name];
   if (replicas !== undefined) {
-    if (deploy.mode === "global") {
+    if (deploy.mode === "global" || deploy.mode === "global-job") {
       report.problem(
         `services.${name}.deploy.mode`,
         `is global: a replicas override does not apply; remove the override for ${name}`,
@@ -260,13 +320,12 @@ export function normalizeService(
       deploy.replicas = replicas;
     }
   }
-  svc.deploy = applyDeployDefaults(
-    name,
-    deploy,
-    ctx.opts.update,
-    publishesHostMode(svc.ports),
-    report,
-  );
+  // Jobs run to completion: there is no rolling update to make safe, and swarm's job modes
+  // are not meant to carry update settings, so they are left as written.
+  const isJob = deploy.mode === "replicated-job" || deploy.mode === "global-job";
+  svc.deploy = isJob
+    ? deploy
+    : applyDeployDefaults(name, deploy, ctx.opts.update, publishesHostMode(svc.ports), report);
 
   if (has(svc, "configs")) svc.configs = renameReferences(svc.configs, ctx.renamedConfigs);
   if (has(svc, "secrets")) svc.secrets = renameReferences(svc.secrets, ctx.renamedSecrets);
