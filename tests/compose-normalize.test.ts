@@ -285,3 +285,11 @@ describe("keys docker stack deploy ignores without a word", () => {
     expect(e.problems[0]).toMatch(/services\.web\.deploy\.mode: is global/);
   });
 });
+
+test("invalid service, network, config names are errors (docker's schema pattern)", () => {
+  const e = renderError("services:\n  'my web':\n    image: nginx\nnetworks:\n  'a/b': {}\n");
+  expect(e.problems).toEqual([
+    expect.stringMatching(/services\.my web: invalid name/),
+    expect.stringMatching(/networks\.a\/b: invalid name/),
+  ]);
+});

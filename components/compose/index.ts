@@ -81,6 +81,29 @@ function normalizeTop(data: YamlMap, report: Report): YamlMap {
   return out;
 }
 
+/** Code-unit order: locale-independent, so the output does not depend on the machine. */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** docker's schema: `^[a-zA-Z0-9._-]+$` for service, network, volume, config and secret keys. */
+const NAME = /^[a-zA-Z0-9._-]+$/;
+
+function checkNames(data: YamlMap, report: Report): void {
+  for (const section of ["services", "networks", "volumes", "configs", "secrets"]) {
+    const s = data[section];
+    if (!isMap(s)) continue;
+    for (const key of Object.keys(s)) {
+      if (!NAME.test(key)) {
+        report.problem(
+          `${section}.${key}`,
+          "invalid name: use only letters, digits, '.', '_' and '-'",
+        );
+      }
+    }
+  }
+}
+
 export function renderStack(opts: RenderOptions): RenderResult {
   const report = new Report(opts.file);
   const dir = path.dirname(path.resolve(opts.file));
@@ -89,6 +112,7 @@ export function renderStack(opts: RenderOptions): RenderResult {
   report.throwIfProblems();
   const data = normalizeTop(interpolateTree(parsed as YamlMap, env, report), report);
   checkUpdateDefaults(opts.update, report);
+  checkNames(data, report);
 
   const files: Record<string, Buffer> = {};
   const stack: YamlMap = { ...data };
@@ -146,10 +170,7 @@ export function renderStack(opts: RenderOptions): RenderResult {
     files,
     warnings: report.warnings,
     publishedPorts: ctx.ports.sort(
-      (a, b) =>
-        a.port - b.port ||
-        a.protocol.localeCompare(b.protocol) ||
-        a.service.localeCompare(b.service),
+      (a, b) => a.port - b.port || cmp(a.protocol, b.protocol) || cmp(a.service, b.service),
     ),
     services: names,
     builds: ctx.builds,

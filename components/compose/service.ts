@@ -129,7 +129,13 @@ function warnRelativeBinds(name: string, volumes: Yaml, report: Report): void {
     let source: string | undefined;
     if (typeof v === "string" && v.includes(":")) source = v.split(":")[0];
     else if (isMap(v) && v.type === "bind" && typeof v.source === "string") source = v.source;
-    if (source !== undefined && /^(\.|~)/.test(source)) {
+    if (source === undefined) return;
+    if (source.startsWith("~")) {
+      report.warn(
+        `services.${name}.volumes[${i}]`,
+        `bind source ${source} resolves against the HOME of the user running docker stack deploy on the manager, and must exist at that path on every node the task runs on; use an absolute path, a named volume or a config`,
+      );
+    } else if (source.startsWith(".")) {
       report.warn(
         `services.${name}.volumes[${i}]`,
         `bind source ${source} is relative: docker stack deploy resolves it against the bundle directory on the manager, and it must exist at that path on every node the task runs on; use an absolute path, a named volume or a config`,
