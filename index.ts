@@ -1,5 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, ConfigError, RawConfig, StackConfig, validateConfig } from "./components/config";
+import {
+  ClusterConfig,
+  ConfigError,
+  RawConfig,
+  StackConfig,
+  validateConfig,
+} from "./components/config";
 import { PublicPort } from "./components/firewall";
 import { renderPreview } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
@@ -43,7 +49,9 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     stacks = e.wellFormedStacks;
   }
   if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(clusterName)) {
-    problems.push(`do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`);
+    problems.push(
+      `do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`,
+    );
   }
   const publicPorts: PublicPort[] = [];
   for (const stack of stacks) {
@@ -66,7 +74,11 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
       );
     } catch (e) {
       const list = (e as { problems?: string[] }).problems;
-      problems.push(...(list ?? [(e as Error).message]).map((p) => `do-swarm:stacks[${stack.name}] (${stack.file}): ${p}`));
+      problems.push(
+        ...(list ?? [(e as Error).message]).map(
+          (p) => `do-swarm:stacks[${stack.name}] (${stack.file}): ${p}`,
+        ),
+      );
     }
   }
   problems.push(...checkPublicPorts(publicPorts));
@@ -98,7 +110,10 @@ const stacks = cfg.stacks.map(
       connection: cluster.managerConnection,
       after: cluster.ready,
       secretEnv: Object.fromEntries(
-        Object.entries(stack.secretEnv ?? {}).map(([variable, key]) => [variable, config.requireSecret(key)]),
+        Object.entries(stack.secretEnv ?? {}).map(([variable, key]) => [
+          variable,
+          config.requireSecret(key),
+        ]),
       ),
     }),
 );

@@ -114,8 +114,10 @@ const IMAGE = /^([a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]+)$/;
 const LABEL_KEY = /^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/;
 const LABEL_VALUE = /^[a-zA-Z0-9._-]{0,63}$/;
 const DOCKER_VERSION = /^[0-9]{2}\.[0-9]+(\.[0-9]+)?$/;
-const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/;
-const SSH_PRIVATE_KEY = /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----[\s\S]+-----END \1 PRIVATE KEY-----\s*$/;
+const SSH_PUBLIC_KEY =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+const SSH_PRIVATE_KEY =
+  /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----[\s\S]+-----END \1 PRIVATE KEY-----\s*$/;
 /** Names the program gives pools of its own; a worker pool may not take them. */
 const RESERVED_POOL_NAMES = new Set(["manager", "swarm"]);
 
@@ -168,7 +170,11 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
 
   const adminCidrs = raw.adminCidrs ?? DEFAULTS.adminCidrs;
   if (!Array.isArray(adminCidrs) || adminCidrs.length === 0) {
-    fail("adminCidrs", adminCidrs, 'give a non-empty list of CIDRs allowed to SSH, e.g. ["203.0.113.7/32"]');
+    fail(
+      "adminCidrs",
+      adminCidrs,
+      'give a non-empty list of CIDRs allowed to SSH, e.g. ["203.0.113.7/32"]',
+    );
   } else {
     adminCidrs.forEach((c, i) => {
       if (typeof c !== "string" || !isValidCidr(c)) {
@@ -238,7 +244,11 @@ function validateManagers(m: unknown, fail: Fail): ClusterConfig["managers"] | u
   }
   const size = m.size ?? DEFAULTS.managers.size;
   if (typeof size !== "string" || !SIZE_SLUG.test(size)) {
-    fail("managers.size", size, "use a droplet size slug such as s-1vcpu-2gb (doctl compute size list)");
+    fail(
+      "managers.size",
+      size,
+      "use a droplet size slug such as s-1vcpu-2gb (doctl compute size list)",
+    );
   }
   const resizeDisk = m.resizeDisk ?? false;
   if (typeof resizeDisk !== "boolean") fail("managers.resizeDisk", resizeDisk, "use true or false");
@@ -247,7 +257,11 @@ function validateManagers(m: unknown, fail: Fail): ClusterConfig["managers"] | u
 
 function validateWorkers(w: unknown, fail: Fail): ClusterConfig["workers"] | undefined {
   if (!Array.isArray(w)) {
-    fail("workers", w, 'use a list of pools such as [{ "name": "worker", "count": 2, "size": "s-1vcpu-1gb" }]');
+    fail(
+      "workers",
+      w,
+      'use a list of pools such as [{ "name": "worker", "count": 2, "size": "s-1vcpu-1gb" }]',
+    );
     return undefined;
   }
   const seen = new Set<string>();
@@ -270,7 +284,11 @@ function validateWorkers(w: unknown, fail: Fail): ClusterConfig["workers"] | und
     if (typeof name === "string") seen.add(name);
     if (!isCount(count)) fail(`${key}.count`, count, "use a whole number of workers, 0 or more");
     if (typeof size !== "string" || !SIZE_SLUG.test(size)) {
-      fail(`${key}.size`, size, "use a droplet size slug such as s-1vcpu-1gb (doctl compute size list)");
+      fail(
+        `${key}.size`,
+        size,
+        "use a droplet size slug such as s-1vcpu-1gb (doctl compute size list)",
+      );
     }
     const labels = pool.labels ?? {};
     if (!isObject(labels)) {
@@ -278,10 +296,18 @@ function validateWorkers(w: unknown, fail: Fail): ClusterConfig["workers"] | und
     } else {
       for (const [k, v] of Object.entries(labels)) {
         if (!LABEL_KEY.test(k) || k.startsWith("do-swarm.")) {
-          fail(`${key}.labels`, k, "label keys use letters, digits, '.', '-', '_' and may not start with 'do-swarm.'");
+          fail(
+            `${key}.labels`,
+            k,
+            "label keys use letters, digits, '.', '-', '_' and may not start with 'do-swarm.'",
+          );
         }
         if (typeof v !== "string" || !LABEL_VALUE.test(v)) {
-          fail(`${key}.labels.${k}`, v, "label values are strings of letters, digits, '.', '-', '_' (at most 63)");
+          fail(
+            `${key}.labels.${k}`,
+            v,
+            "label values are strings of letters, digits, '.', '-', '_' (at most 63)",
+          );
         }
       }
     }
@@ -298,7 +324,11 @@ function validateWorkers(w: unknown, fail: Fail): ClusterConfig["workers"] | und
 }
 
 /** The well-formed stacks (all of them when there is no problem). */
-function validateStacks(s: unknown, problems: readonly string[], fail: Fail): StackConfig[] | undefined {
+function validateStacks(
+  s: unknown,
+  problems: readonly string[],
+  fail: Fail,
+): StackConfig[] | undefined {
   if (!Array.isArray(s)) {
     fail("stacks", s, 'use a list such as [{ "name": "web", "file": "stacks/web/stack.yml" }]');
     return undefined;
@@ -324,15 +354,21 @@ function validateStacks(s: unknown, problems: readonly string[], fail: Fail): St
       fail(`${key}.name`, stack.name, "stack names must be unique");
     } else seen.add(stack.name);
     if (typeof stack.file !== "string" || stack.file === "") {
-      fail(`${key}.file`, stack.file, "give the compose file's path relative to the project, e.g. stacks/web/stack.yml");
+      fail(
+        `${key}.file`,
+        stack.file,
+        "give the compose file's path relative to the project, e.g. stacks/web/stack.yml",
+      );
     }
     stringMap(`${key}.env`, stack.env);
     stringMap(`${key}.secretEnv`, stack.secretEnv);
     if (stack.replicas !== undefined) {
-      if (!isObject(stack.replicas)) fail(`${key}.replicas`, stack.replicas, "use an object of SERVICE: count");
+      if (!isObject(stack.replicas))
+        fail(`${key}.replicas`, stack.replicas, "use an object of SERVICE: count");
       else
         for (const [svc, n] of Object.entries(stack.replicas)) {
-          if (!isCount(n)) fail(`${key}.replicas.${svc}`, n, "use a whole number of replicas, 0 or more");
+          if (!isCount(n))
+            fail(`${key}.replicas.${svc}`, n, "use a whole number of replicas, 0 or more");
         }
     }
     if (stack.update !== undefined) validateUpdate(`${key}.update`, stack.update, fail);
@@ -350,9 +386,17 @@ function validateUpdate(key: string, u: unknown, fail: Fail) {
     fail(key, u, 'use an object such as { "parallelism": 2, "order": "start-first" }');
     return;
   }
-  const known = ["parallelism", "delaySeconds", "monitorSeconds", "failureAction", "maxFailureRatio", "order"];
+  const known = [
+    "parallelism",
+    "delaySeconds",
+    "monitorSeconds",
+    "failureAction",
+    "maxFailureRatio",
+    "order",
+  ];
   for (const [k, v] of Object.entries(u)) {
-    if (!known.includes(k)) fail(`${key}.${k}`, v, `unknown setting; use one of ${known.join(", ")}`);
+    if (!known.includes(k))
+      fail(`${key}.${k}`, v, `unknown setting; use one of ${known.join(", ")}`);
   }
   if (u.parallelism !== undefined && !isCount(u.parallelism)) {
     fail(`${key}.parallelism`, u.parallelism, "use a whole number (0 means all at once)");
@@ -362,7 +406,10 @@ function validateUpdate(key: string, u: unknown, fail: Fail) {
       fail(`${key}.${k}`, u[k], "use a number of seconds, 0 or more");
     }
   }
-  if (u.failureAction !== undefined && !["rollback", "pause", "continue"].includes(u.failureAction as string)) {
+  if (
+    u.failureAction !== undefined &&
+    !["rollback", "pause", "continue"].includes(u.failureAction as string)
+  ) {
     fail(`${key}.failureAction`, u.failureAction, "use rollback, pause or continue");
   }
   const r = u.maxFailureRatio;

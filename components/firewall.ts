@@ -29,8 +29,14 @@ export const SWARM_PORTS: readonly { port: number; protocol: "tcp" | "udp"; use:
 const FORBIDDEN_PUBLIC: readonly { port: number; why: string }[] = [
   { port: 22, why: "SSH is reachable only from adminCidrs" },
   { port: 2375, why: "it is the unauthenticated Docker API: anyone reaching it owns the node" },
-  { port: 2376, why: "it is the Docker API (TLS); reach Docker over SSH instead (DOCKER_HOST=ssh://...)" },
-  ...SWARM_PORTS.map((p) => ({ port: p.port, why: `it is ${p.use}, which must stay inside the cluster` })),
+  {
+    port: 2376,
+    why: "it is the Docker API (TLS); reach Docker over SSH instead (DOCKER_HOST=ssh://...)",
+  },
+  ...SWARM_PORTS.map((p) => ({
+    port: p.port,
+    why: `it is ${p.use}, which must stay inside the cluster`,
+  })),
 ];
 
 /** Problems with ports stacks want to publish; empty when all are fine. */
@@ -43,7 +49,9 @@ export function checkPublicPorts(ports: readonly PublicPort[]): string[] {
         `${p.source ?? "a stack"} publishes ${p.port}/${p.protocol}, which cannot be opened to the internet: ${bad.why}. Publish the service on another port.`,
       );
     } else if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-      problems.push(`${p.source ?? "a stack"} publishes port ${p.port}, which is not a TCP/UDP port (1-65535)`);
+      problems.push(
+        `${p.source ?? "a stack"} publishes port ${p.port}, which is not a TCP/UDP port (1-65535)`,
+      );
     }
   }
   return problems;
@@ -62,13 +70,11 @@ export function inboundRules(args: {
 }): FirewallRule[] {
   const rules: FirewallRule[] = [
     { protocol: "tcp", portRange: "22", sourceAddresses: [...args.adminCidrs] },
-    ...SWARM_PORTS.map(
-      (p): FirewallRule => ({
-        protocol: p.protocol,
-        portRange: String(p.port),
-        sourceTags: [args.clusterTag],
-      }),
-    ),
+    ...SWARM_PORTS.map((p): FirewallRule => ({
+      protocol: p.protocol,
+      portRange: String(p.port),
+      sourceTags: [args.clusterTag],
+    })),
     { protocol: "icmp", sourceAddresses: [...ANYWHERE] },
   ];
   // One rule per distinct port/protocol, in a stable order so an unchanged set never diffs.
@@ -86,6 +92,10 @@ export function inboundRules(args: {
 /** Outbound is open: nodes pull images, packages and reach their peers. */
 export function outboundRules(): FirewallRule[] {
   return (["tcp", "udp"] as const)
-    .map((protocol): FirewallRule => ({ protocol, portRange: "1-65535", destinationAddresses: [...ANYWHERE] }))
+    .map((protocol): FirewallRule => ({
+      protocol,
+      portRange: "1-65535",
+      destinationAddresses: [...ANYWHERE],
+    }))
     .concat([{ protocol: "icmp", destinationAddresses: [...ANYWHERE] }]);
 }

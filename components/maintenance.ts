@@ -73,7 +73,9 @@ export interface DropletUpdate {
 
 /** A resize is a change of size; other droplet updates (tags, say) need no maintenance. */
 export const isResize = (u: DropletUpdate) =>
-  u.oldInputs?.size !== undefined && u.newInputs?.size !== undefined && u.oldInputs.size !== u.newInputs.size;
+  u.oldInputs?.size !== undefined &&
+  u.newInputs?.size !== undefined &&
+  u.oldInputs.size !== u.newInputs.size;
 
 /** What `pulumi preview` says about a resize before anything happens. */
 export function previewMessages(node: NodePlan, u: DropletUpdate, managerCount: number): string[] {
@@ -89,7 +91,9 @@ export function previewMessages(node: NodePlan, u: DropletUpdate, managerCount: 
     );
   }
   if (node.resizeDisk) {
-    messages.push(`${node.name} has resizeDisk: true: its disk grows for good and it can never move back to a smaller size`);
+    messages.push(
+      `${node.name} has resizeDisk: true: its disk grows for good and it can never move back to a smaller size`,
+    );
   }
   return messages;
 }
@@ -118,15 +122,21 @@ export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
         if (node.role === "manager" && (await ctx.ops.reservedIpHolder()) === self) {
           const other = (await ctx.managerDropletIds()).find((id) => id !== self);
           if (other === undefined) {
-            ctx.ops.warn(`${node.name} holds the reserved IP and there is no other manager to hand it to`);
+            ctx.ops.warn(
+              `${node.name} holds the reserved IP and there is no other manager to hand it to`,
+            );
           } else {
-            ctx.ops.log(`${node.name}: handing the reserved IP to droplet ${other} while it is resized`);
+            ctx.ops.log(
+              `${node.name}: handing the reserved IP to droplet ${other} while it is resized`,
+            );
             await ctx.ops.assignReservedIp(other);
             inFlight.reservedIpFrom = self;
           }
         }
         if (alone) {
-          ctx.ops.warn(`${node.name} is the only node: nothing can take its tasks; they stop while it is resized`);
+          ctx.ops.warn(
+            `${node.name} is the only node: nothing can take its tasks; they stop while it is resized`,
+          );
         } else {
           await ctx.ops.onManager(scriptCommand("node-drain.sh", [node.name, timeout]));
         }
@@ -160,7 +170,10 @@ export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
 }
 
 /** Binds the hooks to a droplet. The before hook also runs in preview, to warn (only). */
-export function maintenanceBinding(node: NodePlan, ctx: MaintenanceContext): pulumi.ResourceHookBinding {
+export function maintenanceBinding(
+  node: NodePlan,
+  ctx: MaintenanceContext,
+): pulumi.ResourceHookBinding {
   const hooks = maintenanceHooks(node, ctx);
   const managerCount = ctx.nodes.filter((n) => n.role === "manager").length;
   return {
@@ -177,7 +190,9 @@ export function maintenanceBinding(node: NodePlan, ctx: MaintenanceContext): pul
         { onDryRun: true },
       ),
     ],
-    afterUpdate: [new pulumi.ResourceHook(`${node.name}-after-resize`, (args) => hooks.after(args))],
+    afterUpdate: [
+      new pulumi.ResourceHook(`${node.name}-after-resize`, (args) => hooks.after(args)),
+    ],
     onError: [new pulumi.ErrorHook(`${node.name}-resize-failed`, () => hooks.failed())],
   };
 }

@@ -26,23 +26,38 @@ export async function sshRun(
 ): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-ssh-"));
   const key = path.join(dir, "key");
-  fs.writeFileSync(key, target.privateKey.endsWith("\n") ? target.privateKey : target.privateKey + "\n", { mode: 0o600 });
+  fs.writeFileSync(
+    key,
+    target.privateKey.endsWith("\n") ? target.privateKey : target.privateKey + "\n",
+    { mode: 0o600 },
+  );
   try {
     const attempts = opts.connectAttempts ?? 30;
     for (let attempt = 1; ; attempt++) {
-      const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+      const { code, stdout, stderr } = await new Promise<{
+        code: number;
+        stdout: string;
+        stderr: string;
+      }>((resolve, reject) => {
         const child = spawn(
           "ssh",
           [
-            "-i", key,
-            "-o", "BatchMode=yes",
-            "-o", "IdentitiesOnly=yes",
+            "-i",
+            key,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
             // Droplets are new, and the reserved IP moves between them: their host keys cannot
             // be known in advance (the same trade-off @pulumi/command makes).
-            "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR",
-            "-o", "ConnectTimeout=10",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=10",
             `${target.user}@${target.host}`,
             command,
           ],
@@ -53,7 +68,10 @@ export async function sshRun(
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.stderr.on("data", (d: Buffer) => {
           err += d.toString();
-          d.toString().split("\n").filter(Boolean).forEach((l) => opts.onStderr?.(l));
+          d.toString()
+            .split("\n")
+            .filter(Boolean)
+            .forEach((l) => opts.onStderr?.(l));
         });
         child.on("error", reject);
         child.on("close", (c) => resolve({ code: c ?? 1, stdout: out, stderr: err }));
@@ -80,24 +98,36 @@ export function reservedIpApi(token: string, ip: string, fetchFn: typeof fetch =
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (!res.ok) throw new Error(`DigitalOcean API ${method} ${url}: HTTP ${res.status} ${await res.text()}`);
+    if (!res.ok)
+      throw new Error(`DigitalOcean API ${method} ${url}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as Record<string, unknown>;
   };
   return {
     async holder(): Promise<number | undefined> {
-      const r = (await call("GET", `/reserved_ips/${ip}`)) as { reserved_ip: { droplet?: { id: number } | null } };
+      const r = (await call("GET", `/reserved_ips/${ip}`)) as {
+        reserved_ip: { droplet?: { id: number } | null };
+      };
       return r.reserved_ip.droplet?.id ?? undefined;
     },
     async assign(dropletId: number, timeoutSeconds = 180): Promise<void> {
-      const r = (await call("POST", `/reserved_ips/${ip}/actions`, { type: "assign", droplet_id: dropletId })) as {
+      const r = (await call("POST", `/reserved_ips/${ip}/actions`, {
+        type: "assign",
+        droplet_id: dropletId,
+      })) as {
         action: { id: number };
       };
       const deadline = Date.now() + timeoutSeconds * 1000;
       for (;;) {
-        const a = (await call("GET", `/reserved_ips/${ip}/actions/${r.action.id}`)) as { action: { status: string } };
+        const a = (await call("GET", `/reserved_ips/${ip}/actions/${r.action.id}`)) as {
+          action: { status: string };
+        };
         if (a.action.status === "completed") return;
-        if (a.action.status === "errored") throw new Error(`assigning ${ip} to droplet ${dropletId} failed`);
-        if (Date.now() > deadline) throw new Error(`assigning ${ip} to droplet ${dropletId} did not finish in ${timeoutSeconds}s`);
+        if (a.action.status === "errored")
+          throw new Error(`assigning ${ip} to droplet ${dropletId} failed`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `assigning ${ip} to droplet ${dropletId} did not finish in ${timeoutSeconds}s`,
+          );
         await new Promise((res) => setTimeout(res, 3000));
       }
     },
@@ -114,7 +144,10 @@ export function realMaintenanceOps(args: {
 }): MaintenanceOps {
   const api = async () => {
     const token = args.token();
-    if (!token) throw new Error("moving the reserved IP needs the DigitalOcean token (digitalocean:token or DIGITALOCEAN_TOKEN)");
+    if (!token)
+      throw new Error(
+        "moving the reserved IP needs the DigitalOcean token (digitalocean:token or DIGITALOCEAN_TOKEN)",
+      );
     return reservedIpApi(token, await args.reservedIp());
   };
   return {

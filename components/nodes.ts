@@ -81,7 +81,10 @@ export function allTags(cluster: string, nodes: readonly NodePlan[]): string[] {
 export const faultTolerance = (count: number) => Math.floor((count - 1) / 2);
 
 /** Monthly cost of the droplets at the given per-size prices (USD); unknown sizes count 0. */
-export function monthlyCost(nodes: readonly NodePlan[], priceBySize: Record<string, number>): number {
+export function monthlyCost(
+  nodes: readonly NodePlan[],
+  priceBySize: Record<string, number>,
+): number {
   const total = nodes.reduce((sum, n) => sum + (priceBySize[n.size] ?? 0), 0);
   return Math.round(total * 100) / 100;
 }

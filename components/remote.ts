@@ -32,7 +32,11 @@ export function shellQuote(word: string): string {
  * appears in argv, in `ps`, in the command string or in the plaintext state. Arguments must
  * therefore never carry secrets.
  */
-export function scriptCommand(name: string, args: readonly string[] = [], dir: string = SCRIPTS_DIR): string {
+export function scriptCommand(
+  name: string,
+  args: readonly string[] = [],
+  dir: string = SCRIPTS_DIR,
+): string {
   const body = readScript(name, dir).replace(/\n*$/, "\n");
   const argv = args.map(shellQuote).join(" ");
   return [

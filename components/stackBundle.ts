@@ -13,7 +13,9 @@ export function encodeBundle(files: Record<string, string | Buffer>): string {
       .sort()
       .map((rel) => {
         if (rel.startsWith("/") || rel.split("/").includes("..") || /\s/.test(rel)) {
-          throw new Error(`bundle path '${rel}' must be relative, inside the bundle, without spaces`);
+          throw new Error(
+            `bundle path '${rel}' must be relative, inside the bundle, without spaces`,
+          );
         }
         const content = files[rel];
         return `${rel} ${(typeof content === "string" ? Buffer.from(content) : content).toString("base64")}`;
@@ -50,12 +52,18 @@ export const secretPlaceholder = (name: string) => `[secret:${name}]`;
  * `pulumi preview` shows, what decides whether the stack redeploys, and the early validation
  * of the file (every problem is thrown before any resource exists).
  */
-export function renderPreview(stack: StackConfig, projectDir: string, images?: Record<string, string>): RenderResult {
+export function renderPreview(
+  stack: StackConfig,
+  projectDir: string,
+  images?: Record<string, string>,
+): RenderResult {
   return renderStack({
     file: path.resolve(projectDir, stack.file),
     env: {
       ...(stack.env ?? {}),
-      ...Object.fromEntries(Object.keys(stack.secretEnv ?? {}).map((k) => [k, secretPlaceholder(k)])),
+      ...Object.fromEntries(
+        Object.keys(stack.secretEnv ?? {}).map((k) => [k, secretPlaceholder(k)]),
+      ),
     },
     replicas: stack.replicas,
     update: stack.update,

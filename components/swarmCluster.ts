@@ -18,7 +18,13 @@ export interface SwarmClusterArgs {
   /** Manager count (odd, 1..7) and droplet size. */
   managers: { count: number; size: string; resizeDisk?: boolean };
   /** Worker pools; labels become swarm node labels and DigitalOcean tags. */
-  workers: { name: string; count: number; size: string; labels?: Record<string, string>; resizeDisk?: boolean }[];
+  workers: {
+    name: string;
+    count: number;
+    size: string;
+    labels?: Record<string, string>;
+    resizeDisk?: boolean;
+  }[];
   /** OpenSSH public key installed for root on every droplet. */
   sshPublicKey: pulumi.Input<string>;
   /** The matching private key the bootstrap commands log in with. Kept secret. */
@@ -83,10 +89,17 @@ export class SwarmCluster extends pulumi.ComponentResource {
       parent,
     );
     const tags = new Map(
-      allTags(name, nodes).map((t) => [t, new digitalocean.Tag(`${name}-tag-${t}`, { name: t }, parent)]),
+      allTags(name, nodes).map((t) => [
+        t,
+        new digitalocean.Tag(`${name}-tag-${t}`, { name: t }, parent),
+      ]),
     );
     const clusterTag = tags.get(name)!;
-    const sshKey = new digitalocean.SshKey(`${name}-ssh-key`, { name, publicKey: args.sshPublicKey }, parent);
+    const sshKey = new digitalocean.SshKey(
+      `${name}-ssh-key`,
+      { name, publicKey: args.sshPublicKey },
+      parent,
+    );
     const firewall = new digitalocean.Firewall(
       `${name}-firewall`,
       {
@@ -107,7 +120,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const maintenance: MaintenanceContext = {
       nodes,
       managerDropletIds: () =>
-        valueOf(pulumi.all(droplets.filter((_, i) => nodes[i].role === "manager").map((d) => d.id.apply(Number)))),
+        valueOf(
+          pulumi.all(
+            droplets.filter((_, i) => nodes[i].role === "manager").map((d) => d.id.apply(Number)),
+          ),
+        ),
       lock: new MaintenanceLock(),
       timeoutSeconds: args.maintenanceTimeoutSeconds,
       ops: realMaintenanceOps({
@@ -118,13 +135,16 @@ export class SwarmCluster extends pulumi.ComponentResource {
               .apply(([host, privateKey]) => ({ host, user: "root", privateKey })),
           ),
         reservedIp: () => valueOf(this.reservedIp),
-        token: () => process.env.DIGITALOCEAN_TOKEN ?? new pulumi.Config("digitalocean").get("token"),
+        token: () =>
+          process.env.DIGITALOCEAN_TOKEN ?? new pulumi.Config("digitalocean").get("token"),
         log: (m) => pulumi.log.info(m, this),
         warn: (m) => pulumi.log.warn(m, this),
       }),
     };
 
-    const userData = renderUserData({ dockerVersion: args.dockerVersion ?? DEFAULTS.dockerVersion });
+    const userData = renderUserData({
+      dockerVersion: args.dockerVersion ?? DEFAULTS.dockerVersion,
+    });
     const droplets = nodes.map(
       (n) =>
         new digitalocean.Droplet(
@@ -153,7 +173,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
     );
     this.droplets = droplets;
 
-    const reservedIp = new digitalocean.ReservedIp(`${name}-reserved-ip`, { region: args.region }, parent);
+    const reservedIp = new digitalocean.ReservedIp(
+      `${name}-reserved-ip`,
+      { region: args.region },
+      parent,
+    );
     const assignment = new digitalocean.ReservedIpAssignment(
       `${name}-reserved-ip-assignment`,
       { ipAddress: reservedIp.ipAddress, dropletId: droplets[0].id.apply(Number) },
@@ -179,7 +203,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
       (n, i) =>
         new command.remote.Command(
           `${name}-${n.key}-ready`,
-          { connection: connection(droplets[i].ipv4Address), create: scriptCommand("node-ready.sh") },
+          {
+            connection: connection(droplets[i].ipv4Address),
+            create: scriptCommand("node-ready.sh"),
+          },
           { parent: this, dependsOn: [firewall] },
         ),
     );
@@ -192,7 +219,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
         create: pulumi
           .all(managerIps)
           .apply(([self, ...peers]) =>
-            scriptCommand("swarm-init.sh", [self, args.overlayAddressPool ?? DEFAULTS.overlayAddressPool, ...peers]),
+            scriptCommand("swarm-init.sh", [
+              self,
+              args.overlayAddressPool ?? DEFAULTS.overlayAddressPool,
+              ...peers,
+            ]),
           ),
         logging: "stderr",
       },
@@ -216,8 +247,12 @@ export class SwarmCluster extends pulumi.ComponentResource {
           connection: connection(droplets[i].ipv4Address),
           create: pulumi
             .all([privateIps[i], ...managerIps])
-            .apply(([self, ...ms]) => scriptCommand("swarm-join.sh", [n.role, self, ...ms.filter((m) => m !== self)])),
-          stdin: tokens.apply((t) => (n.role === "manager" ? t.managerToken : t.workerToken) + "\n"),
+            .apply(([self, ...ms]) =>
+              scriptCommand("swarm-join.sh", [n.role, self, ...ms.filter((m) => m !== self)]),
+            ),
+          stdin: tokens.apply(
+            (t) => (n.role === "manager" ? t.managerToken : t.workerToken) + "\n",
+          ),
           logging: "stderr",
         },
         { parent: this, dependsOn: [ready[i], n.role === "manager" ? previousManager : init] },
@@ -232,7 +267,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
     //    are chained so scale-downs demote one manager at a time.
     let previousManagerRegister: pulumi.Resource | undefined;
     const registers = nodes.map((n, i) => {
-      const nodeId = i === 0 ? tokens.apply((t) => t.nodeId) : joins[i]!.stdout.apply((s) => s.trim());
+      const nodeId =
+        i === 0 ? tokens.apply((t) => t.nodeId) : joins[i]!.stdout.apply((s) => s.trim());
       const register = new command.remote.Command(
         `${name}-${n.key}-register`,
         {
@@ -243,7 +279,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
         },
         {
           parent: this,
-          dependsOn: [assignment, joins[i] ?? init, ...(n.role === "manager" && previousManagerRegister ? [previousManagerRegister] : [])],
+          dependsOn: [
+            assignment,
+            joins[i] ?? init,
+            ...(n.role === "manager" && previousManagerRegister ? [previousManagerRegister] : []),
+          ],
         },
       );
       if (n.role === "manager") previousManagerRegister = register;
@@ -265,7 +305,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const sizes = [...new Set(nodes.map((n) => n.size))];
     this.estimatedMonthlyCostUsd = digitalocean
       .getSizesOutput({ filters: [{ key: "slug", values: sizes }] }, parent)
-      .sizes.apply((all) => monthlyCost(nodes, Object.fromEntries(all.map((s) => [s.slug, s.priceMonthly]))));
+      .sizes.apply((all) =>
+        monthlyCost(nodes, Object.fromEntries(all.map((s) => [s.slug, s.priceMonthly]))),
+      );
 
     this.registerOutputs({
       reservedIp: this.reservedIp,

@@ -45,7 +45,9 @@ export class SwarmStack extends pulumi.ComponentResource {
     const bundle = pulumi.secret(
       pulumi
         .all([pulumi.all(args.secretEnv ?? {}), images, pulumi.output(args.registryAuth)])
-        .apply(([secrets, imgs, auth]) => stackBundle(renderReal(stack, projectDir, secrets, imgs), auth)),
+        .apply(([secrets, imgs, auth]) =>
+          stackBundle(renderReal(stack, projectDir, secrets, imgs), auth),
+        ),
     );
 
     const deploy = scriptCommand("stack-deploy.sh", [

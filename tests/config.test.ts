@@ -1,4 +1,10 @@
-import { cidrsOverlap, ConfigError, DEFAULTS, RawConfig, validateConfig } from "../components/config";
+import {
+  cidrsOverlap,
+  ConfigError,
+  DEFAULTS,
+  RawConfig,
+  validateConfig,
+} from "../components/config";
 import { TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
 
 const valid: RawConfig = { sshPublicKey: TEST_PUBLIC_KEY, sshPrivateKey: TEST_PRIVATE_KEY };
@@ -59,7 +65,15 @@ describe("validateConfig", () => {
       adminCidrs: ["10.0.0.0/33", "me"],
       vpcIpRange: "10.200.0.0/20",
       overlayAddressPool: "10.200.0.0/16",
-      stacks: [{ name: "Web", file: "" }, { name: "x", file: "a.yml", replicas: { web: -2 }, update: { order: "sideways", speed: 1 } }],
+      stacks: [
+        { name: "Web", file: "" },
+        {
+          name: "x",
+          file: "a.yml",
+          replicas: { web: -2 },
+          update: { order: "sideways", speed: 1 },
+        },
+      ],
     });
     const expected = [
       'do-swarm:region = "Frankfurt": use a DigitalOcean region slug',
@@ -80,7 +94,7 @@ describe("validateConfig", () => {
       'do-swarm:stacks[0].name = "Web": use a lowercase DNS label',
       'do-swarm:stacks[0].file = "": give the compose file',
       "do-swarm:stacks[1].replicas.web = -2: use a whole number of replicas",
-      'do-swarm:stacks[1].update.speed = 1: unknown setting',
+      "do-swarm:stacks[1].update.speed = 1: unknown setting",
       'do-swarm:stacks[1].update.order = "sideways": use start-first or stop-first',
     ];
     expect(p).toHaveLength(expected.length);
@@ -91,22 +105,32 @@ describe("validateConfig", () => {
     const secret = "-----BEGIN NOT A KEY----- s3cr3t";
     const p = problems({ ...valid, sshPrivateKey: secret });
     expect(p.join("\n")).not.toContain("s3cr3t");
-    expect(problems({ sshPublicKey: TEST_PUBLIC_KEY })[0]).toContain("do-swarm:sshPrivateKey is not set");
+    expect(problems({ sshPublicKey: TEST_PUBLIC_KEY })[0]).toContain(
+      "do-swarm:sshPrivateKey is not set",
+    );
   });
 
   test("refuses the pool names the program uses itself", () => {
-    expect(problems({ ...valid, workers: [{ name: "manager", count: 1, size: "s-1vcpu-1gb" }] })[0]).toContain(
-      "other than 'manager'",
-    );
+    expect(
+      problems({ ...valid, workers: [{ name: "manager", count: 1, size: "s-1vcpu-1gb" }] })[0],
+    ).toContain("other than 'manager'");
   });
 
   test("accepts zero workers and an empty pool list", () => {
     expect(problems({ ...valid, workers: [] })).toEqual([]);
-    expect(problems({ ...valid, workers: [{ name: "spare", count: 0, size: "s-1vcpu-1gb" }] })).toEqual([]);
+    expect(
+      problems({ ...valid, workers: [{ name: "spare", count: 0, size: "s-1vcpu-1gb" }] }),
+    ).toEqual([]);
   });
 
   test("wrong shapes are reported, not crashed on", () => {
-    const p = problems({ ...valid, managers: 3, workers: { name: "w" }, adminCidrs: "0.0.0.0/0", stacks: "web" });
+    const p = problems({
+      ...valid,
+      managers: 3,
+      workers: { name: "w" },
+      adminCidrs: "0.0.0.0/0",
+      stacks: "web",
+    });
     expect(p.map((x) => x.split(" = ")[0])).toEqual([
       "do-swarm:managers",
       "do-swarm:workers",

@@ -57,7 +57,10 @@ export interface Recording {
 let counter = 0;
 
 /** Installs the mocks and the recorder. Call once per test file, before importing the program. */
-export async function recordProgram(fake: FakeOutputs, config: Record<string, string> = {}): Promise<Recording> {
+export async function recordProgram(
+  fake: FakeOutputs,
+  config: Record<string, string> = {},
+): Promise<Recording> {
   const inputsByName = new Map<string, Record<string, unknown>>();
   const stateByName = new Map<string, Record<string, unknown>>();
   await pulumi.runtime.setMocks(
@@ -65,7 +68,10 @@ export async function recordProgram(fake: FakeOutputs, config: Record<string, st
       newResource: async (args) => {
         inputsByName.set(args.name, args.inputs);
         const id = String(100000 + ++counter);
-        const state = { ...(reveal(args.inputs) as object), ...(await fake(args.type, args.name, args.inputs)) };
+        const state = {
+          ...(reveal(args.inputs) as object),
+          ...(await fake(args.type, args.name, args.inputs)),
+        };
         stateByName.set(args.name, { ...state, id });
         return { id, state };
       },
@@ -119,12 +125,16 @@ export async function recordProgram(fake: FakeOutputs, config: Record<string, st
     });
   };
   // Hooks need these RPCs, which the mock monitor lacks; under mocks hooks never run anyway.
-  monitor.registerResourceHook ??= (_req: unknown, cb: (e: null, r: object) => void) => cb(null, {});
+  monitor.registerResourceHook ??= (_req: unknown, cb: (e: null, r: object) => void) =>
+    cb(null, {});
   monitor.registerErrorHook ??= (_req: unknown, cb: (e: null, r: object) => void) => cb(null, {});
 
   const find = (name: string) => {
     const r = resources.find((x) => x.name === name);
-    if (!r) throw new Error(`no resource named ${name}; have: ${resources.map((x) => x.name).join(", ")}`);
+    if (!r)
+      throw new Error(
+        `no resource named ${name}; have: ${resources.map((x) => x.name).join(", ")}`,
+      );
     return r;
   };
   return {
@@ -136,7 +146,9 @@ export async function recordProgram(fake: FakeOutputs, config: Record<string, st
       // The SDK's own "program finished" signal (what the CLI host waits for before exiting);
       // internal, hence the require. Looped with the in-flight count until both are quiet.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+      const settings = require("@pulumi/pulumi/runtime/settings") as {
+        waitForRPCs(): Promise<void>;
+      };
       do {
         await settings.waitForRPCs();
         await new Promise((r) => setTimeout(r, 50));
@@ -184,6 +196,7 @@ export function fakeCloud(): FakeOutputs {
 }
 
 /** A syntactically valid key pair for config; never used to log in anywhere. */
-export const TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGj5vYt2P3xVdM1T0G7Ey3pQxN4v3W2m2m2m2m2m2m2m test@do-swarm";
+export const TEST_PUBLIC_KEY =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGj5vYt2P3xVdM1T0G7Ey3pQxN4v3W2m2m2m2m2m2m2m test@do-swarm";
 export const TEST_PRIVATE_KEY =
   "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";

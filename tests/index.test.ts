@@ -1,5 +1,12 @@
 /** The whole program (index.ts) under mocks, with the dev stack's configuration. */
-import { fakeCloud, recordProgram, Recording, reveal, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+import {
+  fakeCloud,
+  recordProgram,
+  Recording,
+  reveal,
+  TEST_PRIVATE_KEY,
+  TEST_PUBLIC_KEY,
+} from "./harness";
 
 let rec: Recording;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the program's exports, read by name
@@ -20,7 +27,10 @@ beforeAll(async () => {
 });
 
 test("defaults: cluster swarm-<stack>, 3 managers and 2 workers in fra1", () => {
-  const droplets = rec.ofType("digitalocean:index/droplet:Droplet").map((d) => d.name).sort();
+  const droplets = rec
+    .ofType("digitalocean:index/droplet:Droplet")
+    .map((d) => d.name)
+    .sort();
   expect(droplets).toEqual([
     "swarm-test-manager-0",
     "swarm-test-manager-1",
@@ -31,10 +41,18 @@ test("defaults: cluster swarm-<stack>, 3 managers and 2 workers in fra1", () => 
 });
 
 test("the ports the stacks publish, and only those, are opened in the firewall", () => {
-  const fw = reveal(rec.byName("swarm-test-firewall").rawInputs) as { inboundRules: { portRange?: string; sourceAddresses?: string[] }[] };
-  const open = fw.inboundRules.filter((r) => r.sourceAddresses?.includes("0.0.0.0/0") && r.portRange).map((r) => r.portRange);
+  const fw = reveal(rec.byName("swarm-test-firewall").rawInputs) as {
+    inboundRules: { portRange?: string; sourceAddresses?: string[] }[];
+  };
+  const open = fw.inboundRules
+    .filter((r) => r.sourceAddresses?.includes("0.0.0.0/0") && r.portRange)
+    .map((r) => r.portRange);
   expect(open).toEqual(["80", "8000"]);
-  expect(fw.inboundRules[0]).toEqual({ protocol: "tcp", portRange: "22", sourceAddresses: ["198.51.100.0/24"] });
+  expect(fw.inboundRules[0]).toEqual({
+    protocol: "tcp",
+    portRange: "22",
+    sourceAddresses: ["198.51.100.0/24"],
+  });
 });
 
 test("each stack deploys after the cluster's bootstrap", () => {
@@ -43,12 +61,15 @@ test("each stack deploys after the cluster's bootstrap", () => {
     const deploy = rec.byName(`swarm-test-stack-${s}-deploy`);
     expect(deploy.dependencies).toEqual(expect.arrayContaining(registers));
   }
-  const trigger = (reveal(rec.byName("swarm-test-stack-dockercoins-deploy").rawInputs) as { triggers: string[] }).triggers[0];
+  const trigger = (
+    reveal(rec.byName("swarm-test-stack-dockercoins-deploy").rawInputs) as { triggers: string[] }
+  ).triggers[0];
   expect(trigger).toMatch(/worker:\n(.*\n)*?\s+replicas: 4/);
 });
 
 test("outputs: entry point, ssh, DOCKER_HOST, fault tolerance, cost", async () => {
-  const value = <T>(o: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((r) => o.apply(r));
+  const value = <T>(o: { apply: (f: (v: T) => void) => unknown }) =>
+    new Promise<T>((r) => o.apply(r));
   expect(await value(program.reservedIp)).toBe("198.51.100.7");
   expect(await value(program.ssh)).toBe("ssh root@198.51.100.7");
   expect(await value(program.dockerHost)).toBe("ssh://root@198.51.100.7");

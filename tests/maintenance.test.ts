@@ -2,13 +2,22 @@
  * Rolling resize ordering: the engine updates droplets concurrently; the hooks must make that
  * one node at a time, drain before and activate after, and hand the reserved IP away and back.
  */
-import { isResize, maintenanceHooks, MaintenanceLock, MaintenanceOps, previewMessages } from "../components/maintenance";
+import {
+  isResize,
+  maintenanceHooks,
+  MaintenanceLock,
+  MaintenanceOps,
+  previewMessages,
+} from "../components/maintenance";
 import { planNodes } from "../components/nodes";
 
 type Event = string;
 
 function fakeCluster(managers: number, workers: number, opts: { failDrainOf?: string } = {}) {
-  const nodes = planNodes("c", { managers: { count: managers, size: "s-1vcpu-2gb" }, workers: [{ name: "worker", count: workers, size: "s-1vcpu-1gb" }] });
+  const nodes = planNodes("c", {
+    managers: { count: managers, size: "s-1vcpu-2gb" },
+    workers: [{ name: "worker", count: workers, size: "s-1vcpu-1gb" }],
+  });
   const ids = Object.fromEntries(nodes.map((n, i) => [n.name, 1000 + i]));
   const events: Event[] = [];
   let holder: number | undefined = ids["c-manager-0"];
@@ -19,7 +28,8 @@ function fakeCluster(managers: number, workers: number, opts: { failDrainOf?: st
       const script = /stack-[a-z]+|node-[a-z]+/.exec(command)![0];
       const node = /bash "\$f" '([^']+)'/.exec(command)![1];
       await new Promise((r) => setTimeout(r, 5));
-      if (script === "node-drain" && node === opts.failDrainOf) throw new Error(`drain of ${node} timed out`);
+      if (script === "node-drain" && node === opts.failDrainOf)
+        throw new Error(`drain of ${node} timed out`);
       events.push(`${script} ${node}`);
       if (script === "node-drain") down.add(node);
       if (script === "node-activate") down.delete(node);
@@ -36,7 +46,8 @@ function fakeCluster(managers: number, workers: number, opts: { failDrainOf?: st
   };
   const ctx = {
     nodes,
-    managerDropletIds: async () => nodes.filter((n) => n.role === "manager").map((n) => ids[n.name]),
+    managerDropletIds: async () =>
+      nodes.filter((n) => n.role === "manager").map((n) => ids[n.name]),
     ops,
     lock: new MaintenanceLock(),
   };
@@ -67,7 +78,11 @@ test("all nodes resized concurrently by the engine: strictly one at a time, drai
   expect(steps).toHaveLength(15);
   for (let i = 0; i < steps.length; i += 3) {
     const node = steps[i].split(" ")[1];
-    expect(steps.slice(i, i + 3)).toEqual([`node-drain ${node}`, `resize ${node}`, `node-activate ${node}`]);
+    expect(steps.slice(i, i + 3)).toEqual([
+      `node-drain ${node}`,
+      `resize ${node}`,
+      `node-activate ${node}`,
+    ]);
   }
   expect(new Set(steps.map((s) => s.split(" ")[1])).size).toBe(5);
 });
@@ -94,7 +109,11 @@ test("a node that does not hold the IP leaves it alone", async () => {
 test("an update that is not a resize does nothing and takes no lock", async () => {
   const c = fakeCluster(3, 1);
   const hooks = maintenanceHooks(c.nodes[3], c.ctx);
-  const u = { id: "1", oldInputs: { size: "a", tags: ["x"] }, newInputs: { size: "a", tags: ["y"] } };
+  const u = {
+    id: "1",
+    oldInputs: { size: "a", tags: ["x"] },
+    newInputs: { size: "a", tags: ["y"] },
+  };
   expect(isResize(u)).toBe(false);
   await hooks.before(u);
   await hooks.after(u);
@@ -115,7 +134,11 @@ test("a failed drain fails that update, releases the lock, and the others still 
 test("the error hook releases a lock held by a failed provider update", async () => {
   const c = fakeCluster(3, 2);
   const [a, b] = [c.nodes[3], c.nodes[4]].map((n) => maintenanceHooks(n, c.ctx));
-  const u = (id: number) => ({ id: String(id), oldInputs: { size: "x" }, newInputs: { size: "y" } });
+  const u = (id: number) => ({
+    id: String(id),
+    oldInputs: { size: "x" },
+    newInputs: { size: "y" },
+  });
   await a.before(u(1003));
   const second = b.before(u(1004));
   await new Promise((r) => setTimeout(r, 20));
@@ -128,13 +151,18 @@ test("the error hook releases a lock held by a failed provider update", async ()
 test("a single-node cluster is not drained (nothing could take its tasks), with a warning", async () => {
   const c = fakeCluster(1, 0);
   await c.update("c-manager-0");
-  expect(c.events[0]).toMatch(/^warn c-manager-0 holds the reserved IP and there is no other manager/);
+  expect(c.events[0]).toMatch(
+    /^warn c-manager-0 holds the reserved IP and there is no other manager/,
+  );
   expect(c.events[1]).toMatch(/^warn c-manager-0 is the only node/);
   expect(c.events.slice(2)).toEqual(["resize c-manager-0", "node-activate c-manager-0"]);
 });
 
 test("preview warns about the single manager and about permanent disk growth", () => {
-  const [solo] = planNodes("c", { managers: { count: 1, size: "a", resizeDisk: true }, workers: [] });
+  const [solo] = planNodes("c", {
+    managers: { count: 1, size: "a", resizeDisk: true },
+    workers: [],
+  });
   const u = { id: "1", oldInputs: { size: "s-1vcpu-2gb" }, newInputs: { size: "s-2vcpu-4gb" } };
   const m = previewMessages(solo, u, 1);
   expect(m[0]).toContain("c-manager-0: s-1vcpu-2gb -> s-2vcpu-4gb: drained, powered off, resized");

@@ -38,17 +38,24 @@ describe("firewall", () => {
         { port: 8, protocol: "tcp" },
       ],
     });
-    expect(rules.slice(-3).map((r) => `${r.portRange}/${r.protocol}`)).toEqual(["8/tcp", "53/tcp", "53/udp"]);
+    expect(rules.slice(-3).map((r) => `${r.portRange}/${r.protocol}`)).toEqual([
+      "8/tcp",
+      "53/tcp",
+      "53/udp",
+    ]);
   });
 });
 
 describe("cloud-init", () => {
   const doc = parse(renderUserData({ dockerVersion: "28.5" }).replace(/^#cloud-config\n/, ""));
-  const file = (p: string) => doc.write_files.find((f: { path: string }) => f.path === p)?.content as string;
+  const file = (p: string) =>
+    doc.write_files.find((f: { path: string }) => f.path === p)?.content as string;
 
   test("is a #cloud-config document, byte-identical for the same input", () => {
     expect(renderUserData({ dockerVersion: "28.5" })).toMatch(/^#cloud-config\n/);
-    expect(renderUserData({ dockerVersion: "28.5" })).toBe(renderUserData({ dockerVersion: "28.5" }));
+    expect(renderUserData({ dockerVersion: "28.5" })).toBe(
+      renderUserData({ dockerVersion: "28.5" }),
+    );
   });
 
   test("rotates container logs so disks never fill", () => {
@@ -56,12 +63,17 @@ describe("cloud-init", () => {
       "log-driver": "json-file",
       "log-opts": { "max-size": "10m", "max-file": "5" },
     });
-    expect(daemonJson({ dockerVersion: "1", logMaxFiles: 2 })["log-opts"]).toEqual({ "max-size": "10m", "max-file": "2" });
+    expect(daemonJson({ dockerVersion: "1", logMaxFiles: 2 })["log-opts"]).toEqual({
+      "max-size": "10m",
+      "max-file": "2",
+    });
   });
 
   test("hardens sshd: keys only", () => {
     expect(file("/etc/ssh/sshd_config.d/60-do-swarm.conf")).toContain("PasswordAuthentication no");
-    expect(file("/etc/ssh/sshd_config.d/60-do-swarm.conf")).toContain("PermitRootLogin prohibit-password");
+    expect(file("/etc/ssh/sshd_config.d/60-do-swarm.conf")).toContain(
+      "PermitRootLogin prohibit-password",
+    );
     expect(doc.ssh_pwauth).toBe(false);
   });
 
@@ -72,8 +84,14 @@ describe("cloud-init", () => {
     expect(doc.runcmd[0]).toEqual(["/usr/local/sbin/do-swarm-install-docker"]);
     // The version pattern picks the newest matching release and nothing else.
     const pattern = /awk -v p='([^']+)'/.exec(installDockerScript("28.5.2"))![1];
-    const madison = ["5:28.5.20-1~ubuntu.24.04~noble", "5:28.5.2-1~ubuntu.24.04~noble", "5:28.5.1-1~ubuntu.24.04~noble"];
-    const picked = spawnSync("awk", ["-v", `p=${pattern}`, "$1 ~ p { print $1; exit }"], { input: madison.join("\n") });
+    const madison = [
+      "5:28.5.20-1~ubuntu.24.04~noble",
+      "5:28.5.2-1~ubuntu.24.04~noble",
+      "5:28.5.1-1~ubuntu.24.04~noble",
+    ];
+    const picked = spawnSync("awk", ["-v", `p=${pattern}`, "$1 ~ p { print $1; exit }"], {
+      input: madison.join("\n"),
+    });
     expect(picked.stdout.toString().trim()).toBe("5:28.5.2-1~ubuntu.24.04~noble");
   });
 });
@@ -131,12 +149,18 @@ describe("remote commands", () => {
       cwd: tmp,
     });
     expect(run.status).toBe(0);
-    expect(run.stdout.toString()).toBe(`plain|with space|it's|$(touch /tmp/pwned)|*|stdin=SWMTKN-1-secret\n`);
+    expect(run.stdout.toString()).toBe(
+      `plain|with space|it's|$(touch /tmp/pwned)|*|stdin=SWMTKN-1-secret\n`,
+    );
     expect(fs.readdirSync("/tmp").filter((f) => /^do-swarm\.[A-Za-z0-9]{6}$/.test(f))).toEqual([]);
   });
 
   test("a failing script fails the command with its exit code", () => {
-    const run = spawnSync("bash", ["-c", `EXIT=3; export EXIT; ${scriptCommand("probe.sh", [], tmp)}`], { input: "x\n" });
+    const run = spawnSync(
+      "bash",
+      ["-c", `EXIT=3; export EXIT; ${scriptCommand("probe.sh", [], tmp)}`],
+      { input: "x\n" },
+    );
     expect(run.status).toBe(3);
   });
 
@@ -153,13 +177,22 @@ describe("remote commands", () => {
 
 describe("stack bundle", () => {
   test("round-trips text and binary files, sorted", () => {
-    const files = { "stack.yml": "services: {}\n", "secrets/key-1a2b": Buffer.from([0, 255, 10, 13]) };
+    const files = {
+      "stack.yml": "services: {}\n",
+      "secrets/key-1a2b": Buffer.from([0, 255, 10, 13]),
+    };
     const bundle = encodeBundle(files);
     expect(bundle.split("\n")[0]).toBe("secrets/key-1a2b AP8KDQ==");
-    expect(decodeBundle(bundle)).toEqual({ "stack.yml": Buffer.from("services: {}\n"), "secrets/key-1a2b": files["secrets/key-1a2b"] });
+    expect(decodeBundle(bundle)).toEqual({
+      "stack.yml": Buffer.from("services: {}\n"),
+      "secrets/key-1a2b": files["secrets/key-1a2b"],
+    });
   });
 
-  test.each(["/etc/passwd", "../x", "a/../../x", "has space"])("refuses the unsafe path %p", (p) => {
-    expect(() => encodeBundle({ [p]: "x" })).toThrow(/must be relative/);
-  });
+  test.each(["/etc/passwd", "../x", "a/../../x", "has space"])(
+    "refuses the unsafe path %p",
+    (p) => {
+      expect(() => encodeBundle({ [p]: "x" })).toThrow(/must be relative/);
+    },
+  );
 });

@@ -2,7 +2,16 @@
  * SwarmCluster under Pulumi mocks: three clusters in one program (1+0, 3+2, 5 managers with two
  * pools), asserting exact resources, inputs, parents, dependencies and secrets.
  */
-import { fakeCloud, isSecret, recordProgram, Recorded, Recording, reveal, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+import {
+  fakeCloud,
+  isSecret,
+  recordProgram,
+  Recorded,
+  Recording,
+  reveal,
+  TEST_PRIVATE_KEY,
+  TEST_PUBLIC_KEY,
+} from "./harness";
 
 const DROPLET = "digitalocean:index/droplet:Droplet";
 const COMMAND = "command:remote:Command";
@@ -45,7 +54,8 @@ const children = (cluster: string, type: string) =>
   rec.ofType(type).filter((r) => r.name.startsWith(`${cluster}-`));
 const inputs = (r: Recorded) => reveal(r.rawInputs) as Record<string, unknown>;
 const urnOf = (name: string) => rec.byName(name).urn;
-const cmd = (name: string) => inputs(rec.byName(name)) as { create: string; delete?: string; stdin?: string };
+const cmd = (name: string) =>
+  inputs(rec.byName(name)) as { create: string; delete?: string; stdin?: string };
 
 describe.each([
   ["solo", 1, 0, "fra1"],
@@ -70,7 +80,9 @@ describe.each([
       expect(d.ignoreChanges.sort()).toEqual(["image", "sshKeys", "userData"]);
     }
     const managerNames = droplets.filter((d) => /-manager-\d+$/.test(d.name)).map((d) => d.name);
-    expect(managerNames.sort()).toEqual(Array.from({ length: managers }, (_, i) => `${cluster}-manager-${i}`));
+    expect(managerNames.sort()).toEqual(
+      Array.from({ length: managers }, (_, i) => `${cluster}-manager-${i}`),
+    );
   });
 
   test("reserved IP is assigned to manager-0", () => {
@@ -83,10 +95,17 @@ describe.each([
   test("swarm init on manager-0, advertising its private address, tokens secret", () => {
     const init = rec.byName(`${cluster}-swarm-init`);
     const m0 = rec.state(`${cluster}-manager-0`);
-    const i = inputs(init) as { create: string; connection: Record<string, unknown>; logging: string };
+    const i = inputs(init) as {
+      create: string;
+      connection: Record<string, unknown>;
+      logging: string;
+    };
     expect(i.connection.host).toBe(m0.ipv4Address);
     expect(i.connection.user).toBe("root");
-    expect(isSecret((init.rawInputs.connection as Record<string, unknown>).privateKey) || isSecret(init.rawInputs.connection)).toBe(true);
+    expect(
+      isSecret((init.rawInputs.connection as Record<string, unknown>).privateKey) ||
+        isSecret(init.rawInputs.connection),
+    ).toBe(true);
     expect(i.create).toContain(`bash "$f" '${m0.ipv4AddressPrivate}' '10.200.0.0/16'`);
     expect(i.logging).toBe("stderr");
     expect(init.additionalSecretOutputs).toContain("stdout");
@@ -140,7 +159,9 @@ describe.each([
   });
 
   test("all children are parented to the component", () => {
-    const mine = rec.resources.filter((r) => r.name.startsWith(`${cluster}-`) && r.type !== "do-swarm:index:SwarmCluster");
+    const mine = rec.resources.filter(
+      (r) => r.name.startsWith(`${cluster}-`) && r.type !== "do-swarm:index:SwarmCluster",
+    );
     expect(mine.length).toBeGreaterThan(0);
     for (const r of mine) expect(r.parent).toBe(urnOf(cluster));
   });
@@ -168,12 +189,18 @@ describe("firewall", () => {
     ]);
   });
 
-  test.each(["solo", "std", "big"])("%s: no swarm or Docker API port is reachable from the internet", (cluster) => {
-    for (const r of rules(cluster).inboundRules) {
-      const open = ((r.sourceAddresses as string[] | undefined) ?? []).some((a) => a.endsWith("/0"));
-      if (open && r.portRange) expect(["2375", "2376", "2377", "7946", "4789", "22"]).not.toContain(r.portRange);
-    }
-  });
+  test.each(["solo", "std", "big"])(
+    "%s: no swarm or Docker API port is reachable from the internet",
+    (cluster) => {
+      for (const r of rules(cluster).inboundRules) {
+        const open = ((r.sourceAddresses as string[] | undefined) ?? []).some((a) =>
+          a.endsWith("/0"),
+        );
+        if (open && r.portRange)
+          expect(["2375", "2376", "2377", "7946", "4789", "22"]).not.toContain(r.portRange);
+      }
+    },
+  );
 
   test("outbound is open", () => {
     expect(rules("solo").outboundRules).toEqual([
@@ -201,21 +228,38 @@ describe("big cluster specifics", () => {
   test("each tag exists once as a resource, and droplets wait for theirs", () => {
     const tags = children("big", "digitalocean:index/tag:Tag").map((t) => inputs(t).name);
     expect(tags.sort()).toEqual(
-      ["big", "big-manager", "big-worker", "big-pool-manager", "big-pool-web", "big-pool-db", "big:tier:web", "big:db:true"].sort(),
+      [
+        "big",
+        "big-manager",
+        "big-worker",
+        "big-pool-manager",
+        "big-pool-web",
+        "big-pool-db",
+        "big:tier:web",
+        "big:db:true",
+      ].sort(),
     );
     expect(rec.byName("big-db-0").dependencies).toContain(urnOf("big-tag-big:db:true"));
   });
 
   test("manager registrations are chained so scale-downs demote one manager at a time", () => {
     for (let m = 1; m < 5; m++) {
-      expect(rec.byName(`big-manager-${m}-register`).dependencies).toContain(urnOf(`big-manager-${m - 1}-register`));
+      expect(rec.byName(`big-manager-${m}-register`).dependencies).toContain(
+        urnOf(`big-manager-${m - 1}-register`),
+      );
     }
-    expect(rec.byName("big-web-0-register").dependencies.some((d) => d.includes("register"))).toBe(false);
+    expect(rec.byName("big-web-0-register").dependencies.some((d) => d.includes("register"))).toBe(
+      false,
+    );
   });
 
   test("ssh key and VPC", () => {
     expect(inputs(rec.byName("big-ssh-key")).publicKey).toBe(TEST_PUBLIC_KEY);
-    expect(inputs(rec.byName("big-vpc"))).toMatchObject({ name: "big-vpc", region: "nyc3", ipRange: "10.110.0.0/20" });
+    expect(inputs(rec.byName("big-vpc"))).toMatchObject({
+      name: "big-vpc",
+      region: "nyc3",
+      ipRange: "10.110.0.0/20",
+    });
     expect(inputs(rec.byName("big-manager-0")).sshKeys).toEqual(["aa:bb:cc"]);
   });
 });
@@ -237,6 +281,7 @@ describe("rolling resize hooks", () => {
 
   test("creation graph unchanged: no droplet depends on a command, so creation stays parallel", () => {
     const commands = new Set(rec.ofType(COMMAND).map((c) => c.urn));
-    for (const d of rec.ofType(DROPLET)) expect(d.dependencies.filter((u) => commands.has(u))).toEqual([]);
+    for (const d of rec.ofType(DROPLET))
+      expect(d.dependencies.filter((u) => commands.has(u))).toEqual([]);
   });
 });

@@ -7,7 +7,15 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { decodeBundle } from "../components/stackBundle";
-import { fakeCloud, isSecret, recordProgram, Recording, reveal, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+import {
+  fakeCloud,
+  isSecret,
+  recordProgram,
+  Recording,
+  reveal,
+  TEST_PRIVATE_KEY,
+  TEST_PUBLIC_KEY,
+} from "./harness";
 
 let rec: Recording;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-stack-"));
@@ -48,7 +56,13 @@ beforeAll(async () => {
   const stack = (name: string, file: string, extra: object = {}) =>
     new SwarmStack(`c-stack-${name}`, {
       ...base,
-      stack: { name: "app", file, env: { GREETING: "hello" }, secretEnv: { DB_PASSWORD: "dbPassword" }, ...extra },
+      stack: {
+        name: "app",
+        file,
+        env: { GREETING: "hello" },
+        secretEnv: { DB_PASSWORD: "dbPassword" },
+        ...extra,
+      },
       secretEnv: { DB_PASSWORD: pulumi.secret("hunter2") },
     });
   stack("a", stackDir("a", "nginx:1.27"));
@@ -101,7 +115,10 @@ test("the bundle carries the real render with the secret, and is secret", () => 
   const shipped = rendered.configs[configKey].file as string;
   expect(files[shipped.replace(/^\.\//, "")].toString()).toBe("worker_processes 1;\n");
   // Safe rolling-update defaults are merged into the shipped stack.
-  expect(rendered.services.app.deploy.update_config).toMatchObject({ failure_action: "rollback", order: "start-first" });
+  expect(rendered.services.app.deploy.update_config).toMatchObject({
+    failure_action: "rollback",
+    order: "start-first",
+  });
 });
 
 test("the trigger is the readable render with secrets masked", () => {

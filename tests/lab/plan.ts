@@ -39,24 +39,42 @@ function parseArgs(argv: string[]) {
       return v;
     };
     switch (argv[i]) {
-      case "--hosts": opts.hosts = value(); break;
-      case "--key": opts.key = value(); break;
-      case "--managers": opts.managers = Number(value()); break;
-      case "--workers": opts.workers = Number(value()); break;
-      case "--reserved-ip": opts.reservedIp = value(); break;
+      case "--hosts":
+        opts.hosts = value();
+        break;
+      case "--key":
+        opts.key = value();
+        break;
+      case "--managers":
+        opts.managers = Number(value());
+        break;
+      case "--workers":
+        opts.workers = Number(value());
+        break;
+      case "--reserved-ip":
+        opts.reservedIp = value();
+        break;
       case "--stack": {
         const [name, file] = value().split("=");
-        opts.stacks.push({ name, file: path.relative(path.resolve(__dirname, "../.."), path.resolve(file)), env: {} });
+        opts.stacks.push({
+          name,
+          file: path.relative(path.resolve(__dirname, "../.."), path.resolve(file)),
+          env: {},
+        });
         break;
       }
-      case "--env": opts.env.push(value()); break;
-      default: throw new Error(`unknown argument ${argv[i]}`);
+      case "--env":
+        opts.env.push(value());
+        break;
+      default:
+        throw new Error(`unknown argument ${argv[i]}`);
     }
   }
   for (const e of opts.env) {
     const m = /^([^.]+)\.([^=]+)=(.*)$/.exec(e);
     const stack = m && opts.stacks.find((s) => s.name === m[1]);
-    if (!m || !stack) throw new Error(`--env ${e}: expected STACK.VAR=VALUE for a --stack given before`);
+    if (!m || !stack)
+      throw new Error(`--env ${e}: expected STACK.VAR=VALUE for a --stack given before`);
     stack.env[m[2]] = m[3];
   }
   if (!opts.hosts) throw new Error("--hosts HOSTS.json is required");
@@ -78,7 +96,10 @@ async function main() {
     (type, name, inputs) => {
       if (type === "digitalocean:index/droplet:Droplet") {
         const h = byName.get(inputs.name as string);
-        if (!h) throw new Error(`the program wants droplet ${inputs.name}, which the lab has no host for`);
+        if (!h)
+          throw new Error(
+            `the program wants droplet ${inputs.name}, which the lab has no host for`,
+          );
         return { ipv4Address: h.public, ipv4AddressPrivate: h.private };
       }
       if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
