@@ -104,13 +104,20 @@ function checkNames(data: YamlMap, report: Report): void {
   }
 }
 
+/**
+ * Render a compose file into a swarm stack bundle. The pipeline, in docker's own order:
+ * decode and parse (anchors and merges resolved), interpolate values from `env`, normalise the
+ * top level, hash and collect file configs/secrets, normalise each service (drop or convert
+ * what swarm ignores, resolve images and builds, merge rolling-update defaults), check
+ * references, then emit deterministic YAML. Throws one StackRenderError listing every problem.
+ */
 export function renderStack(opts: RenderOptions): RenderResult {
   const report = new Report(opts.file);
   const dir = path.dirname(path.resolve(opts.file));
   const env = opts.env ?? {};
   const parsed = parseCompose(readSource(opts), report);
   report.throwIfProblems();
-  const data = normalizeTop(interpolateTree(parsed as YamlMap, env, report), report);
+  const data = normalizeTop(interpolateTree(parsed ?? {}, env, report), report);
   checkUpdateDefaults(opts.update, report);
   checkNames(data, report);
 
