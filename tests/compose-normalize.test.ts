@@ -293,3 +293,45 @@ test("invalid service, network, config names are errors (docker's schema pattern
     expect.stringMatching(/networks\.a\/b: invalid name/),
   ]);
 });
+
+describe("compose-spec forms docker stack's v3 schema rejects", () => {
+  test("long-syntax port host_ip, app_protocol and name are dropped with warnings", () => {
+    const r = render(
+      svc(
+        "    ports:\n      - target: 80\n        published: 8080\n        host_ip: 127.0.0.1\n        app_protocol: http\n        name: web\n",
+      ),
+    );
+    expect(readBack(r.yaml).services.web.ports).toEqual([{ target: 80, published: 8080 }]);
+    expect(at(r.warnings, "services.web.ports[0].host_ip")[0]).toMatch(/every address/);
+    expect(at(r.warnings, "services.web.ports[0].app_protocol")).toHaveLength(1);
+    expect(at(r.warnings, "services.web.ports[0].name")).toHaveLength(1);
+  });
+
+  test("configs content: and secrets environment: become shipped, hashed files", () => {
+    const r = render(
+      svc(
+        "    configs: [site]\n    secrets: [token]\n",
+        "configs:\n  site:\n    content: |\n      hello ${WHO}\nsecrets:\n  token:\n    environment: TOKEN\n",
+      ),
+      { env: { WHO: "world", TOKEN: "s3cret" } },
+    );
+    const out = readBack(r.yaml);
+    const siteKey = Object.keys(out.configs)[0];
+    const tokenKey = Object.keys(out.secrets)[0];
+    expect(siteKey).toMatch(/^site-[0-9a-f]{8}$/);
+    expect(out.configs[siteKey]).toEqual({ file: `./configs/${siteKey}` });
+    expect(r.files[`configs/${siteKey}`].toString()).toBe("hello world\n");
+    expect(r.files[`secrets/${tokenKey}`].toString()).toBe("s3cret");
+    expect(at(r.warnings, "configs.site.content")).toHaveLength(1);
+    expect(at(r.warnings, "secrets.token.environment")).toHaveLength(1);
+  });
+
+  test("a secret from an unset environment variable is an error naming it", () => {
+    const e = renderError(
+      svc("    secrets: [token]\n", "secrets:\n  token:\n    environment: TOKEN\n"),
+    );
+    expect(e.problems).toEqual([
+      expect.stringMatching(/secrets\.token\.environment: variable TOKEN is not set/),
+    ]);
+  });
+});

@@ -107,3 +107,29 @@ export function dropStaticAddresses(name: string, svc: YamlMap, report: Report):
   }
   svc.networks = out;
 }
+
+const PORT_KEYS = new Set(["mode", "target", "published", "protocol"]);
+
+/**
+ * Long-syntax port keys from the compose spec (host_ip, app_protocol, name) make docker stack's
+ * v3 schema reject the file; swarm could not honour them anyway (it publishes on every address).
+ */
+export function dropPortExtras(name: string, svc: YamlMap, report: Report): void {
+  if (!Array.isArray(svc.ports)) return;
+  svc.ports = svc.ports.map((p, i) => {
+    if (!isMap(p)) return p;
+    const kept: YamlMap = {};
+    for (const [k, v] of Object.entries(p)) {
+      if (PORT_KEYS.has(k)) {
+        kept[k] = v;
+        continue;
+      }
+      const why =
+        k === "host_ip"
+          ? "swarm publishes on every address of every node; use a firewall to restrict access"
+          : "not part of the compose v3 format that docker stack accepts";
+      report.warn(`services.${name}.ports[${i}].${k}`, `dropped: ${why}`);
+    }
+    return kept;
+  });
+}

@@ -48,11 +48,50 @@ export interface FileObjects {
   renamed: Record<string, string>;
 }
 
+/**
+ * Compose-spec `content:` (configs) and `environment:` (configs and secrets) are rejected by
+ * docker stack's v3 schema; they become shipped files like any other. Returns the bytes,
+ * undefined when the object has neither, or null after recording a problem.
+ */
+function inlineContent(
+  kind: string,
+  key: string,
+  obj: YamlMap,
+  env: Record<string, string>,
+  report: Report,
+): Buffer | undefined | null {
+  const where = `${kind}.${key}`;
+  if (typeof obj.content === "string") {
+    report.warn(
+      `${where}.content`,
+      "converted to a file shipped with the stack (docker stack accepts only file:)",
+    );
+    return Buffer.from(obj.content, "utf8");
+  }
+  if (typeof obj.environment === "string") {
+    const name = obj.environment;
+    if (!Object.prototype.hasOwnProperty.call(env, name)) {
+      report.problem(
+        `${where}.environment`,
+        `variable ${name} is not set; set ${name} in the stack's env`,
+      );
+      return null;
+    }
+    report.warn(
+      `${where}.environment`,
+      `converted to a file holding ${name} (docker stack accepts only file:)`,
+    );
+    return Buffer.from(env[name], "utf8");
+  }
+  return undefined;
+}
+
 /** Rewrite one top-level `configs:`/`secrets:` section; adds the shipped files to `files`. */
 export function hashFileObjects(
   kind: "configs" | "secrets",
   section: YamlMap,
   dir: string,
+  env: Record<string, string>,
   files: Record<string, Buffer>,
   report: Report,
 ): FileObjects {
@@ -69,7 +108,12 @@ export function hashFileObjects(
       out[key] = obj; // external objects are managed outside the stack: pass through
       continue;
     }
-    if (typeof obj.file !== "string" || obj.file === "") {
+    const inline = inlineContent(kind, key, obj, env, report);
+    if (inline === null) {
+      out[key] = obj; // problem recorded; kept so references do not pile up more problems
+      continue;
+    }
+    if (inline === undefined && (typeof obj.file !== "string" || obj.file === "")) {
       if (obj.driver === undefined) {
         report.warn(
           where,
@@ -79,16 +123,18 @@ export function hashFileObjects(
       out[key] = obj;
       continue;
     }
-    const content = readBeside(dir, obj.file, `${where}.file`, report);
+    const content = inline ?? readBeside(dir, String(obj.file), `${where}.file`, report);
     if (!content) {
       out[key] = obj; // keep it, so references to it do not pile up unrelated problems
       continue;
     }
     const hash = shortHash(content);
-    const ext = path.extname(obj.file).replace(/[^A-Za-z0-9.]/g, "");
+    const ext = inline ? "" : path.extname(String(obj.file)).replace(/[^A-Za-z0-9.]/g, "");
     const bundlePath = `${kind}/${safeSegment(key)}-${hash}${ext}`;
     files[bundlePath] = content;
     const rewritten: YamlMap = { ...obj, file: `./${bundlePath}` };
+    delete rewritten.content;
+    delete rewritten.environment;
     if (typeof obj.name === "string" && obj.name !== "") {
       rewritten.name = `${obj.name}-${hash}`;
       out[key] = rewritten;

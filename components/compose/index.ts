@@ -130,7 +130,7 @@ export function renderStack(opts: RenderOptions): RenderResult {
   for (const kind of ["configs", "secrets"] as const) {
     const section = data[kind];
     if (!isMap(section)) continue;
-    const res = hashFileObjects(kind, section, dir, files, report);
+    const res = hashFileObjects(kind, section, dir, env, files, report);
     stack[kind] = res.section;
     renamed[kind] = res.renamed;
   }

@@ -2,7 +2,13 @@
 // (restart, env_file, nulls) or dropped with a warning naming the key and what to do instead.
 import { buildSpec, suggestedImage } from "./build";
 import { applyDeployDefaults } from "./defaults";
-import { convertRestart, convertTmpfs, dropStaticAddresses, warnRelativeBinds } from "./convert";
+import {
+  convertRestart,
+  convertTmpfs,
+  dropPortExtras,
+  dropStaticAddresses,
+  warnRelativeBinds,
+} from "./convert";
 import { inlineEnvFiles, resolveBareEnvironment } from "./environment";
 import { renameReferences } from "./files";
 import { DEPRECATED, FORBIDDEN, SCHEMA_SERVICE_KEYS, SILENTLY_IGNORED, UNSUPPORTED } from "./keys";
@@ -139,6 +145,7 @@ export function normalizeService(
   }
   if (has(svc, "tmpfs")) convertTmpfs(name, svc, report);
   dropStaticAddresses(name, svc, report);
+  dropPortExtras(name, svc, report);
   if (has(svc, "env_file")) inlineEnvFiles(name, svc, ctx);
   if (has(svc, "environment")) resolveBareEnvironment(name, svc, ctx);
   resolveImage(name, svc, ctx);
