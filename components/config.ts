@@ -56,6 +56,11 @@ export interface StackConfig {
   update?: StackUpdateConfig;
   /** Seconds the deploy waits for every changed service to converge. @default 600 */
   timeoutSeconds?: number;
+  /**
+   * Resolve every image tag to its current digest at `pulumi up`/`preview` time, so a moved tag
+   * shows in the preview and rolls out. @default false
+   */
+  pinImages?: boolean;
 }
 
 /** The validated configuration of one cluster, with every default applied. */
@@ -372,6 +377,9 @@ function validateStacks(
         }
     }
     if (stack.update !== undefined) validateUpdate(`${key}.update`, stack.update, fail);
+    if (stack.pinImages !== undefined && typeof stack.pinImages !== "boolean") {
+      fail(`${key}.pinImages`, stack.pinImages, "use true or false");
+    }
     const t = stack.timeoutSeconds;
     if (t !== undefined && (!isCount(t) || t < 30)) {
       fail(`${key}.timeoutSeconds`, t, "use a whole number of seconds, at least 30");

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import { StackConfig } from "./config";
 import { scriptCommand } from "./remote";
 import { renderPreview, renderReal, stackBundle } from "./stackBundle";
@@ -24,6 +25,9 @@ export interface SwarmStackArgs {
   registryAuth?: pulumi.Input<string>;
 }
 
+/** Whether an image reference is already pinned to a digest. */
+export const isPinned = (ref: string) => /@sha256:[0-9a-f]{64}$/.test(ref);
+
 /**
  * One compose stack on the swarm: the file rendered for swarm (safe rolling updates, hashed
  * config/secret names), shipped to a manager and deployed by stack-deploy.sh, which fails the
@@ -37,7 +41,22 @@ export class SwarmStack extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("do-swarm:index:SwarmStack", name, {}, opts);
     const { stack, projectDir } = args;
-    const images = pulumi.output(args.images ?? {});
+    // Pinning: every tag the file names is resolved to the digest it points at now, so a tag
+    // that moved shows up in `pulumi preview` as a changed image and rolls out.
+    const pinned = stack.pinImages
+      ? pulumi.all(
+          Object.entries(renderPreview(stack, projectDir).images)
+            .filter(([, ref]) => !isPinned(ref))
+            .map(([service, ref]) =>
+              docker
+                .getRegistryImageOutput({ name: ref }, { parent: this })
+                .sha256Digest.apply((digest) => [service, `${ref}@${digest}`] as const),
+            ),
+        )
+      : pulumi.output([] as (readonly [string, string])[]);
+    const images = pulumi
+      .all([pinned, pulumi.output(args.images ?? {})])
+      .apply(([pins, explicit]) => ({ ...Object.fromEntries(pins), ...explicit }));
     this.rendered = images.apply((imgs) => renderPreview(stack, projectDir, imgs).yaml);
 
     // The real render carries secret values (and file-based secrets), so the whole bundle is

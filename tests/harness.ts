@@ -4,6 +4,7 @@
  * alone only see inputs; parents, dependsOn, additionalSecretOutputs, ignoreChanges and hooks
  * are read from the registration requests by wrapping the mock monitor.
  */
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 /** How the SDK marks a secret value on the wire. */
@@ -78,6 +79,11 @@ export async function recordProgram(
       call: (args) => {
         if (args.token === "digitalocean:index/getSizes:getSizes") {
           return { sizes: FAKE_SIZES };
+        }
+        if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
+          // A registry where every tag points at a digest derived from its name.
+          const digest = createHash("sha256").update(String(args.inputs.name)).digest("hex");
+          return { name: args.inputs.name, sha256Digest: `sha256:${digest}` };
         }
         return {};
       },

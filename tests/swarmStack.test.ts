@@ -2,6 +2,7 @@
  * SwarmStack under mocks: what decides a redeploy (the trigger), where the deploy runs, what it
  * waits for, and that secret values never leave the secret stdin.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -71,6 +72,8 @@ beforeAll(async () => {
   stack("image", stackDir("image", "nginx:1.28"));
   stack("file", stackDir("file", "nginx:1.27", "worker_processes 2;\n"));
   stack("timeout", stackDir("timeout", "nginx:1.27"), { timeoutSeconds: 90 });
+  stack("pinned", stackDir("pinned", "nginx:1.27"), { pinImages: true });
+  stack("moved", stackDir("moved", "nginx:1.28"), { pinImages: true });
   await rec.settled();
 });
 
@@ -135,4 +138,15 @@ test("an unchanged file keeps the trigger; replicas, image and file content chan
   expect(parse(t("replicas")).services.app.deploy.replicas).toBe(5);
   expect(parse(t("image")).services.app.image).toBe("nginx:1.28");
   expect(Object.keys(parse(t("file")).configs)).not.toEqual(Object.keys(parse(t("a")).configs));
+});
+
+test("pinImages resolves each tag to its digest: the trigger and the shipped stack carry it", () => {
+  const digest = (ref: string) => createHash("sha256").update(ref).digest("hex");
+  const image = parse(inputs("pinned").triggers[0]).services.app.image;
+  expect(image).toBe(`nginx:1.27@sha256:${digest("nginx:1.27")}`);
+  const shipped = parse(decodeBundle(inputs("pinned").stdin)["stack.yml"].toString());
+  expect(shipped.services.app.image).toBe(image);
+  // Unpinned stacks keep the tag as written.
+  expect(parse(inputs("a").triggers[0]).services.app.image).toBe("nginx:1.27");
+  expect(parse(inputs("moved").triggers[0]).services.app.image).toMatch(/^nginx:1\.28@sha256:/);
 });
