@@ -335,3 +335,22 @@ describe("compose-spec forms docker stack's v3 schema rejects", () => {
     ]);
   });
 });
+
+test("deploy keys outside docker's v3 schema are dropped with a warning, at any depth", () => {
+  const r = render(
+    svc(
+      "    deploy:\n      replicas: 2\n      rollback: fast\n      resources:\n        reservations:\n          memory: 64M\n          devices:\n            - capabilities: [gpu]\n      placement:\n        max_replicas: 1\n",
+    ),
+  );
+  const d = readBack(r.yaml).services.web.deploy;
+  expect(d.resources).toEqual({ reservations: { memory: "64M" } });
+  expect(d.placement).toEqual({});
+  expect(d.rollback).toBeUndefined();
+  for (const where of [
+    "deploy.rollback",
+    "deploy.resources.reservations.devices",
+    "deploy.placement.max_replicas",
+  ]) {
+    expect(at(r.warnings, `services.web.${where}`)).toHaveLength(1);
+  }
+});

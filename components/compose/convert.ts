@@ -133,3 +133,33 @@ export function dropPortExtras(name: string, svc: YamlMap, report: Report): void
     return kept;
   });
 }
+
+type Shape = true | { [key: string]: Shape };
+
+/**
+ * Drop deploy keys outside docker's v3 schema, at any depth, with a warning each: the file
+ * would otherwise be rejected as a whole on the manager.
+ */
+export function dropUnknownDeployKeys(
+  name: string,
+  deploy: YamlMap,
+  shape: Shape,
+  report: Report,
+  at = "deploy",
+): YamlMap {
+  if (shape === true) return deploy;
+  const out: YamlMap = {};
+  for (const [k, v] of Object.entries(deploy)) {
+    const sub = shape[k];
+    if (sub === undefined) {
+      report.warn(
+        `services.${name}.${at}.${k}`,
+        "dropped: not part of the compose v3 format that docker stack accepts",
+      );
+    } else {
+      out[k] =
+        sub !== true && isMap(v) ? dropUnknownDeployKeys(name, v, sub, report, `${at}.${k}`) : v;
+    }
+  }
+  return out;
+}

@@ -77,3 +77,23 @@ export const SCHEMA_TOP_KEYS = new Set([
 
 /** Version written into every rendered stack: the newest docker CLI 28 accepts, a superset of 3.x. */
 export const OUTPUT_VERSION = "3.13";
+
+/**
+ * deploy: keys of the v3.13 schema, which allows nothing else (compose-spec additions such as
+ * resources.reservations.devices or placement.max_replicas make docker stack reject the file).
+ * Values are the allowed sub-keys of mapping-valued keys, or true for leaves.
+ */
+export const DEPLOY_SCHEMA: Record<string, true | Record<string, true | Record<string, true>>> = {
+  mode: true,
+  endpoint_mode: true,
+  replicas: true,
+  labels: true,
+  update_config: { parallelism: true, delay: true, failure_action: true, monitor: true, max_failure_ratio: true, order: true },
+  rollback_config: { parallelism: true, delay: true, failure_action: true, monitor: true, max_failure_ratio: true, order: true },
+  resources: {
+    limits: { cpus: true, memory: true, pids: true },
+    reservations: { cpus: true, memory: true, generic_resources: true },
+  },
+  restart_policy: { condition: true, delay: true, max_attempts: true, window: true },
+  placement: { constraints: true, preferences: true, max_replicas_per_node: true },
+}; // prettier-ignore

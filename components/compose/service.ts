@@ -6,12 +6,20 @@ import {
   convertRestart,
   convertTmpfs,
   dropPortExtras,
+  dropUnknownDeployKeys,
   dropStaticAddresses,
   warnRelativeBinds,
 } from "./convert";
 import { inlineEnvFiles, resolveBareEnvironment } from "./environment";
 import { renameReferences } from "./files";
-import { DEPRECATED, FORBIDDEN, SCHEMA_SERVICE_KEYS, SILENTLY_IGNORED, UNSUPPORTED } from "./keys";
+import {
+  DEPLOY_SCHEMA,
+  DEPRECATED,
+  FORBIDDEN,
+  SCHEMA_SERVICE_KEYS,
+  SILENTLY_IGNORED,
+  UNSUPPORTED,
+} from "./keys";
 import { publishedPorts, publishesHostMode } from "./ports";
 import { BuildSpec, PublishedPort, RenderOptions, Report, Yaml, YamlMap, isMap } from "./types";
 
@@ -90,7 +98,9 @@ function resolveImage(name: string, svc: YamlMap, ctx: ServiceContext): void {
 /** deploy: nulls dropped, restart converted, replicas override, rolling-update defaults. */
 function normalizeDeploy(name: string, svc: YamlMap, ctx: ServiceContext): YamlMap {
   const { report } = ctx;
-  const deploy: YamlMap = isMap(svc.deploy) ? { ...svc.deploy } : {};
+  const deploy: YamlMap = isMap(svc.deploy)
+    ? dropUnknownDeployKeys(name, svc.deploy, DEPLOY_SCHEMA, report)
+    : {};
   for (const [k, v] of Object.entries(deploy)) {
     if (v !== null) continue;
     report.warn(
