@@ -10,7 +10,7 @@ export function suggestedImage(dir: string, service: string): string {
     .basename(path.resolve(dir))
     .toLowerCase()
     .replace(/[^a-z0-9_.-]/g, "");
-  return `${project || "stack"}-${service.toLowerCase()}`;
+  return `${project !== "" ? project : "stack"}-${service.toLowerCase()}`;
 }
 
 function isRemote(context: string): boolean {
