@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderStack } from "../components/compose";
 import { writeBundle } from "../components/compose/cli";
+import { missingPaths } from "./fixtures/compose/compare";
 import { differences } from "./fixtures/compose/differential";
 import { requireDocker, stackConfig } from "./fixtures/compose/docker";
 import { readBack } from "./fixtures/compose/helpers";
@@ -40,6 +41,17 @@ describe.each(names)("stacks/%s", (name) => {
     expect(
       differences({ file, bundle, result: r, original: orig.stdout, rendered: ours.stdout }),
     ).toEqual([]);
+  });
+
+  test("no key is lost: every path of the file is in the rendered stack", () => {
+    const r = renderStack({ file });
+    const input = readBack(fs.readFileSync(file, "utf8"));
+    const output = readBack(r.yaml);
+    // The one deliberate rename: hashed config keys.
+    for (const k of Object.keys(output.configs ?? {})) {
+      output.configs[k.replace(/-[0-9a-f]{8}$/, "")] = output.configs[k];
+    }
+    expect(missingPaths(input, output)).toEqual([]);
   });
 
   test("every service pins its image to a version tag and sets explicit rollout settings", () => {
