@@ -157,3 +157,18 @@ describe("determinism", () => {
     ]);
   });
 });
+
+test("hashed names that swarm would refuse (over 64 characters) are errors", () => {
+  const long = "n".repeat(60);
+  const e = renderError(
+    `services:\n  web:\n    image: nginx\n    configs: [a, b]\nconfigs:\n  a:\n    name: ${long}\n    file: ./x\n  ${long}:\n    file: ./x\n`.replace(
+      "[a, b]",
+      `[a, ${long}]`,
+    ),
+    { files: { x: "x" } },
+  );
+  expect(e.problems).toEqual([
+    expect.stringMatching(/configs\.a\.name: swarm name n+-[0-9a-f]{8} would exceed 64 characters/),
+    expect.stringMatching(/configs\.n+: swarm name n+-[0-9a-f]{8} would exceed 64 characters/),
+  ]);
+});

@@ -138,12 +138,34 @@ export function hashFileObjects(
     if (typeof obj.name === "string" && obj.name !== "") {
       rewritten.name = `${obj.name}-${hash}`;
       out[key] = rewritten;
+      checkNameLength(String(rewritten.name), 0, `${where}.name`, report);
     } else {
       renamed[key] = `${key}-${hash}`;
       out[renamed[key]] = rewritten;
+      checkNameLength(renamed[key], 2, where, report);
     }
   }
   return { section: out, renamed };
+}
+
+/**
+ * Swarm refuses config/secret names over 64 characters. The 9-character hash suffix can push a
+ * long name over; an unnamed object also gets `<stack>_` in front, whose length we cannot know.
+ */
+function checkNameLength(
+  name: string,
+  stackPrefixMin: number,
+  where: string,
+  report: Report,
+): void {
+  if (name.length + stackPrefixMin > 64) {
+    report.problem(where, `swarm name ${name} would exceed 64 characters; shorten it`);
+  } else if (stackPrefixMin > 0 && name.length > 48) {
+    report.warn(
+      where,
+      `swarm name <stack>_${name} must stay within 64 characters: keep the stack name short or shorten the key`,
+    );
+  }
 }
 
 /** Point a service's `configs:`/`secrets:` references at renamed keys, keeping the target path. */
