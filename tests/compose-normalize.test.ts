@@ -153,6 +153,10 @@ describe("build:", () => {
       `${e.file}: services.api.image: has build: but no image:; add image: (a registry reference to push to), or configure a registry so do-swarm builds and pushes it`,
     ]);
     expect(at(e.warnings, "services.api.build")).toHaveLength(1);
+    // The error carries what to build, so the caller can build, push and render again.
+    expect(e.builds).toEqual([
+      expect.objectContaining({ service: "api", context: expect.stringMatching(/\/api$/) }),
+    ]);
   });
 
   test("build-only with an images entry renders; builds carries a suggested image name", () => {

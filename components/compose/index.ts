@@ -170,7 +170,7 @@ export function renderStack(opts: RenderOptions): RenderResult {
     }
   }
   checkReferences(stack, report);
-  report.throwIfProblems();
+  report.throwIfProblems(ctx.builds);
 
   return {
     yaml: emitStack(stack),

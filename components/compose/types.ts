@@ -67,13 +67,19 @@ export class StackRenderError extends Error {
   readonly problems: string[];
   /** Warnings found before giving up: they often explain the problems (e.g. a dropped build:). */
   readonly warnings: string[];
-  constructor(file: string, problems: string[], warnings: string[] = []) {
+  /**
+   * Builds found before giving up: a build-only service fails until `images` names its pushed
+   * image, so a caller learns here what to build, builds and pushes it, then renders again.
+   */
+  readonly builds: BuildSpec[];
+  constructor(file: string, problems: string[], warnings: string[] = [], builds: BuildSpec[] = []) {
     super(
       `${file}: ${problems.length} problem(s) in compose file:\n  - ${problems.join("\n  - ")}`,
     );
     this.name = "StackRenderError";
     this.problems = problems;
     this.warnings = warnings;
+    this.builds = builds;
   }
 }
 
@@ -91,9 +97,9 @@ export class Report {
   problem(where: string, message: string): void {
     this.problems.push(`${this.file}: ${where}: ${message}`);
   }
-  throwIfProblems(): void {
+  throwIfProblems(builds: BuildSpec[] = []): void {
     if (this.problems.length > 0) {
-      throw new StackRenderError(this.file, this.problems, this.warnings);
+      throw new StackRenderError(this.file, this.problems, this.warnings, builds);
     }
   }
 }
