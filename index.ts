@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
 import {
   ClusterConfig,
   ConfigError,
@@ -7,7 +8,7 @@ import {
   validateConfig,
 } from "./components/config";
 import { PublicPort } from "./components/firewall";
-import { renderPreview } from "./components/stackBundle";
+import { planStackRender } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
 import { SwarmStack } from "./components/swarmStack";
 import { checkPublicPorts } from "./components/firewall";
@@ -28,8 +29,11 @@ const raw: RawConfig = {
   vpcIpRange: config.get("vpcIpRange"),
   overlayAddressPool: config.get("overlayAddressPool"),
   stacks: config.getObject("stacks"),
+  registry: config.get("registry"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
+const registryServer = (name: string | undefined) =>
+  name === undefined ? undefined : `registry.digitalocean.com/${name}`;
 
 /**
  * Everything is checked before any resource exists, and every problem is reported at once:
@@ -63,7 +67,11 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
       }
     }
     try {
-      const rendered = renderPreview(stack, projectDir);
+      const { result: rendered } = planStackRender(
+        stack,
+        projectDir,
+        registryServer(typeof raw.registry === "string" ? raw.registry : undefined),
+      );
       rendered.warnings.forEach((w) => pulumi.log.warn(`stack ${stack.name}: ${w}`));
       publicPorts.push(
         ...rendered.publishedPorts.map((p) => ({
@@ -102,6 +110,22 @@ const cluster = new SwarmCluster(clusterName, {
   overlayAddressPool: cfg.overlayAddressPool,
 });
 
+// Build-only services are pushed with write credentials; the nodes pull with read-only ones.
+const registry =
+  cfg.registry === undefined
+    ? undefined
+    : {
+        server: registryServer(cfg.registry)!,
+        push: new digitalocean.ContainerRegistryDockerCredentials(`${clusterName}-registry-push`, {
+          registryName: cfg.registry,
+          write: true,
+        }),
+        pull: new digitalocean.ContainerRegistryDockerCredentials(`${clusterName}-registry-pull`, {
+          registryName: cfg.registry,
+          write: false,
+        }),
+      };
+
 const stacks = cfg.stacks.map(
   (stack) =>
     new SwarmStack(`${clusterName}-stack-${stack.name}`, {
@@ -109,6 +133,11 @@ const stacks = cfg.stacks.map(
       projectDir,
       connection: cluster.managerConnection,
       after: cluster.ready,
+      registry: registry && {
+        server: registry.server,
+        pushCredentials: pulumi.secret(registry.push.dockerCredentials),
+      },
+      registryAuth: registry && pulumi.secret(registry.pull.dockerCredentials),
       secretEnv: Object.fromEntries(
         Object.entries(stack.secretEnv ?? {}).map(([variable, key]) => [
           variable,

@@ -75,6 +75,8 @@ export interface ClusterConfig {
   vpcIpRange: string;
   overlayAddressPool: string;
   stacks: StackConfig[];
+  /** Name of an existing DigitalOcean Container Registry for build-only services. */
+  registry?: string;
 }
 
 /** Raw values as read from Pulumi config: anything may be missing or of the wrong type. */
@@ -214,6 +216,14 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
   }
 
   const stacks = validateStacks(raw.stacks ?? [], problems, fail);
+  const registry = raw.registry;
+  if (registry !== undefined && (typeof registry !== "string" || !DNS_LABEL.test(registry))) {
+    fail(
+      "registry",
+      registry,
+      "use the name of your DigitalOcean Container Registry (doctl registry get)",
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems, stacks ?? []);
   return {
@@ -227,6 +237,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     vpcIpRange: vpcIpRange as string,
     overlayAddressPool: overlayAddressPool as string,
     stacks: stacks!,
+    ...(registry === undefined ? {} : { registry: registry as string }),
   };
 }
 

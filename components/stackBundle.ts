@@ -1,5 +1,5 @@
 import * as path from "path";
-import { renderStack, RenderResult } from "./compose";
+import { BuildSpec, renderStack, RenderResult, StackRenderError } from "./compose";
 import { StackConfig } from "./config";
 
 /**
@@ -85,4 +85,48 @@ export function renderReal(
     update: stack.update,
     images,
   });
+}
+
+/** Where do-swarm pushes the image it builds for a build-only service. */
+export const builtImageName = (registryServer: string, stack: string, service: string) =>
+  `${registryServer}/${stack}-${service}`;
+
+/**
+ * The preview render, and the build-only services to build. Without a registry a build-only
+ * service is an error (the renderer says how to fix it); with one, the preview renders them
+ * with the image they will be pushed as, and the caller builds them.
+ */
+export function planStackRender(
+  stack: StackConfig,
+  projectDir: string,
+  registryServer?: string,
+): { result: RenderResult; builds: BuildSpec[] } {
+  try {
+    return { result: renderPreview(stack, projectDir), builds: [] };
+  } catch (e) {
+    const builds = e instanceof StackRenderError ? (e.builds ?? []).filter((b) => b.buildOnly) : [];
+    if (registryServer === undefined || builds.length === 0) throw e;
+    const pending = Object.fromEntries(
+      builds.map((b) => [
+        b.service,
+        `${builtImageName(registryServer, stack.name, b.service)}:pending-build`,
+      ]),
+    );
+    return { result: renderPreview(stack, projectDir, pending), builds };
+  }
+}
+
+/** Username and password for `server` from a docker config.json (as DigitalOcean issues them). */
+export function registryLogin(
+  dockerConfigJson: string,
+  server: string,
+): { username: string; password: string } {
+  const auths =
+    (JSON.parse(dockerConfigJson) as { auths?: Record<string, { auth?: string }> }).auths ?? {};
+  const host = server.split("/")[0];
+  const auth = auths[host]?.auth;
+  if (auth === undefined) throw new Error(`the registry credentials have no entry for ${host}`);
+  const decoded = Buffer.from(auth, "base64").toString();
+  const colon = decoded.indexOf(":");
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

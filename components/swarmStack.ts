@@ -3,7 +3,15 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { StackConfig } from "./config";
 import { scriptCommand } from "./remote";
-import { renderPreview, renderReal, stackBundle } from "./stackBundle";
+import * as path from "path";
+import {
+  builtImageName,
+  planStackRender,
+  registryLogin,
+  renderPreview,
+  renderReal,
+  stackBundle,
+} from "./stackBundle";
 
 /** Default seconds stack-deploy.sh waits for the changed services to converge. */
 export const DEFAULT_DEPLOY_TIMEOUT_SECONDS = 600;
@@ -23,6 +31,16 @@ export interface SwarmStackArgs {
   images?: pulumi.Input<Record<string, string>>;
   /** A docker config.json for private registries (`--with-registry-auth`). Secret. @default none */
   registryAuth?: pulumi.Input<string>;
+  /**
+   * Where build-only services are built and pushed (`docker build` on the machine running
+   * Pulumi). Without it such services are an error. @default none
+   */
+  registry?: {
+    /** e.g. `registry.digitalocean.com/my-registry` */
+    server: string;
+    /** docker config.json with push rights. Secret. */
+    pushCredentials: pulumi.Input<string>;
+  };
 }
 
 /** Whether an image reference is already pinned to a digest. */
@@ -41,12 +59,45 @@ export class SwarmStack extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("do-swarm:index:SwarmStack", name, {}, opts);
     const { stack, projectDir } = args;
+    const plan = planStackRender(stack, projectDir, args.registry?.server);
+
+    // Build-only services: built from their build: section, pushed, and deployed by digest, so
+    // a changed build context rolls out and an unchanged one changes nothing.
+    const built = plan.builds.map((b) => {
+      const registry = args.registry!;
+      const login = pulumi.secret(
+        pulumi.output(registry.pushCredentials).apply((c) => registryLogin(c, registry.server)),
+      );
+      const image = new docker.Image(
+        `${name}-image-${b.service}`,
+        {
+          imageName: `${builtImageName(registry.server, stack.name, b.service)}:latest`,
+          build: {
+            context: b.context,
+            dockerfile:
+              b.dockerfile === undefined ? undefined : path.resolve(b.context, b.dockerfile),
+            args: b.args,
+            target: b.target,
+            platform: "linux/amd64", // droplets are x86-64, whatever builds the image
+          },
+          registry: {
+            server: registry.server.split("/")[0],
+            username: login.apply((l) => l.username),
+            password: login.apply((l) => l.password),
+          },
+        },
+        { parent: this },
+      );
+      return image.repoDigest.apply((digest) => [b.service, digest] as const);
+    });
     // Pinning: every tag the file names is resolved to the digest it points at now, so a tag
     // that moved shows up in `pulumi preview` as a changed image and rolls out.
     const pinned = stack.pinImages
       ? pulumi.all(
-          Object.entries(renderPreview(stack, projectDir).images)
-            .filter(([, ref]) => !isPinned(ref))
+          Object.entries(plan.result.images)
+            .filter(
+              ([service, ref]) => !isPinned(ref) && !plan.builds.some((b) => b.service === service),
+            )
             .map(([service, ref]) =>
               docker
                 .getRegistryImageOutput({ name: ref }, { parent: this })
@@ -55,8 +106,12 @@ export class SwarmStack extends pulumi.ComponentResource {
         )
       : pulumi.output([] as (readonly [string, string])[]);
     const images = pulumi
-      .all([pinned, pulumi.output(args.images ?? {})])
-      .apply(([pins, explicit]) => ({ ...Object.fromEntries(pins), ...explicit }));
+      .all([pinned, pulumi.all(built), pulumi.output(args.images ?? {})])
+      .apply(([pins, builds, explicit]) => ({
+        ...Object.fromEntries(pins),
+        ...Object.fromEntries(builds),
+        ...explicit,
+      }));
     this.rendered = images.apply((imgs) => renderPreview(stack, projectDir, imgs).yaml);
 
     // The real render carries secret values (and file-based secrets), so the whole bundle is

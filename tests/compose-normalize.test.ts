@@ -141,6 +141,7 @@ describe("build:", () => {
         args: { VERSION: "1", FROM_ENV: "e" },
         target: "runtime",
         image: "nginx:1.27",
+        buildOnly: false,
       },
     ]);
     expect(at(r.warnings, "services.web.build")[0]).toMatch(/push it as nginx:1.27/);
@@ -165,7 +166,12 @@ describe("build:", () => {
     });
     const dirName = path.basename(path.dirname(r.file)).toLowerCase();
     expect(r.builds).toEqual([
-      { service: "api", context: path.join(path.dirname(r.file), "api"), image: `${dirName}-api` },
+      {
+        service: "api",
+        context: path.join(path.dirname(r.file), "api"),
+        image: `${dirName}-api`,
+        buildOnly: true,
+      },
     ]);
     expect(r.images).toEqual({ api: "registry.example.com/api@sha256:abc" });
     expect(readBack(r.yaml).services.api.image).toBe("registry.example.com/api@sha256:abc");

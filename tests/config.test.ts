@@ -110,6 +110,13 @@ describe("validateConfig", () => {
     );
   });
 
+  test("registry is a registry name", () => {
+    expect(validateConfig({ ...valid, registry: "my-reg" }).registry).toBe("my-reg");
+    expect(problems({ ...valid, registry: "registry.digitalocean.com/my-reg" })[0]).toContain(
+      'do-swarm:registry = "registry.digitalocean.com/my-reg": use the name of your DigitalOcean Container Registry',
+    );
+  });
+
   test("refuses the pool names the program uses itself", () => {
     expect(
       problems({ ...valid, workers: [{ name: "manager", count: 1, size: "s-1vcpu-1gb" }] })[0],

@@ -173,7 +173,7 @@ export const FAKE_SIZES = [
 /** A fake DigitalOcean: numbered addresses per droplet, tokens from swarm-init, node IDs from joins. */
 export function fakeCloud(): FakeOutputs {
   let droplet = 0;
-  return (type, name) => {
+  return (type, name, inputs) => {
     switch (type) {
       case "digitalocean:index/droplet:Droplet": {
         droplet++;
@@ -183,6 +183,17 @@ export function fakeCloud(): FakeOutputs {
         return { ipAddress: "198.51.100.7" };
       case "digitalocean:index/sshKey:SshKey":
         return { fingerprint: "aa:bb:cc" };
+      case "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": {
+        const auth = Buffer.from(`${name}-token:${name}-token`).toString("base64");
+        return {
+          dockerCredentials: JSON.stringify({ auths: { "registry.digitalocean.com": { auth } } }),
+        };
+      }
+      case "docker:index/image:Image": {
+        const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
+        const digest = createHash("sha256").update(JSON.stringify(inputs.build)).digest("hex");
+        return { repoDigest: `${repo}@sha256:${digest}` };
+      }
       case "command:remote:Command":
         if (name.endsWith("-swarm-init")) {
           return {

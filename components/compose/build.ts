@@ -59,6 +59,7 @@ export function buildSpec(
   const spec: BuildSpec = {
     service,
     context: isRemote(context) ? context : path.resolve(dir, context),
+    buildOnly: false, // set by the caller, which knows whether the file names an image
   };
   if (typeof raw.dockerfile === "string") spec.dockerfile = raw.dockerfile;
   const args = argsOf(raw.args, env);

@@ -71,7 +71,7 @@ function resolveImage(name: string, svc: YamlMap, ctx: ServiceContext): void {
   if (has(svc, "build")) {
     const suggested = fileImage ?? suggestedImage(ctx.dir, name);
     const spec = buildSpec(name, svc.build, suggested, ctx.dir, ctx.env, report);
-    if (spec) ctx.builds.push(spec);
+    if (spec) ctx.builds.push({ ...spec, buildOnly: fileImage === undefined });
     const hint = fileImage
       ? `do-swarm can build ${spec?.context ?? "it"} and push it as ${fileImage} when a registry is configured`
       : `do-swarm can build it and push it (suggested name ${suggested}) when a registry is configured`;

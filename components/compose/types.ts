@@ -50,6 +50,8 @@ export interface BuildSpec {
   target?: string;
   /** Image named in the file; for build-only services, a suggested name (see renderStack). */
   image?: string;
+  /** True when the file names no image: the service cannot run until it is built and pushed. */
+  buildOnly: boolean;
 }
 
 export interface RenderResult {
