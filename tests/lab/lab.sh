@@ -415,6 +415,18 @@ lab_power_on() {
   lab_log "host $i ($(lab_name "$i")) powered on"
 }
 
+# lab_add_address H ADDR: gives host H a second public address (the stand-in of a reserved IP:
+# DigitalOcean routes it to the droplet it is assigned to). Only in the lab's public network.
+lab_add_address() {
+  local i addr=$2
+  i=$(lab_index "$1") || return 1
+  [[ $addr == "$LAB_PUBLIC_NET".* ]] ||
+    lab_die "$addr is not in the lab's public network $LAB_PUBLIC_NET.0/24" || return 1
+  if ! ip -n "$(lab_ns "$i")" -o addr show dev eth0 | grep -q " $addr/"; then
+    ip -n "$(lab_ns "$i")" addr add "$addr/24" dev eth0
+  fi
+}
+
 # Runs the docker CLI on host I locally (nsenter, no SSH), with a time limit.
 lab__docker() {
   local i=$1 limit=$2 pid

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# `npm run test:lab`: builds the lab (5 hosts), runs the scenarios of issue 3 with the commands
+# the program itself produces, prints a PASS/FAIL line and the time of each, then
+# "N passed, M failed", and ALWAYS tears the lab down (also on failure, Ctrl-C or SIGTERM).
+# Needs Linux and root. LAB_PLAN_TS=FILE uses another plan generator than tests/lab/plan.ts.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lab/lab.sh
+. "$LAB_DIR/lab.sh"
+# shellcheck source=tests/lab/scenarios.sh
+. "$LAB_DIR/scenarios.sh"
+
+PASSED=0
+FAILED=0
+SUMMARY=()
+CHILD=""
+TORN_DOWN=0
+
+teardown() {
+  ((TORN_DOWN)) && return 0
+  TORN_DOWN=1
+  local t0 rc=0
+  t0=$(lab_now)
+  lab_down || rc=$?
+  echo "teardown: $(lab_since "$t0") s"
+  return "$rc"
+}
+
+on_signal() {
+  echo "lab: interrupted by SIG$1, tearing down" >&2
+  if [[ -n $CHILD ]]; then kill -TERM -- "-$CHILD" 2>/dev/null || true; fi
+  exit 130
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $CHILD ]]; then kill -KILL -- "-$CHILD" 2>/dev/null || true; fi
+  teardown || rc=1
+  exit "$rc"
+}
+
+# isolated CMD...: runs CMD in a subshell with `set -e` that really applies (bash ignores it in
+# anything called from a condition, even in a subshell started there: so never call this one in
+# a condition either), in its own process group so that a signal stops all of it, with no
+# terminal input (ssh would read it). Sets ISOLATED_RC to its status and returns 0.
+isolated() {
+  local rc=0
+  set -m
+  (
+    set -euo pipefail
+    "$@"
+  ) </dev/null &
+  CHILD=$!
+  set +m
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  ISOLATED_RC=$rc
+}
+
+# run_scenario N TITLE FUNCTION: runs FUNCTION in its own process group (so a signal can stop
+# all of it) and records PASS/FAIL with its time in SUMMARY and its status in LAST_RC. Never call
+# it in a condition (`if`, `||`): bash would then ignore `set -e` inside the scenario.
+run_scenario() {
+  local n=$1 title=$2 fn=$3 t0 rc secs line
+  echo
+  echo "=== scenario $n: $title"
+  t0=$(lab_now)
+  isolated "$fn"
+  rc=$ISOLATED_RC
+  secs=$(lab_since "$t0")
+  if ((rc == 0)); then
+    PASSED=$((PASSED + 1))
+    line="PASS scenario $n: $title ($secs s)"
+  else
+    FAILED=$((FAILED + 1))
+    line="FAIL scenario $n: $title ($secs s, exit $rc)"
+  fi
+  echo "$line"
+  SUMMARY+=("$line")
+  LAST_RC=$rc
+}
+
+skip_scenario() {
+  local line="FAIL scenario $1: $2 (not run: $3)"
+  FAILED=$((FAILED + 1))
+  echo "$line"
+  SUMMARY+=("$line")
+}
+
+lab_up_with_images() {
+  lab_up 5 "${LAB_NAMES[@]}"
+  lab_images
+}
+
+main() {
+  local t_all t0 ok=1
+  t_all=$(lab_now)
+  trap on_exit EXIT
+  trap 'on_signal INT' INT
+  trap 'on_signal TERM' TERM
+  cd "$LAB_REPO"
+  lab_preflight
+  lab_install_deps
+  [[ -x ${LAB_TSNODE[0]} ]] || lab_die "no ts-node in node_modules: run npm ci first"
+
+  echo "=== lab: clearing leftovers of earlier runs"
+  lab_down
+  rm -rf "$LAB_OUT"
+  mkdir -p "$LAB_OUT"
+
+  echo "=== lab: 5 hosts"
+  t0=$(lab_now)
+  isolated lab_up_with_images
+  if ((ISOLATED_RC == 0)); then
+    SUMMARY+=("lab up: $(lab_since "$t0") s")
+  else
+    ok=0
+  fi
+
+  local titles=(
+    "bootstrap 3 managers + 2 workers"
+    "re-run every bootstrap command changes nothing"
+    "deploy a stack, roll to v2 one task at a time, crashing v3 rolled back and reported"
+    "remove a worker: drained, gone, its tasks elsewhere"
+    "power off a manager: quorum kept, update succeeds, back Ready on power on"
+  )
+  local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
+    scenario_power_off_manager)
+  local i bootstrapped=0
+  LAST_RC=0
+  for i in "${!fns[@]}"; do
+    if ((!ok)); then
+      skip_scenario $((i + 1)) "${titles[i]}" "the lab did not come up"
+    elif ((i > 0 && !bootstrapped)); then
+      skip_scenario $((i + 1)) "${titles[i]}" "no bootstrapped swarm"
+    else
+      run_scenario $((i + 1)) "${titles[i]}" "${fns[i]}"
+      ((i == 0 && LAST_RC == 0)) && bootstrapped=1
+    fi
+  done
+
+  echo
+  echo "=== lab: teardown"
+  if ! teardown; then
+    FAILED=$((FAILED + 1))
+    SUMMARY+=("FAIL teardown: something of the lab was left on the machine")
+  fi
+  echo
+  echo "=== summary (total $(lab_since "$t_all") s)"
+  printf '%s\n' "${SUMMARY[@]}"
+  echo "$PASSED passed, $FAILED failed"
+  trap - EXIT INT TERM
+  ((FAILED == 0))
+}
+
+main "$@"
