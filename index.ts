@@ -8,7 +8,7 @@ import {
   validateConfig,
 } from "./components/config";
 import { PublicPort } from "./components/firewall";
-import { planStackRender } from "./components/stackBundle";
+import { encryptedNetworks, planStackRender } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
 import { SwarmStack } from "./components/swarmStack";
 import { checkPublicPorts } from "./components/firewall";
@@ -73,6 +73,13 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
         registryServer(typeof raw.registry === "string" ? raw.registry : undefined),
       );
       rendered.warnings.forEach((w) => pulumi.log.warn(`stack ${stack.name}: ${w}`));
+      for (const network of encryptedNetworks(rendered.yaml)) {
+        pulumi.log.warn(
+          `stack ${stack.name}: network ${network} is an encrypted overlay; swarm encrypts it with IPsec ESP ` +
+            "(IP protocol 50), which DigitalOcean cloud firewalls cannot allow, so traffic on it between " +
+            "droplets is likely dropped. Remove the encrypted option (the VPC is private) or test it first.",
+        );
+      }
       publicPorts.push(
         ...rendered.publishedPorts.map((p) => ({
           port: p.port,

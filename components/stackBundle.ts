@@ -1,4 +1,5 @@
 import * as path from "path";
+import { parse } from "yaml";
 import { BuildSpec, renderStack, RenderResult, StackRenderError } from "./compose";
 import { StackConfig } from "./config";
 
@@ -129,4 +130,18 @@ export function registryLogin(
   const decoded = Buffer.from(auth, "base64").toString();
   const colon = decoded.indexOf(":");
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * Overlay networks a rendered stack asks to encrypt. Swarm encrypts them with IPsec ESP (IP
+ * protocol 50); DigitalOcean cloud firewalls only pass TCP, UDP and ICMP, so ESP between the
+ * firewalled droplets is most likely dropped and such networks silently carry nothing.
+ */
+export function encryptedNetworks(renderedYaml: string): string[] {
+  const networks = (
+    parse(renderedYaml) as { networks?: Record<string, { driver_opts?: Record<string, unknown> }> }
+  ).networks;
+  return Object.entries(networks ?? {})
+    .filter(([, n]) => n?.driver_opts !== undefined && "encrypted" in n.driver_opts)
+    .map(([name]) => name);
 }

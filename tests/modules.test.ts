@@ -7,7 +7,7 @@ import { daemonJson, installDockerScript, renderUserData } from "../components/c
 import { checkPublicPorts, inboundRules } from "../components/firewall";
 import { allTags, faultTolerance, monthlyCost, planNodes } from "../components/nodes";
 import { readScript, scriptCommand, shellQuote } from "../components/remote";
-import { decodeBundle, encodeBundle } from "../components/stackBundle";
+import { decodeBundle, encodeBundle, encryptedNetworks } from "../components/stackBundle";
 
 describe("firewall", () => {
   test("refuses to publish SSH, the Docker API and swarm's own ports", () => {
@@ -195,4 +195,18 @@ describe("stack bundle", () => {
       expect(() => encodeBundle({ [p]: "x" })).toThrow(/must be relative/);
     },
   );
+});
+
+test("encrypted overlays are found (ESP cannot cross DigitalOcean firewalls)", () => {
+  const yaml = [
+    "networks:",
+    "  plain: {}",
+    "  secure:",
+    "    driver: overlay",
+    "    driver_opts:",
+    '      encrypted: ""',
+    "  empty: null",
+  ].join("\n");
+  expect(encryptedNetworks(yaml)).toEqual(["secure"]);
+  expect(encryptedNetworks("services: {}\n")).toEqual([]);
 });
