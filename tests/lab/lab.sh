@@ -468,6 +468,7 @@ lab_down() {
     pids+=($!)
   done
   for i in "${pids[@]}"; do wait "$i" || true; done
+  lab_log "down: stacks removed, swarm left ($(lab_since "$t0") s)"
   # 2. Stop every process: SIGTERM, 10 s, SIGKILL.
   pids=()
   for i in "${hosts[@]}"; do
@@ -476,6 +477,7 @@ lab_down() {
   done
   local failed=0
   for i in "${pids[@]}"; do wait "$i" || failed=1; done
+  lab_log "down: processes stopped ($(lab_since "$t0") s)"
   # 3. Namespaces, links, bridge, rule, mounts, cgroups, state.
   for i in "${hosts[@]}"; do
     ip netns del "$(lab_ns "$i")" 2>/dev/null || true
@@ -512,6 +514,8 @@ lab_check_clean() {
   iptables -C FORWARD -i "$LAB_BRIDGE" -o "$LAB_BRIDGE" -j ACCEPT 2>/dev/null && left+=("FORWARD rule")
   grep -q -e "$LAB_RUN/" -e "/run/netns/$LAB_NS_PREFIX" /proc/self/mountinfo && left+=("mounts")
   for i in $(lab__existing); do left+=("host $i"); done
+  compgen -G "/sys/fs/cgroup/*/${LAB_NS_PREFIX}[0-9]*" >/dev/null && left+=("container cgroups")
+  grep -qs "/${LAB_NS_PREFIX}[0-9]" /proc/[0-9]*/cgroup && left+=("container processes")
   if ((${#left[@]})); then
     lab_die "left after teardown: ${left[*]}"
   fi
