@@ -120,7 +120,7 @@ lab_install_deps() {
   local missing=() pair bin pkg
   for pair in dockerd:docker.io containerd:containerd runc:runc sshd:openssh-server \
     ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 iptables:iptables \
-    nsenter:util-linux unshare:util-linux; do
+    nsenter:util-linux unshare:util-linux ps:procps; do
     bin=${pair%%:*}
     pkg=${pair#*:}
     if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$bin ]]; then

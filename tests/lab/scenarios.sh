@@ -264,6 +264,9 @@ scenario_remove_worker() {
     fail "removing $victim failed"
   cp "$LAB_OUT/w1.json" "$LAB_OUT/current.json"
   grep -q '"op": "delete"' "$LAB_OUT/remove-worker/results.json" || fail "no delete command ran" || return 1
+  local t0 still
+  t0=$(lab_now)
+  still=$(lab_ssh "$victim" "docker ps -q --filter label=com.docker.swarm.service.name=$LAB_SERVICE" | wc -l)
   check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
   # Drained: the node's own engine stopped its tasks (given 15 s, far more than a stop takes).
   if ! poll 15 no_task_on "$victim"; then
@@ -271,6 +274,7 @@ scenario_remove_worker() {
     fail "$victim still runs tasks of $LAB_SERVICE 15 s after its removal (not drained): $left"
     return 1
   fi
+  ((still == 0)) || note "right after the removal $victim still ran $still task(s); stopped within $(lab_since "$t0") s"
   check_service lab/web:v2
   note "$victim drained and removed; its $(wc -w <<<"$tasks") task(s) run elsewhere"
   # Pulumi then destroys the droplet.
@@ -310,6 +314,7 @@ scenario_power_off_manager() {
     check_service lab/web:v1 || updated=0
   else
     note "service while $victim is off: $(service_state | paste -sd'|')"
+    note "docker service ls says: $(m "docker service ls --format '{{.Name}} {{.Replicas}}'" | paste -sd'|')"
   fi
   lab_power_on "$victim"
   t0=$(lab_now)
