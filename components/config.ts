@@ -1,4 +1,5 @@
 import { isValidCidr } from "./cidr";
+import type { UpdateDefaults } from "./compose";
 
 /** The control plane: an odd number of managers, all one size. */
 export interface ManagersConfig {
@@ -27,15 +28,8 @@ export interface WorkerPoolConfig {
   resizeDisk?: boolean;
 }
 
-/** Overrides of the rolling-update defaults SwarmStack merges into every service. */
-export interface StackUpdateConfig {
-  parallelism?: number;
-  delaySeconds?: number;
-  monitorSeconds?: number;
-  failureAction?: "rollback" | "pause" | "continue";
-  maxFailureRatio?: number;
-  order?: "start-first" | "stop-first";
-}
+/** Overrides of the rolling-update defaults the renderer merges into every service. */
+export type StackUpdateConfig = UpdateDefaults;
 
 /** One compose stack the program deploys. */
 export interface StackConfig {
