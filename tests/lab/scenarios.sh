@@ -142,9 +142,24 @@ check_service() {
   fi
 }
 
-# check_http VERSION: from inside a task, every task answers /version with VERSION over the
-# overlay network (a VXLAN between the lab hosts; dnsrr gives every task's address).
-http_all() {
+# check_http VERSION: every running task of the service answers /version with VERSION (asked
+# inside each task, on its own node), then, as information, how many tasks answer it over the
+# overlay network from another task (a VXLAN between the lab hosts; dnsrr lists every task).
+versions_local() {
+  local want=$1 i got all=""
+  for i in $(seq 0 $(($(lab_count) - 1))); do
+    got=$(lab_ssh "$i" bash -s -- "$LAB_SERVICE" 2>/dev/null <<'EOF'
+for c in $(docker ps -q --filter "label=com.docker.swarm.service.name=$1"); do
+  echo "$(hostname)/$c $(docker exec "$c" wget -q -O - http://127.0.0.1/version)"
+done
+EOF
+    ) || continue # a powered-off host
+    all+=${got:+$got$'\n'}
+  done
+  HTTP_SEEN=${all%$'\n'}
+  [[ $(grep -c . <<<"$HTTP_SEEN") == "$LAB_REPLICAS" && -z $(awk -v w="$want" '$2 != w' <<<"$HTTP_SEEN") ]]
+}
+versions_overlay() {
   local want=$1 i got
   for i in $(seq 0 $(($(lab_count) - 1))); do
     got=$(lab_ssh "$i" bash -s -- "$LAB_SERVICE" 2>/dev/null <<'EOF'
@@ -158,15 +173,21 @@ docker exec "$c" sh -c '
   done' sh "$s"
 EOF
     ) || continue
-    HTTP_SEEN=$got
-    [[ $(wc -l <<<"$got") == "$LAB_REPLICAS" && -z $(awk -v w="$want" '$2 != w' <<<"$got") ]]
+    OVERLAY_SEEN=$got
+    [[ $(awk -v w="$want" '$2 == w' <<<"$got" | wc -l) == "$LAB_REPLICAS" ]]
     return
   done
   return 1
 }
 check_http() {
   HTTP_SEEN=""
-  poll 30 http_all "$1" || fail "not every task answers $1 over the overlay: $(paste -sd'|' <<<"$HTTP_SEEN")"
+  OVERLAY_SEEN=""
+  poll 30 versions_local "$1" || fail "not every task answers $1: $(paste -sd'|' <<<"$HTTP_SEEN")" || return 1
+  if poll 15 versions_overlay "$1"; then
+    note "all $LAB_REPLICAS tasks answer $1 over the overlay network"
+  else
+    note "(information) over the overlay network: $(paste -sd'|' <<<"$OVERLAY_SEEN")"
+  fi
 }
 
 # check_one_at_a_time: the update replaced tasks one by one: parallelism 1, and each new task
