@@ -163,6 +163,8 @@ lab_static_busybox() {
 lab_preflight() {
   [[ $(id -u) == 0 ]] || lab_die "the lab needs root" || return 1
   [[ $(uname -s) == Linux ]] || lab_die "the lab needs Linux" || return 1
+  [[ $LAB_RUN != /run/* && $LAB_RUN != /var/run/* ]] ||
+    lab_die "the lab's state ($LAB_RUN) cannot live under /run, which each host replaces" || return 1
 }
 
 # lab_up N [NAME...]: builds a lab of N hosts named NAME... (default lab-h<i>), writes
@@ -278,7 +280,16 @@ lab__holder() {
   local hdir=$1 name=$2
   hostname "$name"
   mount --bind "$hdir/run" /run
-  mount --bind "$hdir/tmp" /tmp
+  if [[ $LAB_RUN == /tmp/* ]]; then
+    # The per-host /tmp would hide the lab's own state (a checkout under /tmp): put it back at
+    # the same path inside the new /tmp.
+    local sub=$hdir/tmp${LAB_RUN#/tmp}
+    mkdir -p "$sub"
+    mount --bind "$LAB_RUN" "$sub"
+    mount --rbind "$hdir/tmp" /tmp
+  else
+    mount --bind "$hdir/tmp" /tmp
+  fi
   if [[ -f $hdir/passwd ]]; then mount --bind "$hdir/passwd" /etc/passwd; fi
   echo $$ >"$hdir/holder.pid"
   : >"$hdir/holder.ready"
