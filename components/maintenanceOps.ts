@@ -58,6 +58,12 @@ export async function sshRun(
             "LogLevel=ERROR",
             "-o",
             "ConnectTimeout=10",
+            // A node that dies mid-command (a resize powers droplets off) must fail the
+            // session within seconds, not hang it until TCP gives up.
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
             `${target.user}@${target.host}`,
             command,
           ],

@@ -45,11 +45,17 @@ update_args+=(--label-add "$managed_key=$keys")
 docker node update "${update_args[@]}" "$node" >/dev/null
 log "$hostname ($node) is Ready; labels: ${keys:-none}"
 
-# Entries with this hostname but another ID are droplets that were lost and replaced.
+# Entries with this hostname but another ID are droplets that were lost and replaced. Right after
+# a replacement the old entry may still look Ready: swarm marks a silent node Down after about 15
+# seconds of missed heartbeats. Wait for that; a node that stays Ready is alive and left alone.
 for stale in $(docker node ls --format '{{.ID}} {{.Hostname}}' | awk -v h="$hostname" -v id="$node" '$2 == h && $1 != id { print $1 }'); do
+  for _ in $(seq 45); do
+    [ "$(docker node inspect --format '{{.Status.State}}' "$stale")" != ready ] && break
+    sleep 2
+  done
   state="$(docker node inspect --format '{{.Status.State}}' "$stale")"
   if [ "$state" = ready ]; then
-    log "WARNING: another Ready node $stale is also called $hostname; leaving it alone"
+    log "WARNING: another node $stale called $hostname is still Ready after 90s; leaving it alone"
     continue
   fi
   if [ "$(docker node inspect --format '{{.Spec.Role}}' "$stale")" = manager ]; then

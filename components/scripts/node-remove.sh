@@ -28,7 +28,13 @@ fi
 log "draining $hostname ($id)"
 docker node update --availability drain "$id" >/dev/null
 deadline=$((SECONDS + drain_timeout))
-while [ -n "$(docker node ps --filter desired-state=running -q "$id" 2>/dev/null)" ]; do
+# Wait until no task is still RUNNING there (the desired state flips at once, the containers
+# stop later). A Down node cannot report its tasks stopping: nothing to wait for.
+still_running() {
+  [ "$(docker node inspect --format '{{.Status.State}}' "$id")" != down ] &&
+    [ "$(docker node ps --format '{{.CurrentState}}' "$id" 2>/dev/null | grep -c '^Running')" -gt 0 ]
+}
+while still_running; do
   if [ "$SECONDS" -ge "$deadline" ]; then
     log "WARNING: tasks still on $hostname after ${drain_timeout}s; removing it anyway"
     break

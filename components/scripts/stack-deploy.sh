@@ -38,7 +38,8 @@ for s in $(services); do before["$s"]="$(version "$s")"; done
 args=(stack deploy --prune --with-registry-auth -c "$dir/stack.yml")
 # --detach=false (CLI >= 26) streams progress while swarm converges; older CLIs return at once
 # and the loop below does the waiting either way.
-if docker stack deploy --help 2>&1 | grep -q -- '--detach'; then args+=(--detach=false); fi
+# (grep reads the whole help text: with pipefail, `grep -q` exiting early could SIGPIPE docker.)
+if [ "$(docker stack deploy --help 2>&1 | grep -c -- '--detach')" -gt 0 ]; then args+=(--detach=false); fi
 log "deploying"
 (cd "$dir" && docker "${args[@]}" "$stack") >&2 || die "docker stack deploy failed"
 
@@ -57,15 +58,21 @@ last_error() {
   docker service ps --no-trunc --format '{{.Error}}' "$1" 2>/dev/null | grep -v '^$' | head -n 1 || true
 }
 converged() { # prints nothing when converged, otherwise the reason
-  local s="$1" state replicas
+  local s="$1" state mode want running
   state="$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$s")"
   case "$state" in
     updating | rollback_started) echo "update $state"; return ;;
   esac
-  replicas="$(docker service ls --filter "name=$s" --format '{{.Name}} {{.Replicas}}' | awk -v n="$s" '$1 == n { print $2 }')"
-  # "2/3" or "2/3 (max 1 per node)": running / desired
-  replicas="${replicas%% *}"
-  [ "${replicas%/*}" = "${replicas#*/}" ] || echo "$replicas tasks running"
+  # Count tasks that really run. `docker service ls` REPLICAS also counts a task last seen
+  # running on a node that is now Down ("6/5"), which would never look converged.
+  running="$(docker service ps --filter desired-state=running --format '{{.CurrentState}}' "$s" | grep -c '^Running' || true)"
+  mode="$(docker service inspect --format '{{if .Spec.Mode.Replicated}}replicated {{.Spec.Mode.Replicated.Replicas}}{{else if .Spec.Mode.Global}}global{{else}}job{{end}}' "$s")"
+  case "$mode" in
+    replicated*) want="${mode#replicated }" ;;
+    global) want="$(docker service ps --filter desired-state=running -q "$s" | wc -l)" ;;
+    *) return ;; # jobs run to completion; there is no steady state to wait for
+  esac
+  [ "$running" -eq "$want" ] || echo "$running/$want tasks running"
 }
 
 deadline=$((SECONDS + timeout_s))

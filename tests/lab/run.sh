@@ -10,6 +10,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/lab.sh"
 # shellcheck source=tests/lab/scenarios.sh
 . "$LAB_DIR/scenarios.sh"
+# shellcheck source=tests/lab/scenarios-day2.sh
+. "$LAB_DIR/scenarios-day2.sh"
 
 PASSED=0
 FAILED=0
@@ -125,9 +127,13 @@ main() {
     "deploy a stack, roll to v2 one task at a time, crashing v3 rolled back and reported"
     "remove a worker: drained, gone, its tasks elsewhere"
     "power off a manager: quorum kept, update succeeds, back Ready on power on"
+    "rolling resize of every node by the program's hooks: one down at a time, service >= replicas-1, quorum kept"
+    "a lost manager replaced: stale entry demoted and removed, the new one joins the raft"
+    "scale managers 3 -> 1: demoted and removed before their droplets go, no Down node left"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
-    scenario_power_off_manager)
+    scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
+    scenario_scale_down_managers)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do

@@ -1,0 +1,74 @@
+# shellcheck shell=bash disable=SC2016 # remote commands expand on the host, in single quotes here
+# Day-two scenarios (issue 5), sourced by run.sh after scenarios.sh; they run after the issue 3
+# scenarios, on the cluster those leave: 3 managers and lab-worker-0 (lab-worker-1 was removed),
+# the lab stack at 5 replicas.
+
+# A stand-in for the reserved IP that can move between hosts, as DigitalOcean's does.
+LAB_RESERVED_STANDIN=${LAB_PUBLIC_NET}.100
+
+full_strength() {
+  [[ $(m "docker service ls --filter name=$LAB_SERVICE --format '{{.Replicas}}'") == "$LAB_REPLICAS/$LAB_REPLICAS" ]]
+}
+
+# no_stale_nodes: every node of the swarm is Ready (no Down or Unknown entry left behind).
+no_stale_nodes() {
+  local bad
+  bad=$(m "docker node ls --format '{{.Hostname}} {{.Status}}'" | awk '$2 != "Ready"')
+  [[ -z $bad ]] || fail "nodes not Ready: $(paste -sd'|' <<<"$bad")"
+}
+
+scenario_rolling_resize() {
+  lab_add_address 0 "$LAB_RESERVED_STANDIN"
+  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength before the resize" || return 1
+  "${LAB_TSNODE[@]}" "$LAB_DIR/maintenance.ts" --hosts "$LAB_RUN/hosts.json" --skip lab-worker-1 \
+    --key "$LAB_KEY" --reserved-ip "$LAB_RESERVED_STANDIN" --service "$LAB_SERVICE" \
+    --replicas "$LAB_REPLICAS" || fail "the rolling resize did not keep its guarantees" || return 1
+  check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
+  check_managers 3
+  poll 120 full_strength || fail "$LAB_SERVICE is not back at full strength" || return 1
+}
+
+scenario_replace_manager() {
+  local victim=lab-manager-2 old_id new_id managers
+  old_id=$(m "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
+  [[ -n $old_id ]] || fail "$victim is not in the swarm before the test" || return 1
+  # The droplet is lost and Pulumi creates a new one of the same name: a fresh engine.
+  lab_power_off "$victim"
+  local dir
+  dir="$(lab_hdir "$(lab_index "$victim")")/docker"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  lab_power_on "$victim"
+  note "$victim replaced by a fresh node (old node ID $old_id)"
+  # `pulumi up` runs the commands whose inputs changed (the new node's); the others are
+  # idempotent, so running them all again is the same test and more.
+  lab_replay replace-manager --plan "$LAB_OUT/current.json" --all || fail "the bootstrap after the replacement failed" || return 1
+  if m "docker node inspect $old_id" >/dev/null 2>&1; then
+    fail "the old entry $old_id of $victim is still in the swarm"
+    return 1
+  fi
+  new_id=$(m "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
+  note "stale entry removed; $victim joined again as $new_id"
+  managers=$(m "docker info --format '{{.Swarm.Managers}}'")
+  [[ $managers == 3 ]] || fail "the raft has $managers managers, not 3" || return 1
+  check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
+  check_managers 3
+  no_stale_nodes
+}
+
+scenario_scale_down_managers() {
+  lab_plan m1 --managers 1 --workers 1 --stack "$LAB_STACK=$LAB_DIR/stacks/web-v1.yml"
+  lab_replay scale-down-managers --plan "$LAB_OUT/m1.json" --prev "$LAB_OUT/current.json" ||
+    fail "scaling the managers from 3 to 1 failed" || return 1
+  cp "$LAB_OUT/m1.json" "$LAB_OUT/current.json"
+  # Pulumi then destroys the two droplets.
+  lab_power_off lab-manager-2
+  lab_power_off lab-manager-1
+  local managers
+  managers=$(m "docker info --format '{{.Swarm.Managers}}'")
+  [[ $managers == 1 ]] || fail "the raft has $managers managers, not 1" || return 1
+  check_nodes lab-manager-0 lab-worker-0
+  no_stale_nodes
+  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength on the two nodes left" || return 1
+  note "2 managers demoted and removed before their droplets went; the swarm works with 1"
+}
