@@ -82,3 +82,28 @@ test("outputs: entry point, ssh, DOCKER_HOST, fault tolerance, cost", async () =
   );
   expect(workers.worker.map((w) => w.name)).toEqual(["swarm-test-worker-0", "swarm-test-worker-1"]);
 });
+
+test("destroy order: a stack is removed before any node leaves, nodes before their droplets", () => {
+  // Pulumi deletes a resource only after everything that depends on it: these edges are the order.
+  const deploy = rec.byName("swarm-test-stack-web-deploy");
+  const byUrn = new Map(rec.resources.map((r) => [r.urn, r]));
+  const ancestors = (urn: string, seen = new Set<string>()): Set<string> => {
+    for (const d of byUrn.get(urn)?.dependencies ?? []) {
+      if (!seen.has(d)) {
+        seen.add(d);
+        ancestors(d, seen);
+      }
+    }
+    return seen;
+  };
+  const before = ancestors(deploy.urn);
+  for (const r of rec.resources.filter((x) => x.custom && x.name !== deploy.name)) {
+    // Every droplet, node registration, the reserved IP and firewall outlive the stack.
+    if (/-(manager|worker)-\d+(-register)?$|-reserved-ip-assignment$|-firewall$/.test(r.name)) {
+      expect(before.has(r.urn)).toBe(true);
+    }
+  }
+  for (const droplet of rec.ofType("digitalocean:index/droplet:Droplet")) {
+    expect(ancestors(rec.byName(`${droplet.name}-register`).urn).has(droplet.urn)).toBe(true);
+  }
+});
