@@ -72,3 +72,22 @@ scenario_scale_down_managers() {
   poll 120 full_strength || fail "$LAB_SERVICE is not at full strength on the two nodes left" || return 1
   note "2 managers demoted and removed before their droplets went; the swarm works with 1"
 }
+
+stack_leftovers() {
+  m "docker service ls -q --filter label=com.docker.stack.namespace=$LAB_STACK; docker network ls -q --filter label=com.docker.stack.namespace=$LAB_STACK"
+}
+
+scenario_remove_stack() {
+  [[ -n $(stack_leftovers) ]] || fail "the stack is not deployed before its removal" || return 1
+  # The stack leaves the config: its deploy command's delete (stack-rm.sh) runs.
+  lab_plan nostack --managers 1 --workers 1
+  lab_replay remove-stack --plan "$LAB_OUT/nostack.json" --prev "$LAB_OUT/current.json" ||
+    fail "removing the stack failed" || return 1
+  cp "$LAB_OUT/nostack.json" "$LAB_OUT/current.json"
+  grep -q '"op": "delete"' "$LAB_OUT/remove-stack/results.json" || fail "no delete command ran" || return 1
+  # stack-rm.sh returns only once the services and networks are gone: check right away.
+  local left
+  left=$(stack_leftovers)
+  [[ -z $left ]] || fail "services or networks of $LAB_STACK still exist: $(paste -sd' ' <<<"$left")" || return 1
+  note "stack $LAB_STACK removed with its services and networks"
+}
