@@ -8,8 +8,3 @@ export function isValidCidr(c: string): boolean {
   const bits = Number(m[2]);
   return (family === 4 && bits <= 32) || (family === 6 && bits <= 128);
 }
-
-/** Whether a CIDR covers the whole internet of its family (0.0.0.0/0 or ::/0). */
-export function isAnywhere(c: string): boolean {
-  return /\/0$/.test(c);
-}
