@@ -58,7 +58,8 @@ export function checkPublicPorts(ports: readonly PublicPort[]): string[] {
 }
 
 /**
- * The cluster's inbound rules: SSH from the admins, swarm ports only between the cluster's own
+ * The cluster's inbound rules: SSH from the admins and from the cluster's own droplets, swarm
+ * ports only between the cluster's own
  * droplets (by tag, so new nodes are covered without a firewall change), ICMP for path-MTU and
  * diagnostics, and exactly the ports the stacks publish. DigitalOcean firewalls deny everything
  * not listed, including VPC traffic between droplets.
@@ -69,7 +70,15 @@ export function inboundRules(args: {
   publicPorts: readonly PublicPort[];
 }): FirewallRule[] {
   const rules: FirewallRule[] = [
-    { protocol: "tcp", portRange: "22", sourceAddresses: [...args.adminCidrs] },
+    // SSH between nodes lets a manager, handed the program's key on stdin for one step, reach a
+    // peer over the VPC: a replaced manager-0 fetches a join token, a removed node leaves the
+    // swarm. One rule with both sources: DigitalOcean merges same-port rules, which would diff.
+    {
+      protocol: "tcp",
+      portRange: "22",
+      sourceAddresses: [...args.adminCidrs],
+      sourceTags: [args.clusterTag],
+    },
     ...SWARM_PORTS.map((p): FirewallRule => ({
       protocol: p.protocol,
       portRange: String(p.port),

@@ -7,9 +7,23 @@ export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 /** The heredoc delimiter that wraps a script; no script may contain it on a line of its own. */
 const DELIMITER = "DO_SWARM_SCRIPT_EOF";
 
-/** Reads one of `components/scripts/*.sh` (or of `dir`, for tests). */
+/** A script's line sourcing a helper next to it: `. "$(dirname "$0")/lib/NAME.sh"`. */
+const SOURCE_LIB = /^\. "\$\(dirname "\$0"\)\/(lib\/[A-Za-z0-9_-]+\.sh)"$/;
+
+/**
+ * Reads one of `components/scripts/*.sh` (or of `dir`, for tests), with every helper it sources
+ * from `lib/` inlined: the script runs from a temp file on the node, where no lib/ exists, and
+ * the same file still runs as it is from the repository (the lab, shellcheck).
+ */
 export function readScript(name: string, dir: string = SCRIPTS_DIR): string {
-  const text = fs.readFileSync(path.join(dir, name), "utf8");
+  const text = fs
+    .readFileSync(path.join(dir, name), "utf8")
+    .split("\n")
+    .map((line) => {
+      const lib = SOURCE_LIB.exec(line)?.[1];
+      return lib ? fs.readFileSync(path.join(dir, lib), "utf8").replace(/\n*$/, "") : line;
+    })
+    .join("\n");
   if (text.split("\n").some((line) => line === DELIMITER)) {
     throw new Error(`${name} contains the line ${DELIMITER}, which would end its heredoc early`);
   }
@@ -46,3 +60,6 @@ export function scriptCommand(
     `bash "$f"${argv ? " " + argv : ""}`,
   ].join("\n");
 }
+
+/** OpenSSH refuses a private key file whose last line has no newline ("invalid format"). */
+export const withFinalNewline = (key: string) => (key.endsWith("\n") ? key : `${key}\n`);

@@ -52,6 +52,7 @@ test("the ports the stacks publish, and only those, are opened in the firewall",
     protocol: "tcp",
     portRange: "22",
     sourceAddresses: ["198.51.100.0/24"],
+    sourceTags: ["swarm-test"],
   });
 });
 

@@ -1,3 +1,4 @@
+import { TEST_PRIVATE_KEY } from "./harness";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -6,7 +7,13 @@ import { parse } from "yaml";
 import { daemonJson, installDockerScript, renderUserData } from "../components/cloudInit";
 import { checkPublicPorts, inboundRules } from "../components/firewall";
 import { allTags, faultTolerance, monthlyCost, planNodes } from "../components/nodes";
-import { readScript, scriptCommand, shellQuote } from "../components/remote";
+import {
+  readScript,
+  scriptCommand,
+  SCRIPTS_DIR,
+  shellQuote,
+  withFinalNewline,
+} from "../components/remote";
 import { decodeBundle, encodeBundle, encryptedNetworks } from "../components/stackBundle";
 
 describe("firewall", () => {
@@ -168,6 +175,55 @@ describe("remote commands", () => {
     const c = scriptCommand("swarm-join.sh", ["worker", "10.0.0.2", "10.0.0.1"]);
     expect(c).toContain("bash \"$f\" 'worker' '10.0.0.2' '10.0.0.1'");
     expect(c).toContain(readScript("swarm-join.sh").trimEnd());
+  });
+
+  test("helpers a script sources from lib/ are inlined: the node has no lib/ directory", () => {
+    const text = readScript("swarm-init.sh");
+    expect(text).not.toContain('"$(dirname "$0")/lib/');
+    expect(text).toContain(
+      fs.readFileSync(path.join(SCRIPTS_DIR, "lib/peer-ssh.sh"), "utf8").trimEnd(),
+    );
+    // The same text runs from a temp file, far from the repository's lib/.
+    const run = spawnSync("bash", ["-c", scriptCommand("swarm-init.sh", [])]);
+    expect(run.stderr.toString()).toContain("usage: swarm-init.sh");
+  });
+
+  describe("the SSH key read from stdin (lib/peer-ssh.sh)", () => {
+    const probe = (input: string) =>
+      spawnSync(
+        "bash",
+        [
+          "-c",
+          `set -euo pipefail; . ${path.join(SCRIPTS_DIR, "lib/peer-ssh.sh")}
+           if peer_read_key; then
+             echo "key $(stat -c %a "$peer_keydir/key") $(stat -c %a "$peer_keydir") $peer_keydir"
+           else echo "none"; fi
+           peer_has_key && echo has || echo hasnt`,
+        ],
+        { input },
+      );
+
+    test("a key lands in a private file that is gone when the script exits", () => {
+      const run = probe(TEST_PRIVATE_KEY);
+      expect(run.status).toBe(0);
+      const [first, second] = run.stdout.toString().trim().split("\n");
+      const [word, fileMode, dirMode, dir] = first.split(" ");
+      expect([word, fileMode, dirMode, second]).toEqual(["key", "600", "700", "has"]);
+      expect(fs.existsSync(dir)).toBe(false);
+    });
+
+    test("no key on stdin: it says so and leaves nothing behind", () => {
+      const before = fs.readdirSync("/dev/shm").filter((f) => f.startsWith("do-swarm-key."));
+      const run = probe("");
+      expect(run.stdout.toString()).toBe("none\nhasnt\n");
+      const after = fs.readdirSync("/dev/shm").filter((f) => f.startsWith("do-swarm-key."));
+      expect(after).toEqual(before);
+    });
+  });
+
+  test("withFinalNewline", () => {
+    expect(withFinalNewline("k")).toBe("k\n");
+    expect(withFinalNewline("k\n")).toBe("k\n");
   });
 
   test("shellQuote", () => {
