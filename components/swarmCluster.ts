@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import { renderUserData } from "./cloudInit";
 import { checkPublicPorts, inboundRules, outboundRules, PublicPort } from "./firewall";
 import { allTags, faultTolerance, monthlyCost, NodePlan, planNodes } from "./nodes";
-import { scriptCommand } from "./remote";
+import { scriptCommand, withFinalNewline } from "./remote";
 import { DEFAULTS } from "./config";
 import { maintenanceBinding, MaintenanceContext, MaintenanceLock } from "./maintenance";
 import { realMaintenanceOps } from "./maintenanceOps";
@@ -193,6 +193,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
       perDialTimeout: 10,
     });
     this.managerConnection = connection(this.reservedIp);
+    // For the two steps that must reach a peer over the VPC (see scripts/lib/peer-ssh.sh).
+    const keyOnStdin = pulumi.secret(pulumi.output(args.sshPrivateKey).apply(withFinalNewline));
 
     const managerIdx = nodes.flatMap((n, i) => (n.role === "manager" ? [i] : []));
     const privateIps = droplets.map((d) => d.ipv4AddressPrivate);
@@ -212,6 +214,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     );
 
     // 2. manager-0 creates the swarm; its stdout (the join tokens) is secret and never logged.
+    //    A replaced manager-0 joins its live peers instead, with a token fetched with the key.
     const init = new command.remote.Command(
       `${name}-swarm-init`,
       {
@@ -225,9 +228,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
               ...peers,
             ]),
           ),
+        stdin: keyOnStdin,
         logging: "stderr",
       },
-      { parent: this, dependsOn: [ready[0]], additionalSecretOutputs: ["stdout"] },
+      { parent: this, dependsOn: [ready[0]], additionalSecretOutputs: ["stdout", "stdin"] },
     );
     const tokens = pulumi.secret(
       init.stdout.apply(
@@ -255,16 +259,21 @@ export class SwarmCluster extends pulumi.ComponentResource {
           ),
           logging: "stderr",
         },
-        { parent: this, dependsOn: [ready[i], n.role === "manager" ? previousManager : init] },
+        {
+          parent: this,
+          dependsOn: [ready[i], n.role === "manager" ? previousManager : init],
+          additionalSecretOutputs: ["stdin"],
+        },
       );
       joins[i] = join;
       if (n.role === "manager") previousManager = join;
     });
 
     // 4. On a manager (through the reserved IP): wait Ready, apply labels, drop stale entries of
-    //    lost droplets. Deleting it drains, demotes and removes the node before its droplet goes,
-    //    from a manager, so it works even when the node itself is already gone. Manager entries
-    //    are chained so scale-downs demote one manager at a time.
+    //    lost droplets. Deleting it drains, demotes, has the node leave (over the VPC, with the
+    //    key on stdin: the delete gets the stdin stored with it) and removes it, before its
+    //    droplet goes, from a manager, so it also works when the node itself is already gone.
+    //    Manager entries are chained so scale-downs demote one manager at a time.
     let previousManagerRegister: pulumi.Resource | undefined;
     const registers = nodes.map((n, i) => {
       const nodeId =
@@ -275,10 +284,12 @@ export class SwarmCluster extends pulumi.ComponentResource {
           connection: this.managerConnection,
           create: nodeId.apply((id) => scriptCommand("node-register.sh", [id, ...n.labels])),
           delete: nodeId.apply((id) => scriptCommand("node-remove.sh", [id])),
+          stdin: keyOnStdin,
           logging: "stderr",
         },
         {
           parent: this,
+          additionalSecretOutputs: ["stdin"],
           dependsOn: [
             assignment,
             joins[i] ?? init,

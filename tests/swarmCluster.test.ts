@@ -50,6 +50,9 @@ beforeAll(async () => {
   await rec.settled();
 });
 
+/** A line of the private key's body: what must never leak. */
+const KEY_MATERIAL = TEST_PRIVATE_KEY.split("\n")[1];
+
 const children = (cluster: string, type: string) =>
   rec.ofType(type).filter((r) => r.name.startsWith(`${cluster}-`));
 const inputs = (r: Recorded) => reveal(r.rawInputs) as Record<string, unknown>;
@@ -112,6 +115,22 @@ describe.each([
     expect(init.dependencies).toContain(urnOf(`${cluster}-manager-0-ready`));
   });
 
+  test("init gets the SSH key on stdin only, secret: a replaced manager-0 fetches a token with it", () => {
+    const init = rec.byName(`${cluster}-swarm-init`);
+    expect(isSecret(init.rawInputs.stdin)).toBe(true);
+    expect(cmd(init.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
+    expect(init.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stdin"]));
+    expect(cmd(init.name).create).not.toContain(KEY_MATERIAL);
+    // The peers it may join instead of initialising: every other manager's private address.
+    const peers = Array.from(
+      { length: managers - 1 },
+      (_, m) => `'${rec.state(`${cluster}-manager-${m + 1}`).ipv4AddressPrivate}'`,
+    );
+    expect(
+      cmd(init.name).create.endsWith(`'10.200.0.0/16'${peers.map((p) => " " + p).join("")}`),
+    ).toBe(true);
+  });
+
   test("manager joins are chained one at a time; worker joins depend on init only", () => {
     const joins = children(cluster, COMMAND).filter((c) => c.name.endsWith("-join"));
     expect(joins).toHaveLength(managers - 1 + workers);
@@ -148,6 +167,18 @@ describe.each([
       expect(i.create).toContain(`bash "$f" '${nodeId}'`);
       expect(i.delete).toContain(`bash "$f" '${nodeId}'`);
       expect(i.delete).toContain("node-remove");
+      // The delete runs with the stdin stored with it: the key the node's leave needs.
+      expect(isSecret(r.rawInputs.stdin)).toBe(true);
+      expect(cmd(r.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
+      expect(r.additionalSecretOutputs).toContain("stdin");
+    }
+  });
+
+  test("no command puts the private key anywhere but stdin", () => {
+    for (const c of children(cluster, COMMAND)) {
+      const { create, delete: del } = cmd(c.name);
+      expect(`${create}${del ?? ""}`).not.toContain(KEY_MATERIAL);
+      if (cmd(c.name).stdin?.includes(KEY_MATERIAL)) expect(isSecret(c.rawInputs.stdin)).toBe(true);
     }
   });
 
@@ -178,7 +209,12 @@ describe("firewall", () => {
   test("exact inbound rule set for std (ports de-duplicated and sorted)", () => {
     expect(rules("std").tags).toEqual(["std"]);
     expect(rules("std").inboundRules).toEqual([
-      { protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24"] },
+      {
+        protocol: "tcp",
+        portRange: "22",
+        sourceAddresses: ["203.0.113.0/24"],
+        sourceTags: ["std"],
+      },
       { protocol: "tcp", portRange: "2377", sourceTags: ["std"] },
       { protocol: "tcp", portRange: "7946", sourceTags: ["std"] },
       { protocol: "udp", portRange: "7946", sourceTags: ["std"] },

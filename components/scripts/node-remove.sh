@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs on a manager before a node's droplet is destroyed: drains the node and waits until its
 # tasks have stopped there (swarm starts them elsewhere), demotes it if it is a manager so the
-# raft membership shrinks cleanly, then removes it from the swarm. It works whether or not the
-# node itself is still reachable, so a lost droplet can be removed too. Safe to re-run.
-# Usage: node-remove.sh NODE [DRAIN_TIMEOUT_SECONDS]
+# raft membership shrinks cleanly, has the node itself `docker swarm leave` (over the VPC, with
+# the program's SSH key given on stdin), then removes it from the swarm. A node that is down or
+# unreachable (a lost droplet) is removed without the leave. Safe to re-run.
+# Usage: node-remove.sh NODE [DRAIN_TIMEOUT_SECONDS] <<< SSH_PRIVATE_KEY
 set -euo pipefail
+# shellcheck source=components/scripts/lib/peer-ssh.sh
+. "$(dirname "$0")/lib/peer-ssh.sh"
 
 log() { printf 'node-remove: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -51,5 +54,20 @@ if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" = manager ]; then
   done
 fi
 
+peer_read_key || true
+addr="$(docker node inspect --format '{{.Status.Addr}}' "$id")"
+if [ "$(docker node inspect --format '{{.Status.State}}' "$id")" = down ]; then
+  log "$hostname is down: it cannot leave by itself"
+elif ! peer_has_key; then
+  log "WARNING: no SSH key on stdin: $hostname is removed without leaving the swarm itself"
+elif peer_ssh "$addr" docker swarm leave >&2; then
+  log "$hostname left the swarm"
+else
+  log "WARNING: could not reach $hostname at $addr to make it leave; removing it anyway"
+fi
+
 log "removing $hostname from the swarm"
+# The node has left (or cannot), so its entry is only a record now. A plain `rm` would first
+# wait ~10 s for the managers to see it Down, per node and managers one at a time; --force
+# removes the same record at once.
 docker node rm --force "$id" >&2

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Creates the swarm on the bootstrap manager, or confirms it already leads one, and prints the
+# Creates the swarm on the bootstrap manager, or confirms it already manages one, and prints the
 # join tokens as one JSON line on stdout (the caller keeps stdout secret). Everything else goes
 # to stderr. Safe to re-run: a node that already manages the swarm is left as it is.
-# Usage: swarm-init.sh ADVERTISE_ADDR ADDRESS_POOL [PEER_MANAGER_ADDR ...]
+# A REPLACED bootstrap manager (a fresh droplet while its peers still serve the swarm) must not
+# create a second swarm: it fetches a manager token from a live peer over the VPC, with the
+# program's SSH key given on stdin, and joins as a manager instead.
+# Usage: swarm-init.sh ADVERTISE_ADDR ADDRESS_POOL [PEER_MANAGER_ADDR ...] <<< SSH_PRIVATE_KEY
 #   ADVERTISE_ADDR  the node's private (VPC) address: managers need a stable one
 #   ADDRESS_POOL    CIDR the overlay networks are carved from (must not overlap the VPC)
-#   PEER_...        the other managers' private addresses, to refuse creating a second swarm
+#   PEER_...        the other managers' private addresses
 set -euo pipefail
+# shellcheck source=components/scripts/lib/peer-ssh.sh
+. "$(dirname "$0")/lib/peer-ssh.sh"
 
 log() { printf 'swarm-init[%s]: %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -17,6 +22,54 @@ pool="$2"
 shift 2
 
 info() { docker info --format "$1"; }
+
+# Peers that answer on 2377 serve a swarm (a fresh droplet answers nothing there).
+live_peers() {
+  local peer
+  for peer in "$@"; do
+    if timeout 3 bash -c "exec 3<>/dev/tcp/$peer/2377" 2>/dev/null; then echo "$peer"; fi
+  done
+}
+
+# Joins the swarm the live peers serve, as a manager, with a token one of them hands out.
+rejoin() {
+  local peer token
+  peer_has_key ||
+    die "managers $* already serve a swarm, so this replaced bootstrap manager must join it, but no SSH key came on stdin to fetch a join token. By hand: on a healthy manager run 'docker swarm join-token manager', run the printed command here with --advertise-addr $advertise, then run 'pulumi up' again"
+  for peer in "$@"; do
+    log "managers $* already serve a swarm: this is a replaced bootstrap manager; asking $peer for a manager join token"
+    if ! token="$(peer_ssh "$peer" docker swarm join-token -q manager)" || [ -z "$token" ]; then
+      log "no token from $peer (is SSH open between the nodes, does $peer have quorum?); trying the next manager"
+      continue
+    fi
+    log "joining as a manager through $peer, advertising $advertise"
+    if docker swarm join --token "$token" --advertise-addr "$advertise" \
+      --listen-addr "$advertise:2377" "$peer:2377" >&2; then
+      for _ in $(seq 60); do
+        [ "$(info '{{.Swarm.ControlAvailable}}')" = true ] && return 0
+        sleep 2
+      done
+      die "joined through $peer, but this manager did not become reachable in the raft within 120s"
+    fi
+    log "could not join through $peer; trying the next manager"
+  done
+  die "could not join the swarm served by $* as a manager; fix what is logged above and run 'pulumi up' again"
+}
+
+start() {
+  local peers
+  # Initialising while peers hold a swarm would split the cluster in two.
+  mapfile -t peers < <(live_peers "$@")
+  if [ "${#peers[@]}" -gt 0 ]; then
+    rejoin "${peers[@]}"
+  else
+    log "initialising a new swarm advertised on $advertise (overlay pool $pool)"
+    docker swarm init --advertise-addr "$advertise" --listen-addr "$advertise:2377" \
+      --default-addr-pool "$pool" >&2
+  fi
+}
+
+peer_read_key || true
 state="$(info '{{.Swarm.LocalNodeState}}')"
 case "$state" in
   active)
@@ -27,18 +80,13 @@ case "$state" in
       die "this node already manages a swarm advertised on $addr, not $advertise; was it created by hand?"
     log "already manages swarm $(info '{{.Swarm.Cluster.ID}}'); nothing to change"
     ;;
-  inactive)
-    # A fresh bootstrap manager while its peers still hold a swarm means this droplet was
-    # replaced: initialising would split the cluster in two. Refuse, and say how to recover.
-    for peer in "$@"; do
-      if timeout 3 bash -c "exec 3<>/dev/tcp/$peer/2377" 2>/dev/null; then
-        die "manager $peer already serves a swarm (port 2377 answers), so this replaced bootstrap manager must join it instead of creating a second swarm. On a healthy manager run 'docker swarm join-token manager', run the printed command here with --advertise-addr $advertise, then run 'pulumi up' again"
-      fi
-    done
-    log "initialising a new swarm advertised on $advertise (overlay pool $pool)"
-    docker swarm init --advertise-addr "$advertise" --listen-addr "$advertise:2377" \
-      --default-addr-pool "$pool" >&2
+  pending)
+    # Only a join leaves this state: an earlier rejoin (above) that never completed.
+    log "swarm state is 'pending' (an unfinished join): leaving it and starting over"
+    docker swarm leave --force >&2 || true
+    start "$@"
     ;;
+  inactive) start "$@" ;;
   locked)
     die "the swarm on this node is locked (autolock); unlock it with 'docker swarm unlock'"
     ;;

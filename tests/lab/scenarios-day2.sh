@@ -56,11 +56,51 @@ scenario_replace_manager() {
   no_stale_nodes
 }
 
+# A lost bootstrap manager: manager-0 runs swarm-init, which on a fresh droplet would create a
+# second swarm. It must find its live peers, fetch a manager token from one over the VPC with
+# the key it gets on stdin, and join them.
+scenario_replace_bootstrap_manager() {
+  local victim=lab-manager-0 cluster old_id new_id managers
+  # manager-0 is the lab's usual entry point (`m`): ask manager-1 while it is gone.
+  cluster=$(lab_ssh lab-manager-1 "docker info --format '{{.Swarm.Cluster.ID}}'")
+  old_id=$(lab_ssh lab-manager-1 "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
+  [[ -n $old_id ]] || fail "$victim is not in the swarm before the test" || return 1
+  lab_power_off "$victim"
+  local dir
+  dir="$(lab_hdir "$(lab_index "$victim")")/docker"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  lab_power_on "$victim"
+  note "$victim replaced by a fresh node (old node ID $old_id, swarm $cluster)"
+  lab_replay replace-bootstrap --plan "$LAB_OUT/current.json" --all ||
+    fail "the bootstrap after replacing $victim failed" || return 1
+  grep -q "asking .* for a manager join token" "$LAB_OUT/replace-bootstrap/lab-swarm-init.create.err" ||
+    fail "swarm-init did not take the replaced-manager path" || return 1
+  [[ $(m "docker info --format '{{.Swarm.Cluster.ID}}'") == "$cluster" ]] ||
+    fail "$victim is not in the original swarm $cluster (a second swarm was created?)" || return 1
+  [[ $(m "docker info --format '{{.Swarm.ControlAvailable}}'") == true ]] ||
+    fail "$victim is not a manager after the replacement" || return 1
+  if m "docker node inspect $old_id" >/dev/null 2>&1; then
+    fail "the old entry $old_id of $victim is still in the swarm"
+    return 1
+  fi
+  new_id=$(m "docker info --format '{{.Swarm.NodeID}}'")
+  managers=$(m "docker info --format '{{.Swarm.Managers}}'")
+  [[ $managers == 3 ]] || fail "the raft has $managers managers, not 3" || return 1
+  check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
+  check_managers 3
+  no_stale_nodes
+  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength" || return 1
+  note "$victim joined swarm $cluster again as manager $new_id; stale entry demoted and removed"
+}
+
 scenario_scale_down_managers() {
   lab_plan m1 --managers 1 --workers 1 --stack "$LAB_STACK=$LAB_DIR/stacks/web-v1.yml"
   lab_replay scale-down-managers --plan "$LAB_OUT/m1.json" --prev "$LAB_OUT/current.json" ||
     fail "scaling the managers from 3 to 1 failed" || return 1
   cp "$LAB_OUT/m1.json" "$LAB_OUT/current.json"
+  check_left lab-manager-2 || return 1
+  check_left lab-manager-1 || return 1
   # Pulumi then destroys the two droplets.
   lab_power_off lab-manager-2
   lab_power_off lab-manager-1
@@ -70,7 +110,7 @@ scenario_scale_down_managers() {
   check_nodes lab-manager-0 lab-worker-0
   no_stale_nodes
   poll 120 full_strength || fail "$LAB_SERVICE is not at full strength on the two nodes left" || return 1
-  note "2 managers demoted and removed before their droplets went; the swarm works with 1"
+  note "2 managers drained, demoted, left and removed before their droplets went; the swarm works with 1"
 }
 
 stack_leftovers() {

@@ -272,6 +272,14 @@ scenario_stack() {
   # Like Pulumi after a failed update, the state keeps v2; the next up starts from it.
 }
 
+# check_left H: H's own engine is out of the swarm (it ran `docker swarm leave`), not merely
+# forgotten by the managers.
+check_left() {
+  local state
+  state=$(lab_ssh "$1" "docker info --format '{{.Swarm.LocalNodeState}}'")
+  [[ $state == inactive ]] || fail "$1 was removed but its engine still says swarm state '$state' (it did not leave)"
+}
+
 no_task_on() {
   [[ -z $(lab_ssh "$1" "docker ps -q --filter label=com.docker.swarm.service.name=$LAB_SERVICE") ]]
 }
@@ -297,7 +305,8 @@ scenario_remove_worker() {
   fi
   ((still == 0)) || note "right after the removal $victim still ran $still task(s); stopped within $(lab_since "$t0") s"
   check_service lab/web:v2
-  note "$victim drained and removed; its $(wc -w <<<"$tasks") task(s) run elsewhere"
+  check_left "$victim" || return 1
+  note "$victim drained, left the swarm itself, removed; its $(wc -w <<<"$tasks") task(s) run elsewhere"
   # Pulumi then destroys the droplet.
   lab_power_off "$victim"
 }
