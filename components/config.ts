@@ -158,14 +158,14 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     fail(
       "sshPublicKey",
       sshPublicKey,
-      'set it to one OpenSSH public key line ("ssh-ed25519 AAAA... comment"): pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
+      'set it to one OpenSSH public key line ("ssh-ed25519 AAAA... comment"): pulumi config set sshPublicKey "$(cat ~/.ssh/do-swarm.pub)"',
     );
   }
   // The private key is a secret: report that it is wrong, never what it is.
   if (typeof raw.sshPrivateKey !== "string" || !SSH_PRIVATE_KEY.test(raw.sshPrivateKey.trim())) {
     problems.push(
       `do-swarm:sshPrivateKey ${raw.sshPrivateKey === undefined ? "is not set" : "is not a PEM/OpenSSH private key"}: ` +
-        "cat ~/.ssh/id_ed25519 | pulumi config set --secret sshPrivateKey (the key must have no passphrase and match sshPublicKey)",
+        "pulumi config set --secret sshPrivateKey < ~/.ssh/do-swarm (a key made for this cluster, no passphrase, matching sshPublicKey)",
     );
   }
 
