@@ -145,3 +145,34 @@ export function encryptedNetworks(renderedYaml: string): string[] {
     .filter(([, n]) => n?.driver_opts !== undefined && "encrypted" in n.driver_opts)
     .map(([name]) => name);
 }
+
+/** Marks the lines of the readable render at the head of a deploy command. */
+const RENDER_LINE = "# | ";
+
+/**
+ * Puts the readable render (secret values masked) at the head of the deploy command, as shell
+ * comments, so `pulumi preview` shows a line diff of the stack and an edit changes the command.
+ *
+ * Why not the command's `triggers`: @pulumi/command marks them replaceOnChanges (whatever its
+ * docs say, pulumi/pulumi-command#855), and a replaced deploy command runs the NEW deploy and
+ * then the OLD command's delete, `docker stack rm`: every edit would take the stack down. A
+ * changed `create`/`update` is an in-place update, which runs `update` (a redeploy).
+ */
+export function withRenderHeader(stackName: string, renderedYaml: string, command: string): string {
+  const lines = renderedYaml.replace(/\n*$/, "").split("\n");
+  return [
+    `# do-swarm: stack ${stackName} as deployed, secret values masked`,
+    ...lines.map((l) => (RENDER_LINE + l).trimEnd()),
+    command,
+  ].join("\n");
+}
+
+/** The readable render at the head of a deploy command (the inverse of withRenderHeader). */
+export function renderFromHeader(command: string): string {
+  const out: string[] = [];
+  for (const line of command.split("\n").slice(1)) {
+    if (!line.startsWith(RENDER_LINE.trimEnd())) break;
+    out.push(line.slice(RENDER_LINE.length));
+  }
+  return out.join("\n") + "\n";
+}

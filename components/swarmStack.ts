@@ -11,6 +11,7 @@ import {
   renderPreview,
   renderReal,
   stackBundle,
+  withRenderHeader,
 } from "./stackBundle";
 
 /** Default seconds stack-deploy.sh waits for the changed services to converge. */
@@ -124,22 +125,28 @@ export class SwarmStack extends pulumi.ComponentResource {
         ),
     );
 
-    const deploy = scriptCommand("stack-deploy.sh", [
-      stack.name,
-      String(stack.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS),
-    ]);
+    // The readable render heads the command: what preview diffs, and what makes an edit
+    // redeploy. Never `triggers`: they REPLACE the command (see withRenderHeader).
+    const deploy = this.rendered.apply((yaml) =>
+      withRenderHeader(
+        stack.name,
+        yaml,
+        scriptCommand("stack-deploy.sh", [
+          stack.name,
+          String(stack.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS),
+        ]),
+      ),
+    );
     this.deploy = new command.remote.Command(
       `${name}-deploy`,
       {
         connection: args.connection,
         create: deploy,
-        // An explicit update keeps a changed stack an in-place redeploy: without it Pulumi would
-        // REPLACE the command, and the old one's delete (`docker stack rm`) would take the stack down.
+        // An explicit update makes a change an in-place redeploy (without one, the provider runs
+        // create again, which is the same script; explicit is clearer).
         update: deploy,
         delete: scriptCommand("stack-rm.sh", [stack.name]),
         stdin: bundle,
-        // The readable rendered stack: what preview diffs, and what makes an edit redeploy.
-        triggers: [this.rendered],
       },
       { parent: this, dependsOn: args.after ?? [] },
     );

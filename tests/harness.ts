@@ -1,8 +1,8 @@
 /**
  * Runs Pulumi programs under mocks and records what the engine would be asked to create:
  * type, name, inputs (with secrets still marked), parent, dependencies and options. The mocks
- * alone only see inputs; parents, dependsOn, additionalSecretOutputs, ignoreChanges and hooks
- * are read from the registration requests by wrapping the mock monitor.
+ * alone only see inputs; parents, dependsOn, additionalSecretOutputs, ignoreChanges,
+ * replaceOnChanges and hooks are read from the registration requests by wrapping the mock monitor.
  */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,6 +22,8 @@ export interface Recorded {
   dependencies: string[];
   additionalSecretOutputs: string[];
   ignoreChanges: string[];
+  /** Input paths whose change REPLACES the resource (set by us or by the SDK, e.g. triggers). */
+  replaceOnChanges: string[];
   hookNames: Record<string, string[]>;
 }
 
@@ -123,6 +125,7 @@ export async function recordProgram(
         dependencies: req.getDependenciesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         ignoreChanges: req.getIgnorechangesList(),
+        replaceOnChanges: req.getReplaceonchangesList(),
         hookNames,
       });
       inFlight--;

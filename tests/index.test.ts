@@ -7,6 +7,7 @@ import {
   TEST_PRIVATE_KEY,
   TEST_PUBLIC_KEY,
 } from "./harness";
+import { renderFromHeader } from "../components/stackBundle";
 
 let rec: Recording;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the program's exports, read by name
@@ -62,10 +63,24 @@ test("each stack deploys after the cluster's bootstrap", () => {
     const deploy = rec.byName(`swarm-test-stack-${s}-deploy`);
     expect(deploy.dependencies).toEqual(expect.arrayContaining(registers));
   }
-  const trigger = (
-    reveal(rec.byName("swarm-test-stack-dockercoins-deploy").rawInputs) as { triggers: string[] }
-  ).triggers[0];
-  expect(trigger).toMatch(/worker:\n(.*\n)*?\s+replicas: 4/);
+  const rendered = renderFromHeader(
+    (reveal(rec.byName("swarm-test-stack-dockercoins-deploy").rawInputs) as { update: string })
+      .update,
+  );
+  expect(rendered).toMatch(/worker:\n(.*\n)*?\s+replicas: 4/);
+});
+
+test("no command whose delete undoes its work can be replaced by an input change", () => {
+  // A replacement creates the new command, then runs the OLD one's delete: for a deploy that is
+  // `docker stack rm` of the stack just deployed, for a registration the removal of the node.
+  // The SDK makes `triggers` replace-on-change, so none of them may have triggers.
+  const commands = rec.ofType("command:remote:Command");
+  const undoing = commands.filter((c) => (reveal(c.rawInputs) as { delete?: string }).delete);
+  expect(undoing.length).toBeGreaterThan(0);
+  for (const c of undoing) {
+    expect((reveal(c.rawInputs) as { triggers?: unknown }).triggers).toBeUndefined();
+    expect(c.replaceOnChanges.filter((p) => !p.startsWith("triggers"))).toEqual([]);
+  }
 });
 
 test("outputs: entry point, ssh, DOCKER_HOST, fault tolerance, cost", async () => {

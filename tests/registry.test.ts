@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { parse } from "yaml";
-import { decodeBundle } from "../components/stackBundle";
+import { decodeBundle, renderFromHeader } from "../components/stackBundle";
 import {
   fakeCloud,
   isSecret,
@@ -64,10 +64,10 @@ test("each build-only service is built from its context and pushed to the regist
 
 test("the stack deploys the pushed digests, with read-only credentials for the nodes", () => {
   const deploy = reveal(rec.byName("swarm-test-stack-coins-deploy").rawInputs) as {
-    triggers: string[];
+    update: string;
     stdin: string;
   };
-  const services = parse(deploy.triggers[0]).services;
+  const services = parse(renderFromHeader(deploy.update)).services;
   for (const s of ["hasher", "rng", "webui", "worker"]) {
     expect(services[s].image).toMatch(
       new RegExp(`^registry\\.digitalocean\\.com/myreg/coins-${s}@sha256:[0-9a-f]{64}$`),

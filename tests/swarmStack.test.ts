@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { decodeBundle } from "../components/stackBundle";
+import { decodeBundle, renderFromHeader } from "../components/stackBundle";
 import {
   fakeCloud,
   isSecret,
@@ -84,9 +84,11 @@ const inputs = (n: string) =>
     update: string;
     delete: string;
     stdin: string;
-    triggers: string[];
+    triggers?: unknown[];
     connection: { host: string };
   };
+/** The readable render the deploy command carries (what preview diffs). */
+const render = (n: string) => renderFromHeader(inputs(n).update);
 
 test("deploys on a manager through the reserved IP, after every node is registered", () => {
   expect(inputs("a").connection.host).toBe("198.51.100.7");
@@ -124,15 +126,30 @@ test("the bundle carries the real render with the secret, and is secret", () => 
   });
 });
 
-test("the trigger is the readable render with secrets masked", () => {
-  const trigger = inputs("a").triggers[0];
-  expect(isSecret(deploy("a").rawInputs.triggers)).toBe(false);
-  expect(trigger).not.toContain("hunter2");
-  expect(parse(trigger).services.app.environment.DB_PASSWORD).toBe("[secret:DB_PASSWORD]");
+test("the command carries the readable render with secrets masked, not secret itself", () => {
+  const text = render("a");
+  expect(isSecret(deploy("a").rawInputs.update)).toBe(false);
+  expect(inputs("a").update).not.toContain("hunter2");
+  expect(parse(text).services.app.environment.DB_PASSWORD).toBe("[secret:DB_PASSWORD]");
+  expect(inputs("a").update.split("\n")[0]).toBe(
+    "# do-swarm: stack app as deployed, secret values masked",
+  );
+  // The header is comments: the command still ends running the script.
+  expect(inputs("a").update).toMatch(/\nbash "\$f" 'app' '600'$/);
 });
 
-test("an unchanged file keeps the trigger; replicas, image and file content change it", () => {
-  const t = (n: string) => inputs(n).triggers[0];
+test("an edit is an in-place update, never a replacement (which would `stack rm` after deploying)", () => {
+  // @pulumi/command replaces on any `triggers` change, even with an update command
+  // (pulumi/pulumi-command#855): the old command's delete would then remove the new stack.
+  for (const n of ["a", "replicas", "image", "file", "pinned"]) {
+    expect(inputs(n).triggers).toBeUndefined();
+    expect(deploy(n).replaceOnChanges).toEqual(["triggers[*]"]);
+  }
+});
+
+test("an unchanged file keeps the command; replicas, image and file content change it", () => {
+  expect(inputs("same").update).toBe(inputs("a").update);
+  const t = (n: string) => render(n);
   expect(t("same")).toBe(t("a"));
   for (const changed of ["replicas", "image", "file"]) expect(t(changed)).not.toBe(t("a"));
   expect(parse(t("replicas")).services.app.deploy.replicas).toBe(5);
@@ -140,13 +157,13 @@ test("an unchanged file keeps the trigger; replicas, image and file content chan
   expect(Object.keys(parse(t("file")).configs)).not.toEqual(Object.keys(parse(t("a")).configs));
 });
 
-test("pinImages resolves each tag to its digest: the trigger and the shipped stack carry it", () => {
+test("pinImages resolves each tag to its digest: the command and the shipped stack carry it", () => {
   const digest = (ref: string) => createHash("sha256").update(ref).digest("hex");
-  const image = parse(inputs("pinned").triggers[0]).services.app.image;
+  const image = parse(render("pinned")).services.app.image;
   expect(image).toBe(`nginx:1.27@sha256:${digest("nginx:1.27")}`);
   const shipped = parse(decodeBundle(inputs("pinned").stdin)["stack.yml"].toString());
   expect(shipped.services.app.image).toBe(image);
   // Unpinned stacks keep the tag as written.
-  expect(parse(inputs("a").triggers[0]).services.app.image).toBe("nginx:1.27");
-  expect(parse(inputs("moved").triggers[0]).services.app.image).toMatch(/^nginx:1\.28@sha256:/);
+  expect(parse(render("a")).services.app.image).toBe("nginx:1.27");
+  expect(parse(render("moved")).services.app.image).toMatch(/^nginx:1\.28@sha256:/);
 });

@@ -2,7 +2,7 @@
  * Prints the remote commands the REAL program (index.ts) would run against the lab hosts, as a
  * plan for tests/lab/replay.ts. It runs index.ts under Pulumi mocks with the lab's addresses as
  * the droplets' IPs, records every `command:remote:Command` (host, create, update, delete,
- * stdin, dependencies) in the order the engine would register them, and leaves the values only
+ * stdin, triggers and what replaces it, dependencies) in the order the engine would register them, and leaves the values only
  * known at run time (join tokens, node IDs) as placeholders the replay fills from the stdout of
  * the commands it ran: {{stdout:NAME}} and {{stdout:NAME|json:FIELD}}.
  *
@@ -146,6 +146,7 @@ async function main() {
         update?: string;
         delete?: string;
         stdin?: string;
+        triggers?: unknown[];
       };
       return {
         name: c.name,
@@ -154,6 +155,8 @@ async function main() {
         update: i.update ?? null,
         delete: i.delete ?? null,
         stdin: i.stdin ?? null,
+        triggers: i.triggers ?? null,
+        replaceOnChanges: c.replaceOnChanges,
         dependsOn: c.dependencies.flatMap((u) => (nameByUrn.has(u) ? [nameByUrn.get(u)!] : [])),
       };
     }),

@@ -9,8 +9,10 @@
  * - No --prev: every command is created (its `create` runs).
  * - --prev OLD.json: a `pulumi up` from OLD to NEW. A command only in NEW is created; one in both
  *   whose create/update/delete/stdin changed is updated (its `update`, or `create` again when it
- *   has none, as @pulumi/command does); one unchanged is left alone; one only in OLD is deleted
- *   (its `delete` from OLD) after every create and update, in reverse dependency order.
+ *   has none, as @pulumi/command does); one whose `triggers` changed is REPLACED, as the SDK's
+ *   replaceOnChanges makes Pulumi do: the new one's `create` runs, and the old one's `delete`
+ *   runs with the deletes; one unchanged is left alone; one only in OLD is deleted (its `delete`
+ *   from OLD) after every create and update, in reverse dependency order.
  * - --all: every command of NEW runs its `create` again (the idempotency re-run).
  * Commands run as soon as their dependsOn have succeeded, independent ones in parallel. As in
  * Pulumi, the first failure stops new commands from starting; those already running finish.
@@ -35,6 +37,9 @@ export interface PlanCommand {
   update: string | null;
   delete: string | null;
   stdin: string | null;
+  /** The `triggers` input (JSON), and the inputs whose change REPLACES the command. */
+  triggers: unknown[] | null;
+  replaceOnChanges: string[];
   dependsOn: string[];
 }
 
@@ -176,6 +181,8 @@ export function readPlan(file: string): Plan {
     c.update ??= null;
     c.delete ??= null;
     c.stdin ??= null;
+    c.triggers ??= null;
+    c.replaceOnChanges ??= [];
     c.dependsOn ??= [];
   }
   return plan;
@@ -220,13 +227,21 @@ export function diffPlans(prev: Plan | undefined, next: Plan, all: boolean): [St
     a.create === b.create &&
     a.update === b.update &&
     a.delete === b.delete &&
-    a.stdin === b.stdin;
+    a.stdin === b.stdin &&
+    JSON.stringify(a.triggers) === JSON.stringify(b.triggers);
+  const replaced = (a: PlanCommand, b: PlanCommand) =>
+    b.replaceOnChanges.some((p) => p.startsWith("triggers")) &&
+    JSON.stringify(a.triggers) !== JSON.stringify(b.triggers);
   const forward: Step[] = [];
+  const replacedOld: PlanCommand[] = [];
   for (const c of next.commands) {
     const before = old.get(c.name);
     let op: Op | undefined;
     if (all || before === undefined) op = "create";
-    else if (!same(before, c)) op = "update";
+    else if (replaced(before, c)) {
+      op = "create";
+      replacedOld.push(before);
+    } else if (!same(before, c)) op = "update";
     if (op) forward.push({ cmd: c, op, after: [] });
   }
   const running = new Set(forward.map((s) => s.cmd.name));
@@ -251,6 +266,8 @@ export function diffPlans(prev: Plan | undefined, next: Plan, all: boolean): [St
       .map((d) => d.name),
   }));
   for (const d of deletes) d.after = d.after.filter((n) => removedNames.has(n));
+  // The old half of a replacement is deleted once everything new is in place.
+  for (const c of replacedOld) deletes.push({ cmd: c, op: "delete", after: [] });
   return [forward, deletes];
 }
 
