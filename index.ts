@@ -140,6 +140,7 @@ const stacks = cfg.stacks.map(
       projectDir,
       connection: cluster.managerConnection,
       after: cluster.ready,
+      clusterId: cluster.clusterId,
       registry: registry && {
         server: registry.server,
         pushCredentials: pulumi.secret(registry.push.dockerCredentials),

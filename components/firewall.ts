@@ -59,10 +59,9 @@ export function checkPublicPorts(ports: readonly PublicPort[]): string[] {
 
 /**
  * The cluster's inbound rules: SSH from the admins and from the cluster's own droplets, swarm
- * ports only between the cluster's own
- * droplets (by tag, so new nodes are covered without a firewall change), ICMP for path-MTU and
- * diagnostics, and exactly the ports the stacks publish. DigitalOcean firewalls deny everything
- * not listed, including VPC traffic between droplets.
+ * ports only between the cluster's own droplets (by tag, so new nodes are covered without a
+ * firewall change), ICMP for path-MTU and diagnostics, and exactly the ports the stacks publish.
+ * DigitalOcean firewalls deny everything not listed, including VPC traffic between droplets.
  */
 export function inboundRules(args: {
   clusterTag: string;

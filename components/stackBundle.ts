@@ -158,10 +158,16 @@ const RENDER_LINE = "# | ";
  * then the OLD command's delete, `docker stack rm`: every edit would take the stack down. A
  * changed `create`/`update` is an in-place update, which runs `update` (a redeploy).
  */
-export function withRenderHeader(stackName: string, renderedYaml: string, command: string): string {
+export function withRenderHeader(
+  stackName: string,
+  clusterId: string | undefined,
+  renderedYaml: string,
+  command: string,
+): string {
   const lines = renderedYaml.replace(/\n*$/, "").split("\n");
+  const on = clusterId ? ` on swarm ${clusterId}` : "";
   return [
-    `# do-swarm: stack ${stackName} as deployed, secret values masked`,
+    `# do-swarm: stack ${stackName}${on} as deployed, secret values masked`,
     ...lines.map((l) => (RENDER_LINE + l).trimEnd()),
     command,
   ].join("\n");

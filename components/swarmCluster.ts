@@ -70,6 +70,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly managerConnection: command.types.input.remote.ConnectionArgs;
   /** Resources that must exist before anything is deployed to the swarm. */
   readonly ready: pulumi.Resource[];
+  /** The swarm's ID: it changes only when the swarm is created anew. */
+  readonly clusterId: pulumi.Output<string>;
   readonly faultTolerance: number;
   readonly estimatedMonthlyCostUsd: pulumi.Output<number>;
   readonly droplets: digitalocean.Droplet[];
@@ -235,9 +237,18 @@ export class SwarmCluster extends pulumi.ComponentResource {
     );
     const tokens = pulumi.secret(
       init.stdout.apply(
-        (s) => JSON.parse(s) as { nodeId: string; workerToken: string; managerToken: string },
+        (s) =>
+          JSON.parse(s) as {
+            clusterId: string;
+            nodeId: string;
+            workerToken: string;
+            managerToken: string;
+          },
       ),
     );
+    // Not a credential (any node shows it in `docker info`): unsecret, so that the deploy
+    // commands that carry it keep a readable preview.
+    this.clusterId = pulumi.unsecret(tokens.apply((t) => t.clusterId));
 
     // 3. Other managers join ONE AT A TIME (each waits for the previous one to be in the raft);
     //    workers join IN PARALLEL, each needing only the swarm and itself.
@@ -322,6 +333,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
     this.registerOutputs({
       reservedIp: this.reservedIp,
+      clusterId: this.clusterId,
       managers: this.managers,
       workers: this.workers,
       faultTolerance: this.faultTolerance,

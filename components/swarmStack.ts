@@ -26,6 +26,11 @@ export interface SwarmStackArgs {
   connection: command.types.input.remote.ConnectionArgs;
   /** Resources that must exist first: the cluster's bootstrap. @default [] */
   after?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * The swarm's cluster ID. It is part of the deploy command, so a swarm created anew (its only
+   * manager lost and replaced) deploys every stack again. @default none (no such redeploy)
+   */
+  clusterId?: pulumi.Input<string>;
   /** Values of `stack.secretEnv` variables; they reach the node only inside the secret stdin. @default {} */
   secretEnv?: Record<string, pulumi.Input<string>>;
   /** Per-service image references overriding the file (pinned digests, built images). @default {} */
@@ -127,16 +132,19 @@ export class SwarmStack extends pulumi.ComponentResource {
 
     // The readable render heads the command: what preview diffs, and what makes an edit
     // redeploy. Never `triggers`: they REPLACE the command (see withRenderHeader).
-    const deploy = this.rendered.apply((yaml) =>
-      withRenderHeader(
-        stack.name,
-        yaml,
-        scriptCommand("stack-deploy.sh", [
+    const deploy = pulumi
+      .all([this.rendered, args.clusterId])
+      .apply(([yaml, clusterId]) =>
+        withRenderHeader(
           stack.name,
-          String(stack.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS),
-        ]),
-      ),
-    );
+          clusterId,
+          yaml,
+          scriptCommand("stack-deploy.sh", [
+            stack.name,
+            String(stack.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS),
+          ]),
+        ),
+      );
     this.deploy = new command.remote.Command(
       `${name}-deploy`,
       {

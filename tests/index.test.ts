@@ -1,6 +1,7 @@
 /** The whole program (index.ts) under mocks, with the dev stack's configuration. */
 import {
   fakeCloud,
+  isSecret,
   recordProgram,
   Recording,
   reveal,
@@ -68,6 +69,17 @@ test("each stack deploys after the cluster's bootstrap", () => {
       .update,
   );
   expect(rendered).toMatch(/worker:\n(.*\n)*?\s+replicas: 4/);
+});
+
+test("a deploy command names its swarm: a swarm created anew redeploys every stack", () => {
+  for (const s of ["web", "dockercoins"]) {
+    const deploy = rec.byName(`swarm-test-stack-${s}-deploy`);
+    // "cluster" is the fake swarm-init's cluster ID; the line stays readable (not secret).
+    expect(isSecret(deploy.rawInputs.update)).toBe(false);
+    expect((reveal(deploy.rawInputs) as { update: string }).update.split("\n")[0]).toBe(
+      `# do-swarm: stack ${s} on swarm cluster as deployed, secret values masked`,
+    );
+  }
 });
 
 test("no command whose delete undoes its work can be replaced by an input change", () => {

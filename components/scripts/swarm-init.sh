@@ -36,8 +36,9 @@ rejoin() {
   local peer token
   peer_has_key ||
     die "managers $* already serve a swarm, so this replaced bootstrap manager must join it, but no SSH key came on stdin to fetch a join token. By hand: on a healthy manager run 'docker swarm join-token manager', run the printed command here with --advertise-addr $advertise, then run 'pulumi up' again"
+  log "managers $* already serve a swarm: this is a replaced bootstrap manager, joining them"
   for peer in "$@"; do
-    log "managers $* already serve a swarm: this is a replaced bootstrap manager; asking $peer for a manager join token"
+    log "asking $peer for a manager join token"
     if ! token="$(peer_ssh "$peer" docker swarm join-token -q manager)" || [ -z "$token" ]; then
       log "no token from $peer (is SSH open between the nodes, does $peer have quorum?); trying the next manager"
       continue

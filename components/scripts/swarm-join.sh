@@ -2,7 +2,8 @@
 # Joins this node to the swarm as a manager or a worker, reading the join token from stdin so it
 # never appears in the command line Pulumi stores or logs. Prints the node ID on stdout.
 # Safe to re-run: a node already in this swarm with the right role is left as it is; a node in
-# another swarm is an error; a stale half-finished join is cleaned up and retried.
+# another live swarm is an error; a node still in a swarm that is gone (its only manager was lost
+# and rebuilt) leaves it and joins; a stale half-finished join is cleaned up and retried.
 # Usage: swarm-join.sh manager|worker ADVERTISE_ADDR MANAGER_ADDR [MANAGER_ADDR ...] <<< TOKEN
 set -euo pipefail
 
@@ -21,12 +22,50 @@ IFS= read -r token || true
 
 info() { docker info --format "$1"; }
 
-# A node belongs to "this" swarm when one of the given managers is among its remote managers.
-in_this_swarm() {
+# Swarms are told apart by their root CA: a token names it (SWMTKN-1-<digest>-<secret>) and the
+# node keeps the one it trusts; swarmkit's digest is the SHA-256 of that PEM file in base 36,
+# padded to 50 characters. An address is not enough: a rebuilt manager may get the old one's
+# address back, and the node would still list it as its manager.
+token_ca() {
+  local rest="${token#SWMTKN-1-}"
+  printf '%s\n' "${rest%%-*}"
+}
+node_ca() {
+  local crt
+  crt="$(info '{{.DockerRootDir}}')/swarm/certificates/swarm-root-ca.crt"
+  [ -r "$crt" ] && command -v python3 >/dev/null || return 1
+  python3 -c '
+import hashlib, sys
+n = int(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest(), 16)
+s = ""
+while n:
+    n, r = divmod(n, 36)
+    s = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + s
+print(s.rjust(50, "0"))' "$crt"
+}
+
+# Whether one of the given managers is among the node's remote managers.
+knows_a_manager() {
   local known m
   known=" $(info '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}') "
   for m in "$@"; do
     case "$known" in *" $m:2377 "*) return 0 ;; esac
+  done
+  return 1
+}
+
+# A node belongs to "this" swarm when it trusts the token's root CA (or, without python3 to
+# compute that, when one of the given managers is among its remote managers).
+in_this_swarm() {
+  local ca
+  if ca="$(node_ca)"; then [ "$ca" = "$(token_ca)" ]; else knows_a_manager "$@"; fi
+}
+
+# Whether any of the ADDR:PORT given accepts a TCP connection.
+any_answers() {
+  local a
+  for a in "$@"; do
+    if timeout 3 bash -c "exec 3<>/dev/tcp/${a%:*}/${a##*:}" 2>/dev/null; then return 0; fi
   done
   return 1
 }
@@ -49,8 +88,23 @@ state="$(info '{{.Swarm.LocalNodeState}}')"
 case "$state" in
   inactive) join "$@" ;;
   active)
-    in_this_swarm "$@" ||
-      die "this node is in another swarm (managers: $(info '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')); run 'docker swarm leave --force' on it if that swarm is not wanted"
+    if ! in_this_swarm "$@"; then
+      old="$(info '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')"
+      read -r -a olds <<<"$old"
+      if knows_a_manager "$@"; then
+        # Its manager's address now serves THIS swarm: the manager was rebuilt (a one-manager
+        # cluster that lost it), so the swarm this node knows is gone. (A root CA rotation
+        # could look alike only while `docker swarm ca --rotate` runs, if a join re-ran then.)
+        log "this node's swarm is gone (the manager at ${olds[*]} was rebuilt and serves a new swarm): leaving it for this one"
+      elif any_answers "${olds[@]}"; then
+        die "this node is in another swarm (managers: ${olds[*]}); run 'docker swarm leave --force' on it if that swarm is not wanted"
+      else
+        log "this node is still in a swarm whose managers (${olds[*]}) no longer answer: leaving it for this one"
+      fi
+      docker swarm leave --force >&2
+      join "$@"
+      joined_now=1
+    fi
     is_manager="$(info '{{.Swarm.ControlAvailable}}')"
     if [ "$role" = manager ] && [ "$is_manager" != true ]; then
       die "this node is a worker of the swarm but should be a manager; on a manager run 'docker node promote $(hostname)'"
@@ -58,7 +112,7 @@ case "$state" in
     if [ "$role" = worker ] && [ "$is_manager" = true ]; then
       die "this node is a manager of the swarm but should be a worker; on a manager run 'docker node demote $(hostname)'"
     fi
-    log "already a $role of this swarm; nothing to change"
+    [ -n "${joined_now:-}" ] || log "already a $role of this swarm; nothing to change"
     ;;
   pending | error)
     # A join that never completed (manager unreachable at the time, or a crash mid-join).

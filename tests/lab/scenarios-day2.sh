@@ -113,6 +113,35 @@ scenario_scale_down_managers() {
   note "2 managers drained, demoted, left and removed before their droplets went; the swarm works with 1"
 }
 
+# The only manager lost (a 1-manager cluster): the swarm cannot be saved, so the program makes
+# a new one. The replacement (same private address, as a VPC may hand out) initialises a new
+# swarm; the worker, still in the dead one, must leave it and join; the stack, whose deploy
+# command names the swarm, is deployed again.
+scenario_lost_only_manager() {
+  local victim=lab-manager-0 old_cluster new_cluster
+  old_cluster=$(m "docker info --format '{{.Swarm.Cluster.ID}}'")
+  lab_power_off "$victim"
+  local dir
+  dir="$(lab_hdir "$(lab_index "$victim")")/docker"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  lab_power_on "$victim"
+  note "the only manager $victim replaced by a fresh node (swarm $old_cluster is gone)"
+  # What `pulumi up` runs here: every command whose inputs changed. The new cluster ID reaches
+  # the deploy command, so the replay's re-run of everything is the same set.
+  lab_replay lost-only-manager --plan "$LAB_OUT/current.json" --all ||
+    fail "the bootstrap after losing the only manager failed" || return 1
+  new_cluster=$(m "docker info --format '{{.Swarm.Cluster.ID}}'")
+  [[ -n $new_cluster && $new_cluster != "$old_cluster" ]] ||
+    fail "expected a new swarm, got '$new_cluster' (was $old_cluster)" || return 1
+  grep -q "leaving it for this one\|rebuilt" "$LAB_OUT/lost-only-manager/lab-worker-0-join.create.err" ||
+    fail "the worker did not leave the dead swarm" || return 1
+  check_nodes lab-manager-0 lab-worker-0
+  no_stale_nodes
+  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength on the new swarm" || return 1
+  note "new swarm $new_cluster: lab-worker-0 left the dead one and joined, the stack was deployed again"
+}
+
 stack_leftovers() {
   m "docker service ls -q --filter label=com.docker.stack.namespace=$LAB_STACK; docker network ls -q --filter label=com.docker.stack.namespace=$LAB_STACK"
 }

@@ -15,8 +15,10 @@ peer_keydir=""
 
 peer_forget_key() { [ -z "$peer_keydir" ] || rm -rf "$peer_keydir"; }
 
-# peer_read_key: reads the key from stdin. Returns 1 (key forgotten) when stdin held none.
+# peer_read_key: reads the key from stdin. Returns 1 (no key kept) when stdin held none, or is
+# a terminal (a script run by hand must not wait for input).
 peer_read_key() {
+  [ ! -t 0 ] || return 1
   peer_keydir="$(umask 077 && { mktemp -d /dev/shm/do-swarm-key.XXXXXX 2>/dev/null || mktemp -d; })"
   trap peer_forget_key EXIT
   (umask 077 && cat >"$peer_keydir/key")
