@@ -232,6 +232,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
           ),
         stdin: keyOnStdin,
         logging: "stderr",
+        // The provider would otherwise send the previous stdout (the tokens) as an SSH
+        // environment request on every re-run; sshd drops it, but it need not travel at all.
+        addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [ready[0]], additionalSecretOutputs: ["stdout", "stdin"] },
     );

@@ -120,6 +120,8 @@ describe.each([
     expect(isSecret(init.rawInputs.stdin)).toBe(true);
     expect(cmd(init.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
     expect(init.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stdin"]));
+    // Nor do the previous tokens travel again as an environment variable on a re-run.
+    expect(inputs(init).addPreviousOutputInEnv).toBe(false);
     expect(cmd(init.name).create).not.toContain(KEY_MATERIAL);
     // The peers it may join instead of initialising: every other manager's private address.
     const peers = Array.from(
