@@ -176,12 +176,20 @@ describe.each([
     }
   });
 
-  test("no command puts the private key anywhere but stdin", () => {
+  test("the private key goes only to init and the registrations, and only on secret stdin", () => {
+    const carriers: string[] = [];
     for (const c of children(cluster, COMMAND)) {
-      const { create, delete: del } = cmd(c.name);
+      const { create, delete: del, stdin } = cmd(c.name);
       expect(`${create}${del ?? ""}`).not.toContain(KEY_MATERIAL);
-      if (cmd(c.name).stdin?.includes(KEY_MATERIAL)) expect(isSecret(c.rawInputs.stdin)).toBe(true);
+      if (stdin?.includes(KEY_MATERIAL)) {
+        expect(isSecret(c.rawInputs.stdin)).toBe(true);
+        carriers.push(c.name);
+      }
     }
+    const registers = children(cluster, COMMAND)
+      .map((c) => c.name)
+      .filter((n) => n.endsWith("-register"));
+    expect(carriers.sort()).toEqual([`${cluster}-swarm-init`, ...registers].sort());
   });
 
   test("no command sends a join token anywhere but stdin", () => {

@@ -426,6 +426,17 @@ lab_power_on() {
   lab_log "host $i ($(lab_name "$i")) powered on"
 }
 
+# lab_rebuild H: host H as a new droplet of the same name and addresses: powered off, its
+# Docker data root (swarm state, containers, images) wiped, powered on with a fresh engine.
+lab_rebuild() {
+  local dir
+  dir="$(lab_hdir "$(lab_index "$1")")/docker" || return 1
+  lab_power_off "$1"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  lab_power_on "$1"
+}
+
 # lab_add_address H ADDR: gives host H a second public address (the stand-in of a reserved IP:
 # DigitalOcean routes it to the droplet it is assigned to). Only in the lab's public network.
 lab_add_address() {

@@ -33,12 +33,7 @@ scenario_replace_manager() {
   old_id=$(m "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
   [[ -n $old_id ]] || fail "$victim is not in the swarm before the test" || return 1
   # The droplet is lost and Pulumi creates a new one of the same name: a fresh engine.
-  lab_power_off "$victim"
-  local dir
-  dir="$(lab_hdir "$(lab_index "$victim")")/docker"
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  lab_power_on "$victim"
+  lab_rebuild "$victim"
   note "$victim replaced by a fresh node (old node ID $old_id)"
   # `pulumi up` runs the commands whose inputs changed (the new node's); the others are
   # idempotent, so running them all again is the same test and more.
@@ -65,12 +60,7 @@ scenario_replace_bootstrap_manager() {
   cluster=$(lab_ssh lab-manager-1 "docker info --format '{{.Swarm.Cluster.ID}}'")
   old_id=$(lab_ssh lab-manager-1 "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
   [[ -n $old_id ]] || fail "$victim is not in the swarm before the test" || return 1
-  lab_power_off "$victim"
-  local dir
-  dir="$(lab_hdir "$(lab_index "$victim")")/docker"
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  lab_power_on "$victim"
+  lab_rebuild "$victim"
   note "$victim replaced by a fresh node (old node ID $old_id, swarm $cluster)"
   lab_replay replace-bootstrap --plan "$LAB_OUT/current.json" --all ||
     fail "the bootstrap after replacing $victim failed" || return 1
@@ -120,12 +110,7 @@ scenario_scale_down_managers() {
 scenario_lost_only_manager() {
   local victim=lab-manager-0 old_cluster new_cluster
   old_cluster=$(m "docker info --format '{{.Swarm.Cluster.ID}}'")
-  lab_power_off "$victim"
-  local dir
-  dir="$(lab_hdir "$(lab_index "$victim")")/docker"
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  lab_power_on "$victim"
+  lab_rebuild "$victim"
   note "the only manager $victim replaced by a fresh node (swarm $old_cluster is gone)"
   # What `pulumi up` runs here: every command whose inputs changed. The new cluster ID reaches
   # the deploy command, so the replay's re-run of everything is the same set.
