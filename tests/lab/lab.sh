@@ -428,6 +428,8 @@ lab_power_on() {
 
 # lab_rebuild H: host H as a new droplet of the same name and addresses: powered off, its
 # Docker data root (swarm state, containers, images) wiped, powered on with a fresh engine.
+# The lab's images are loaded again: a real droplet would pull them from the registry when a
+# task needs them, and without them every task swarm places there fails ("No such image").
 lab_rebuild() {
   local dir
   dir="$(lab_hdir "$(lab_index "$1")")/docker" || return 1
@@ -435,6 +437,7 @@ lab_rebuild() {
   rm -rf "$dir"
   mkdir -p "$dir"
   lab_power_on "$1"
+  lab_load_images "$1" || lab_die "docker load failed on the rebuilt $1" || return 1
 }
 
 # lab_add_address H ADDR: gives host H a second public address (the stand-in of a reserved IP:
@@ -586,12 +589,18 @@ lab_images() {
   lab__docker 0 60 save "${LAB_IMAGES[@]}" >"$root/images.tar" || lab_die "docker save failed" || return 1
   local pids=() failed=0 p
   for ((i = 1; i < n; i++)); do
-    lab_ssh "$i" docker load -q <"$root/images.tar" >/dev/null &
+    lab_load_images "$i" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || failed=1; done
   ((failed == 0)) || lab_die "docker load failed on a host" || return 1
   lab_log "images ${LAB_IMAGES[*]} on $n hosts in $(lab_since "$t0") s"
+}
+
+# lab_load_images H: loads the lab's images (saved by lab_images) on host H. The lab has no
+# registry: this stands in for the pull a real droplet makes of an image it does not have.
+lab_load_images() {
+  lab_ssh "$1" docker load -q <"$LAB_RUN/images/images.tar" >/dev/null
 }
 
 # Command-line entrypoint.

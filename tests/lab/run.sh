@@ -3,6 +3,8 @@
 # the program itself produces, prints a PASS/FAIL line and the time of each, then
 # "N passed, M failed", and ALWAYS tears the lab down (also on failure, Ctrl-C or SIGTERM).
 # Needs Linux and root. LAB_PLAN_TS=FILE uses another plan generator than tests/lab/plan.ts.
+# LAB_ONLY="1 8" runs only those scenarios (for work on one; later ones expect the state the
+# earlier ones leave, so their checks may fail for that reason alone).
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -65,7 +67,8 @@ isolated() {
 # all of it) and records PASS/FAIL with its time in SUMMARY and its status in LAST_RC. Never call
 # it in a condition (`if`, `||`): bash would then ignore `set -e` inside the scenario.
 run_scenario() {
-  local n=$1 title=$2 fn=$3 t0 rc secs line
+  local n=$1 title=$2 fn=$3 t0 rc secs line seen
+  seen=$(lab__lines "$LAB_CHECKS")
   echo
   echo "=== scenario $n: $title"
   t0=$(lab_now)
@@ -81,8 +84,14 @@ run_scenario() {
   fi
   echo "$line"
   SUMMARY+=("$line")
+  if ((rc != 0)) && [[ -f $LAB_CHECKS ]]; then
+    # Why it failed, again in the summary (a CI log may keep only its start and end).
+    while IFS= read -r why; do SUMMARY+=("    $why"); done < <(tail -n +$((seen + 1)) "$LAB_CHECKS" | head -n 30)
+  fi
   LAST_RC=$rc
 }
+
+lab__lines() { if [[ -f $1 ]]; then wc -l <"$1"; else echo 0; fi; }
 
 skip_scenario() {
   local line="FAIL scenario $1: $2 (not run: $3)"
@@ -141,7 +150,9 @@ main() {
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do
-    if ((!ok)); then
+    if [[ -n ${LAB_ONLY:-} && " $LAB_ONLY " != *" $((i + 1)) "* ]]; then
+      SUMMARY+=("skip scenario $((i + 1)): not in LAB_ONLY")
+    elif ((!ok)); then
       skip_scenario $((i + 1)) "${titles[i]}" "the lab did not come up"
     elif ((i > 0 && !bootstrapped)); then
       skip_scenario $((i + 1)) "${titles[i]}" "no bootstrapped swarm"

@@ -23,8 +23,8 @@ scenario_rolling_resize() {
   "${LAB_TSNODE[@]}" "$LAB_DIR/maintenance.ts" --hosts "$LAB_RUN/hosts.json" --skip lab-worker-1 \
     --key "$LAB_KEY" --reserved-ip "$LAB_RESERVED_STANDIN" --service "$LAB_SERVICE" \
     --replicas "$LAB_REPLICAS" || fail "the rolling resize did not keep its guarantees" || return 1
-  check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
-  check_managers 3
+  settle check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
+  settle check_managers 3
   poll 120 full_strength || fail "$LAB_SERVICE is not back at full strength" || return 1
 }
 
@@ -46,22 +46,23 @@ scenario_replace_manager() {
   note "stale entry removed; $victim joined again as $new_id"
   managers=$(m "docker info --format '{{.Swarm.Managers}}'")
   [[ $managers == 3 ]] || fail "the raft has $managers managers, not 3" || return 1
-  check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
-  check_managers 3
-  no_stale_nodes
+  settle check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
+  settle check_managers 3
+  settle no_stale_nodes
 }
 
 # A lost bootstrap manager: manager-0 runs swarm-init, which on a fresh droplet would create a
 # second swarm. It must find its live peers, fetch a manager token from one over the VPC with
 # the key it gets on stdin, and join them.
 scenario_replace_bootstrap_manager() {
-  local victim=lab-manager-0 cluster old_id new_id managers
+  local victim=lab-manager-0 cluster old_id new_id managers leader
   # manager-0 is the lab's usual entry point (`m`): ask manager-1 while it is gone.
   cluster=$(lab_ssh lab-manager-1 "docker info --format '{{.Swarm.Cluster.ID}}'")
   old_id=$(lab_ssh lab-manager-1 "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
   [[ -n $old_id ]] || fail "$victim is not in the swarm before the test" || return 1
+  leader=$(lab_ssh lab-manager-1 "docker node ls --filter role=manager --format '{{.Hostname}} {{.ManagerStatus}}'" | awk '$2 == "Leader" { print $1 }')
   lab_rebuild "$victim"
-  note "$victim replaced by a fresh node (old node ID $old_id, swarm $cluster)"
+  note "$victim (leader before: $leader) replaced by a fresh node (old node ID $old_id, swarm $cluster)"
   lab_replay replace-bootstrap --plan "$LAB_OUT/current.json" --all ||
     fail "the bootstrap after replacing $victim failed" || return 1
   grep -q "asking .* for a manager join token" "$LAB_OUT/replace-bootstrap/lab-swarm-init.create.err" ||
@@ -77,9 +78,9 @@ scenario_replace_bootstrap_manager() {
   new_id=$(m "docker info --format '{{.Swarm.NodeID}}'")
   managers=$(m "docker info --format '{{.Swarm.Managers}}'")
   [[ $managers == 3 ]] || fail "the raft has $managers managers, not 3" || return 1
-  check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
-  check_managers 3
-  no_stale_nodes
+  settle check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
+  settle check_managers 3
+  settle no_stale_nodes
   poll 120 full_strength || fail "$LAB_SERVICE is not at full strength" || return 1
   note "$victim joined swarm $cluster again as manager $new_id; stale entry demoted and removed"
 }
@@ -97,8 +98,8 @@ scenario_scale_down_managers() {
   local managers
   managers=$(m "docker info --format '{{.Swarm.Managers}}'")
   [[ $managers == 1 ]] || fail "the raft has $managers managers, not 1" || return 1
-  check_nodes lab-manager-0 lab-worker-0
-  no_stale_nodes
+  settle check_nodes lab-manager-0 lab-worker-0
+  settle no_stale_nodes
   poll 120 full_strength || fail "$LAB_SERVICE is not at full strength on the two nodes left" || return 1
   note "2 managers drained, demoted, left and removed before their droplets went; the swarm works with 1"
 }
@@ -121,8 +122,8 @@ scenario_lost_only_manager() {
     fail "expected a new swarm, got '$new_cluster' (was $old_cluster)" || return 1
   grep -q "leaving it for this one\|rebuilt" "$LAB_OUT/lost-only-manager/lab-worker-0-join.create.err" ||
     fail "the worker did not leave the dead swarm" || return 1
-  check_nodes lab-manager-0 lab-worker-0
-  no_stale_nodes
+  settle check_nodes lab-manager-0 lab-worker-0
+  settle no_stale_nodes
   poll 120 full_strength || fail "$LAB_SERVICE is not at full strength on the new swarm" || return 1
   note "new swarm $new_cluster: lab-worker-0 left the dead one and joined, the stack was deployed again"
 }

@@ -20,8 +20,13 @@ LAB_DEGRADED_TIMEOUT=${LAB_DEGRADED_TIMEOUT:-150}
 # Where the plans and replay outputs of this run go.
 LAB_OUT=$LAB_RUN/out
 
+# Failed checks also go to $LAB_CHECKS, from which run.sh repeats them in the summary: the end
+# of the output is what survives when a CI log is cut short.
+LAB_CHECKS=$LAB_OUT/failed-checks.log
+
 fail() {
   echo "    CHECK FAILED: $*" >&2
+  [[ -n ${LAB_QUIET:-} ]] || echo "CHECK FAILED: $*" >>"$LAB_CHECKS"
   return 1
 }
 note() { echo "    $*"; }
@@ -35,6 +40,23 @@ poll() {
     ((SECONDS < deadline)) || return 1
     sleep 1
   done
+}
+
+# settle CHECK ARGS...: a check of what swarm reaches by itself shortly after a change, retried
+# quietly for up to 30 s, then once more with its message. After a leader change, for one, the
+# new leader marks every node Unknown until its agent reports again.
+settle() {
+  local t0=$SECONDS out first=""
+  until out=$(LAB_QUIET=1 "$@" 2>&1 >/dev/null); do
+    first=${first:-$out}
+    ((SECONDS < t0 + 30)) || {
+      "$@"
+      return
+    }
+    sleep 1
+  done
+  # Say what it waited for: a wait here that grows is worth a look.
+  [[ -z $first ]] || note "settled after $((SECONDS - t0)) s; at first: ${first#*CHECK FAILED: }"
 }
 
 # On the entry manager (host 0).
@@ -58,12 +80,18 @@ lab_plan() {
   done
 }
 
-# lab_replay TAG ARGS...: replays a plan (see replay.ts); output in $LAB_OUT/TAG/.
+# lab_replay TAG ARGS...: replays a plan (see replay.ts); output in $LAB_OUT/TAG/. A failed
+# command's lines (name, last lines of stderr) also go to $LAB_CHECKS.
 lab_replay() {
-  local tag=$1
+  local tag=$1 rc=0
   shift
   "${LAB_TSNODE[@]}" "$LAB_DIR/replay.ts" --key "$LAB_KEY" --state "$LAB_OUT/state.json" \
-    --timeout "$LAB_COMMAND_TIMEOUT" --out "$LAB_OUT/$tag" "$@" 2>&1 | sed 's/^/    /'
+    --timeout "$LAB_COMMAND_TIMEOUT" --out "$LAB_OUT/$tag" "$@" 2>&1 |
+    tee "$LAB_OUT/$tag.log" | sed 's/^/    /' || rc=$?
+  if ((rc != 0)); then
+    awk '/^ *FAILED /{n=8} n-- > 0' "$LAB_OUT/$tag.log" | tail -n 24 >>"$LAB_CHECKS"
+  fi
+  return "$rc"
 }
 
 # --- checks -----------------------------------------------------------------------------------
@@ -78,7 +106,6 @@ check_nodes() {
   bad=$(awk '$2 != "Ready" || $3 != "Active"' <<<"$got")
   [[ -z $bad ]] || fail "nodes not Ready/Active: $bad"
 }
-nodes_ready() { check_nodes "$@" 2>/dev/null; }
 
 # check_managers N: N managers, all reachable, exactly one leader.
 check_managers() {
@@ -217,8 +244,8 @@ scenario_bootstrap() {
   lab_replay boot --plan "$LAB_OUT/boot.json" || fail "bootstrap commands failed"
   note "bootstrap wall time: $(lab_since "$t0") s"
   cp "$LAB_OUT/boot.json" "$LAB_OUT/current.json"
-  poll 30 nodes_ready "${LAB_NAMES[@]}" || check_nodes "${LAB_NAMES[@]}"
-  check_managers 3
+  settle check_nodes "${LAB_NAMES[@]}"
+  settle check_managers 3
   check_labels "$LAB_OUT/boot.json"
   check_addresses
 }
@@ -296,7 +323,7 @@ scenario_remove_worker() {
   local t0 still
   t0=$(lab_now)
   still=$(lab_ssh "$victim" "docker ps -q --filter label=com.docker.swarm.service.name=$LAB_SERVICE" | wc -l)
-  check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
+  settle check_nodes lab-manager-0 lab-manager-1 lab-manager-2 lab-worker-0
   # Drained: the node's own engine stopped its tasks (given 15 s, far more than a stop takes).
   if ! poll 15 no_task_on "$victim"; then
     left=$(lab_ssh "$victim" "docker ps --filter label=com.docker.swarm.service.name=$LAB_SERVICE --format '{{.Names}} {{.Status}}'")
@@ -350,6 +377,6 @@ scenario_power_off_manager() {
   t0=$(lab_now)
   poll 90 manager_is_back "$victim" || fail "$victim did not come back Ready and Reachable" || return 1
   note "$victim Ready and Reachable again after $(lab_since "$t0") s"
-  check_managers 3
+  settle check_managers 3
   ((updated)) || fail "the stack update with $victim powered off did not succeed"
 }
