@@ -33,28 +33,38 @@ live_peers() {
 
 # Joins the swarm the live peers serve, as a manager, with a token one of them hands out.
 rejoin() {
-  local peer token
+  local peer token round
   peer_has_key ||
     die "managers $* already serve a swarm, so this replaced bootstrap manager must join it, but no SSH key came on stdin to fetch a join token. By hand: on a healthy manager run 'docker swarm join-token manager', run the printed command here with --advertise-addr $advertise, then run 'pulumi up' again"
   log "managers $* already serve a swarm: this is a replaced bootstrap manager, joining them"
-  for peer in "$@"; do
-    log "asking $peer for a manager join token"
-    if ! token="$(peer_ssh "$peer" docker swarm join-token -q manager)" || [ -z "$token" ]; then
-      log "no token from $peer (is SSH open between the nodes, does $peer have quorum?); trying the next manager"
-      continue
+  # If the lost manager was the raft leader, the others answer "no leader" until they have
+  # elected one (10 s or more): a few rounds over the peers ride that out.
+  for round in 1 2 3 4 5 6; do
+    for peer in "$@"; do
+      log "asking $peer for a manager join token"
+      if ! token="$(peer_ssh "$peer" docker swarm join-token -q manager)" || [ -z "$token" ]; then
+        log "no token from $peer (is SSH open between the nodes, does $peer have quorum?); trying the next manager"
+        continue
+      fi
+      log "joining as a manager through $peer, advertising $advertise"
+      if docker swarm join --token "$token" --advertise-addr "$advertise" \
+        --listen-addr "$advertise:2377" "$peer:2377" >&2; then
+        for _ in $(seq 60); do
+          [ "$(info '{{.Swarm.ControlAvailable}}')" = true ] && return 0
+          sleep 2
+        done
+        die "joined through $peer, but this manager did not become reachable in the raft within 120s"
+      fi
+      # A failed join can leave the engine half-joined.
+      [ "$(info '{{.Swarm.LocalNodeState}}')" = inactive ] || docker swarm leave --force >&2 || true
+      log "could not join through $peer; trying the next manager"
+    done
+    if [ "$round" -lt 6 ]; then
+      log "no manager took this one in round $round of 6; trying again in 10s"
+      sleep 10
     fi
-    log "joining as a manager through $peer, advertising $advertise"
-    if docker swarm join --token "$token" --advertise-addr "$advertise" \
-      --listen-addr "$advertise:2377" "$peer:2377" >&2; then
-      for _ in $(seq 60); do
-        [ "$(info '{{.Swarm.ControlAvailable}}')" = true ] && return 0
-        sleep 2
-      done
-      die "joined through $peer, but this manager did not become reachable in the raft within 120s"
-    fi
-    log "could not join through $peer; trying the next manager"
   done
-  die "could not join the swarm served by $* as a manager; fix what is logged above and run 'pulumi up' again"
+  die "could not join the swarm served by $* as a manager within about a minute; fix what is logged above and run 'pulumi up' again"
 }
 
 start() {
