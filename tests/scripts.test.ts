@@ -16,14 +16,20 @@ state() { cat "$FAKE/state" 2>/dev/null || echo inactive; }
 case "$1 $2" in
   "info --format")
     case "$3" in
-      *LocalNodeState*) state ;;
+      # A join the CLI gave up on goes on in the engine: "pending" once, then "active".
+      *LocalNodeState*) s=$(state); [ "$s" = pending ] && echo active >"$FAKE/state"; echo "$s" ;;
       *ControlAvailable*) [ "$(state)" = active ] && echo true || echo false ;;
       *Cluster.ID*) echo cluster-1 ;;
       *NodeID*) echo node-new ;;
       *NodeAddr*) echo 10.0.0.10 ;;
       *) echo "" ;;
     esac ;;
-  "swarm join") echo active >"$FAKE/state" ;;
+  "swarm join")
+    case "$FAKE_JOIN" in
+      ok) echo active >"$FAKE/state" ;;
+      background) echo pending >"$FAKE/state"; echo "Timeout was reached before node joined." >&2; exit 1 ;;
+      fail) echo "rpc error: connection refused" >&2; exit 1 ;;
+    esac ;;
   "swarm init") echo active >"$FAKE/state" ;;
   "swarm leave") echo inactive >"$FAKE/state" ;;
   "swarm join-token") echo "SWMTKN-1-$4" ;;
@@ -55,7 +61,8 @@ function fakeBin(): string {
   return dir;
 }
 
-function initOnReplacedManager(sshFails: number) {
+/** Runs swarm-init.sh on a fresh manager-0 whose two peers answer on 2377. */
+function initOnReplacedManager(sshFails: number, join: "ok" | "background" | "fail" = "ok") {
   const fake = fakeBin();
   const run = spawnSync(
     "bash",
@@ -67,6 +74,7 @@ function initOnReplacedManager(sshFails: number) {
         PATH: `${fake}:${process.env.PATH}`,
         FAKE: fake,
         FAKE_SSH_FAILS: `${sshFails}`,
+        FAKE_JOIN: join,
       },
     },
   );
@@ -101,6 +109,25 @@ describe("swarm-init.sh on a replaced bootstrap manager whose peers are live", (
       workerToken: "SWMTKN-1-worker",
       managerToken: "SWMTKN-1-manager",
     });
+  });
+
+  test("a join the CLI gave up on but the engine completed is kept, not torn down", () => {
+    const r = initOnReplacedManager(0, "background");
+    expect(r.status).toBe(0);
+    expect(r.calls.filter((c) => c.startsWith("docker swarm join "))).toHaveLength(1);
+    expect(r.calls.some((c) => c.startsWith("docker swarm leave"))).toBe(false);
+    expect(JSON.parse(r.stdout).clusterId).toBe("cluster-1");
+  });
+
+  test("a join that failed is tried through the next manager", () => {
+    const r = initOnReplacedManager(0, "fail");
+    expect(r.status).toBe(1);
+    expect(r.calls.filter((c) => c.startsWith("docker swarm join "))).toHaveLength(12);
+    expect(r.calls.filter((c) => c.startsWith("docker swarm join ")).slice(0, 2)).toEqual([
+      expect.stringMatching(/ 10\.0\.0\.11:2377$/),
+      expect.stringMatching(/ 10\.0\.0\.12:2377$/),
+    ]);
+    expect(r.calls.some((c) => c.startsWith("docker swarm init"))).toBe(false);
   });
 
   test("never creates a second swarm: without a token after 6 rounds it fails saying so", () => {

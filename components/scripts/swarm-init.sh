@@ -31,6 +31,22 @@ live_peers() {
   done
 }
 
+# After a failed `swarm join`: whether the join went on and completed. The CLI stops waiting
+# after a while but the engine keeps trying; tearing that down with `leave --force` once it got
+# into the raft would leave a Down member counting toward quorum. So wait while it is pending,
+# and clean up only a join that really failed.
+joined_in_background() {
+  local s
+  for _ in $(seq 30); do
+    s="$(info '{{.Swarm.LocalNodeState}}')"
+    [ "$s" = pending ] || break
+    sleep 2
+  done
+  [ "$s" = active ] && return 0
+  [ "$s" = inactive ] || docker swarm leave --force >&2 || true
+  return 1
+}
+
 # Joins the swarm the live peers serve, as a manager, with a token one of them hands out.
 rejoin() {
   local peer token round
@@ -48,15 +64,13 @@ rejoin() {
       fi
       log "joining as a manager through $peer, advertising $advertise"
       if docker swarm join --token "$token" --advertise-addr "$advertise" \
-        --listen-addr "$advertise:2377" "$peer:2377" >&2; then
+        --listen-addr "$advertise:2377" "$peer:2377" >&2 || joined_in_background; then
         for _ in $(seq 60); do
           [ "$(info '{{.Swarm.ControlAvailable}}')" = true ] && return 0
           sleep 2
         done
         die "joined through $peer, but this manager did not become reachable in the raft within 120s"
       fi
-      # A failed join can leave the engine half-joined.
-      [ "$(info '{{.Swarm.LocalNodeState}}')" = inactive ] || docker swarm leave --force >&2 || true
       log "could not join through $peer; trying the next manager"
     done
     if [ "$round" -lt 6 ]; then
