@@ -61,23 +61,27 @@ function fakeBin(): string {
   return dir;
 }
 
-/** Runs swarm-init.sh on a fresh manager-0 whose two peers answer on 2377. */
-function initOnReplacedManager(sshFails: number, join: "ok" | "background" | "fail" = "ok") {
+type JoinOutcome = "ok" | "background" | "fail";
+
+/** Runs a script with the stand-ins first on PATH; returns its outcome and the calls made. */
+function runWithFakes(
+  script: string,
+  args: string[],
+  input: string,
+  sshFails: number,
+  join: JoinOutcome,
+) {
   const fake = fakeBin();
-  const run = spawnSync(
-    "bash",
-    ["-c", scriptCommand("swarm-init.sh", ["10.0.0.10", "10.20.0.0/16", "10.0.0.11", "10.0.0.12"])],
-    {
-      input: KEY,
-      env: {
-        ...process.env,
-        PATH: `${fake}:${process.env.PATH}`,
-        FAKE: fake,
-        FAKE_SSH_FAILS: `${sshFails}`,
-        FAKE_JOIN: join,
-      },
+  const run = spawnSync("bash", ["-c", scriptCommand(script, args)], {
+    input,
+    env: {
+      ...process.env,
+      PATH: `${fake}:${process.env.PATH}`,
+      FAKE: fake,
+      FAKE_SSH_FAILS: `${sshFails}`,
+      FAKE_JOIN: join,
     },
-  );
+  });
   const calls = fs.readFileSync(path.join(fake, "calls"), "utf8").trim().split("\n");
   fs.rmSync(fake, { recursive: true, force: true });
   return {
@@ -87,6 +91,16 @@ function initOnReplacedManager(sshFails: number, join: "ok" | "background" | "fa
     calls,
   };
 }
+
+/** swarm-init.sh on a fresh manager-0 whose two peers answer on 2377. */
+const initOnReplacedManager = (sshFails: number, join: JoinOutcome = "ok") =>
+  runWithFakes(
+    "swarm-init.sh",
+    ["10.0.0.10", "10.20.0.0/16", "10.0.0.11", "10.0.0.12"],
+    KEY,
+    sshFails,
+    join,
+  );
 
 describe("swarm-init.sh on a replaced bootstrap manager whose peers are live", () => {
   test("rides out a leader election: asks again in rounds, then joins the live swarm", () => {
@@ -140,5 +154,31 @@ describe("swarm-init.sh on a replaced bootstrap manager whose peers are live", (
       "could not join the swarm served by 10.0.0.11 10.0.0.12 as a manager",
     );
     expect(r.stdout).toBe("");
+  });
+});
+
+describe("swarm-join.sh when the CLI gives up before the engine has joined", () => {
+  const joinWorker = (join: JoinOutcome) =>
+    runWithFakes(
+      "swarm-join.sh",
+      ["worker", "10.0.0.20", "10.0.0.10", "10.0.0.11"],
+      "SWMTKN-1-abc-worker\n",
+      0,
+      join,
+    );
+
+  test("a join that completed in the background counts: node ID printed, nothing torn down", () => {
+    const r = joinWorker("background");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe("node-new");
+    expect(r.calls.filter((c) => c.startsWith("docker swarm join "))).toHaveLength(1);
+    expect(r.calls.some((c) => c.startsWith("docker swarm leave"))).toBe(false);
+  });
+
+  test("a join that failed is tried through the next manager, then fails naming them", () => {
+    const r = joinWorker("fail");
+    expect(r.status).toBe(1);
+    expect(r.calls.filter((c) => c.startsWith("docker swarm join "))).toHaveLength(2);
+    expect(r.stderr).toContain("could not join the swarm through any of: 10.0.0.10 10.0.0.11");
   });
 });

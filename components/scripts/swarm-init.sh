@@ -12,6 +12,8 @@
 set -euo pipefail
 # shellcheck source=components/scripts/lib/peer-ssh.sh
 . "$(dirname "$0")/lib/peer-ssh.sh"
+# shellcheck source=components/scripts/lib/join-wait.sh
+. "$(dirname "$0")/lib/join-wait.sh"
 
 log() { printf 'swarm-init[%s]: %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -29,22 +31,6 @@ live_peers() {
   for peer in "$@"; do
     if timeout 3 bash -c "exec 3<>/dev/tcp/$peer/2377" 2>/dev/null; then echo "$peer"; fi
   done
-}
-
-# After a failed `swarm join`: whether the join went on and completed. The CLI stops waiting
-# after a while but the engine keeps trying; tearing that down with `leave --force` once it got
-# into the raft would leave a Down member counting toward quorum. So wait while it is pending,
-# and clean up only a join that really failed.
-joined_in_background() {
-  local s
-  for _ in $(seq 30); do
-    s="$(info '{{.Swarm.LocalNodeState}}')"
-    [ "$s" = pending ] || break
-    sleep 2
-  done
-  [ "$s" = active ] && return 0
-  [ "$s" = inactive ] || docker swarm leave --force >&2 || true
-  return 1
 }
 
 # Joins the swarm the live peers serve, as a manager, with a token one of them hands out.

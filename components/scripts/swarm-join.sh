@@ -6,6 +6,8 @@
 # and rebuilt) leaves it and joins; a stale half-finished join is cleaned up and retried.
 # Usage: swarm-join.sh manager|worker ADVERTISE_ADDR MANAGER_ADDR [MANAGER_ADDR ...] <<< TOKEN
 set -euo pipefail
+# shellcheck source=components/scripts/lib/join-wait.sh
+. "$(dirname "$0")/lib/join-wait.sh"
 
 log() { printf 'swarm-join[%s]: %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -76,7 +78,7 @@ join() {
     log "joining as $role through $m, advertising $advertise"
     # The token is an argument of the docker CLI for the second this takes; only root can see it.
     if docker swarm join --token "$token" --advertise-addr "$advertise" \
-      --listen-addr "$advertise:2377" "$m:2377" >&2; then
+      --listen-addr "$advertise:2377" "$m:2377" >&2 || joined_in_background; then
       return 0
     fi
     log "could not join through $m; trying the next manager"
