@@ -16,8 +16,12 @@ state() { cat "$FAKE/state" 2>/dev/null || echo inactive; }
 case "$1 $2" in
   "info --format")
     case "$3" in
-      # A join the CLI gave up on goes on in the engine: "pending" once, then "active".
-      *LocalNodeState*) s=$(state); [ "$s" = pending ] && echo active >"$FAKE/state"; echo "$s" ;;
+      # A join the CLI gave up on goes on in the engine: "pending" once, then "active"
+      # (or, when it is stuck, "pending" for ever).
+      *LocalNodeState*)
+        s=$(state)
+        if [ "$s" = pending ] && [ "$FAKE_JOIN" != stuck ]; then echo active >"$FAKE/state"; fi
+        echo "$s" ;;
       *ControlAvailable*) [ "$(state)" = active ] && echo true || echo false ;;
       *Cluster.ID*) echo cluster-1 ;;
       *NodeID*) echo node-new ;;
@@ -27,7 +31,7 @@ case "$1 $2" in
   "swarm join")
     case "$FAKE_JOIN" in
       ok) echo active >"$FAKE/state" ;;
-      background) echo pending >"$FAKE/state"; echo "Timeout was reached before node joined." >&2; exit 1 ;;
+      background | stuck) echo pending >"$FAKE/state"; echo "Timeout was reached before node joined." >&2; exit 1 ;;
       fail) echo "rpc error: connection refused" >&2; exit 1 ;;
     esac ;;
   "swarm init") echo active >"$FAKE/state" ;;
@@ -61,7 +65,7 @@ function fakeBin(): string {
   return dir;
 }
 
-type JoinOutcome = "ok" | "background" | "fail";
+type JoinOutcome = "ok" | "background" | "stuck" | "fail";
 
 /** Runs a script with the stand-ins first on PATH; returns its outcome and the calls made. */
 function runWithFakes(
@@ -173,6 +177,20 @@ describe("swarm-join.sh when the CLI gives up before the engine has joined", () 
     expect(r.stdout.trim()).toBe("node-new");
     expect(r.calls.filter((c) => c.startsWith("docker swarm join "))).toHaveLength(1);
     expect(r.calls.some((c) => c.startsWith("docker swarm leave"))).toBe(false);
+  });
+
+  test("a join still pending after a minute is left (--force) before the next manager", () => {
+    const r = joinWorker("stuck");
+    expect(r.status).toBe(1);
+    expect(
+      r.calls.filter((c) => c.startsWith("docker swarm ") && !c.includes("join-token")),
+    ).toEqual([
+      expect.stringMatching(/^docker swarm join .* 10\.0\.0\.10:2377$/),
+      "docker swarm leave --force",
+      expect.stringMatching(/^docker swarm join .* 10\.0\.0\.11:2377$/),
+      "docker swarm leave --force",
+    ]);
+    expect(r.calls.filter((c) => c === "sleep 2")).toHaveLength(60);
   });
 
   test("a join that failed is tried through the next manager, then fails naming them", () => {
