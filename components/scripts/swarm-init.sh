@@ -12,8 +12,8 @@
 set -euo pipefail
 # shellcheck source=components/scripts/lib/peer-ssh.sh
 . "$(dirname "$0")/lib/peer-ssh.sh"
-# shellcheck source=components/scripts/lib/join-wait.sh
-. "$(dirname "$0")/lib/join-wait.sh"
+# shellcheck source=components/scripts/lib/swarm.sh
+. "$(dirname "$0")/lib/swarm.sh"
 
 log() { printf 'swarm-init[%s]: %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -29,7 +29,7 @@ info() { docker info --format "$1"; }
 live_peers() {
   local peer
   for peer in "$@"; do
-    if timeout 3 bash -c "exec 3<>/dev/tcp/$peer/2377" 2>/dev/null; then echo "$peer"; fi
+    if answers "$peer" 2377; then echo "$peer"; fi
   done
 }
 
@@ -51,11 +51,8 @@ rejoin() {
       log "joining as a manager through $peer, advertising $advertise"
       if docker swarm join --token "$token" --advertise-addr "$advertise" \
         --listen-addr "$advertise:2377" "$peer:2377" >&2 || joined_in_background; then
-        for _ in $(seq 60); do
-          [ "$(info '{{.Swarm.ControlAvailable}}')" = true ] && return 0
-          sleep 2
-        done
-        die "joined through $peer, but this manager did not become reachable in the raft within 120s"
+        in_raft || die "joined through $peer, but this manager did not become reachable in the raft within 120s"
+        return 0
       fi
       log "could not join through $peer; trying the next manager"
     done

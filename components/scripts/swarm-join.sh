@@ -6,8 +6,8 @@
 # and rebuilt) leaves it and joins; a stale half-finished join is cleaned up and retried.
 # Usage: swarm-join.sh manager|worker ADVERTISE_ADDR MANAGER_ADDR [MANAGER_ADDR ...] <<< TOKEN
 set -euo pipefail
-# shellcheck source=components/scripts/lib/join-wait.sh
-. "$(dirname "$0")/lib/join-wait.sh"
+# shellcheck source=components/scripts/lib/swarm.sh
+. "$(dirname "$0")/lib/swarm.sh"
 
 log() { printf 'swarm-join[%s]: %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -67,7 +67,7 @@ in_this_swarm() {
 any_answers() {
   local a
   for a in "$@"; do
-    if timeout 3 bash -c "exec 3<>/dev/tcp/${a%:*}/${a##*:}" 2>/dev/null; then return 0; fi
+    if answers "${a%:*}" "${a##*:}"; then return 0; fi
   done
   return 1
 }
@@ -127,12 +127,7 @@ case "$state" in
 esac
 
 if [ "$role" = manager ]; then
-  # Managers join one at a time: do not report success until this one takes part in the raft,
-  # so the next manager's join never overlaps with this one's.
-  for _ in $(seq 60); do
-    [ "$(info '{{.Swarm.ControlAvailable}}')" = true ] && break
-    sleep 2
-  done
-  [ "$(info '{{.Swarm.ControlAvailable}}')" = true ] || die "joined, but the manager did not become reachable in the raft within 120s"
+  # Managers join one at a time: the next manager's join must never overlap with this one's.
+  in_raft || die "joined, but the manager did not become reachable in the raft within 120s"
 fi
 info '{{.Swarm.NodeID}}'

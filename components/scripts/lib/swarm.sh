@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Swarm steps shared by swarm-init.sh and swarm-join.sh (remote.ts inlines this file where a
+# script sources it).
+
+# answers HOST PORT: whether HOST accepts a TCP connection on PORT within 3 s (a manager serving
+# a swarm answers on 2377; a fresh droplet or a dead one does not).
+answers() {
+  timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+# After a failed `swarm join`: whether the join went on and completed. The CLI stops waiting
+# after a while but the engine keeps trying; tearing that down with `leave --force` once it got
+# into the raft would leave a Down member counting toward quorum. So wait while it is pending,
+# and clean up only a join that really failed.
+joined_in_background() {
+  local s
+  for _ in $(seq 30); do
+    s="$(docker info --format '{{.Swarm.LocalNodeState}}')"
+    [ "$s" = pending ] || break
+    sleep 2
+  done
+  [ "$s" = active ] && return 0
+  [ "$s" = inactive ] || docker swarm leave --force >&2 || true
+  return 1
+}
+
+# in_raft: waits up to 120 s until this node, just joined as a manager, takes part in the raft.
+# Managers join one at a time, so none reports success before it can vote.
+in_raft() {
+  for _ in $(seq 60); do
+    [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] && return 0
+    sleep 2
+  done
+  return 1
+}
