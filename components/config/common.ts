@@ -1,0 +1,31 @@
+/** What every area's validation shares: the error type, the problem collector, small checks. */
+import type { StackConfig } from "./stacks";
+
+/** Thrown with every problem found, one per line, so a user fixes them all in one go. */
+export class ConfigError extends Error {
+  /**
+   * @param wellFormedStacks the stacks that passed their own checks, so a caller can still
+   *   render them and report their problems in the same error.
+   */
+  constructor(
+    readonly problems: string[],
+    readonly wellFormedStacks: StackConfig[] = [],
+  ) {
+    super(
+      `do-swarm configuration has ${problems.length} problem(s):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Records one problem: the config key (without the namespace), the bad value and the fix. */
+export type Fail = (key: string, value: unknown, fix: string) => void;
+
+export const show = (v: unknown) => JSON.stringify(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+export const isCount = (v: unknown): v is number =>
+  typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
