@@ -3,64 +3,145 @@
  * power-off, resize, power-on: done naively on every node at once it is an outage, and on the
  * managers it loses quorum. So every droplet carries hooks that bracket its update:
  *
- *   beforeUpdate: take the cluster-wide lock -> hand the reserved IP to another manager if this
- *                 droplet holds it -> drain the node (its tasks restart elsewhere first)
+ *   beforeUpdate: take the cluster-wide lock -> hand the reserved IPs on this droplet to another
+ *                 Ready manager -> drain the node (its tasks restart elsewhere first)
  *   (the provider resizes: power off, resize, power on)
- *   afterUpdate:  wait until the node is Ready (and Reachable) -> make it active -> hand the
- *                 reserved IP back -> release the lock
- *   onError:      release the lock, so a failed resize does not hang the rest
+ *   afterUpdate:  wait until the node is Ready (and Reachable) -> make it active -> take the
+ *                 reserved IPs back -> release the lock
  *
  * Why hooks rather than extra resources: a drain must run BEFORE the droplet's update but a
  * resource that the droplet depends on would also run before its creation, serialising the
  * creation of a fresh cluster; hooks fire only on updates, so creation stays fully parallel.
  * Why an in-process lock: the engine updates independent droplets concurrently; one promise
- * queue in the program is the only place that sees them all. The hook functions take their
- * side effects as `MaintenanceOps`, so the ordering is unit-tested and the lab drives the same
- * functions against real nodes.
+ * queue in the program is the only place that sees them all.
+ *
+ * What a hook may read (issue 14). The engine runs hooks INSIDE the step (pulumi/pulumi
+ * pkg/resource/deploy/step.go, UpdateStep.Apply: before hooks, provider Update, after hooks) and
+ * answers the droplet's RegisterResource, which is what resolves its outputs in this program,
+ * only once the step is done. Every changed droplet is in flight at once and waits on this lock.
+ * So a hook must never wait on the Output of a droplet, or of anything that depends on one: it
+ * would wait on its own step, or on a step waiting for the lock it holds. The hooks read only
+ * their own arguments (the droplet's id, old and new inputs), plain values the program had
+ * before any step began (the node plan, the manager tag, the key and token from config), and the
+ * world as it is now: DigitalOcean's API (the cluster's managers by tag, the reserved IPs routed
+ * to a droplet) and the swarm (which managers are Ready). The side effects are `MaintenanceOps`,
+ * so the ordering is unit-tested, and the lab and the engine-order harness drive the hooks the
+ * program registers.
+ *
+ * Failure (issue 16, point 5): no `onError` hook. The engine stores a resource's hook names in
+ * its state and runs its error hooks when a DELETE fails too; in `pulumi destroy` (the program
+ * does not run) or for a node removed from the program, such a hook is not registered and the
+ * engine reports "error hook ... was not registered" instead of DigitalOcean's error
+ * (deployment.go, RunErrorHooks). Instead the lock has a lease: every phase of a node's
+ * maintenance must end within the maintenance timeout; a before hook that fails undoes what it
+ * did and fails the lock; a provider update that fails (its after hook never runs) lets the
+ * lease expire. Either way every waiting update then fails at once with the reason, and none
+ * starts later: the engine cancels the deployment on a failed step, and another node powered
+ * off next to a failed one could be two nodes down.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { NodePlan } from "./nodes";
 import { scriptCommand } from "./remote";
 
-/** One holder at a time, in arrival order. */
+/** One holder at a time, in arrival order; a holder whose lease runs out fails the lock. */
 export class MaintenanceLock {
-  private queue: (() => void)[] = [];
+  private queue: {
+    who: string;
+    leaseSeconds: number;
+    resolve: () => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  private timer: NodeJS.Timeout | undefined;
   holder: string | undefined;
+  /** Why maintenance stopped; set once, for the rest of the run. */
+  failure: string | undefined;
 
-  async acquire(who: string): Promise<void> {
-    if (this.holder !== undefined) {
-      await new Promise<void>((resolve) => this.queue.push(resolve));
+  async acquire(who: string, leaseSeconds: number): Promise<void> {
+    if (this.failure !== undefined) throw new Error(this.notStarted(who));
+    if (this.holder === undefined) {
+      this.holder = who;
+      this.extend(who, leaseSeconds);
+      return;
     }
-    this.holder = who;
+    // release() hands the lock over directly, so no newcomer can slip in between.
+    await new Promise<void>((resolve, reject) =>
+      this.queue.push({ who, leaseSeconds, resolve, reject }),
+    );
+  }
+
+  /** Restarts the holder's lease: the next phase must end within `seconds`. */
+  extend(who: string, seconds: number): void {
+    if (this.holder !== who) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () =>
+        this.fail(
+          who,
+          `the maintenance of ${who} did not finish within ${seconds} s (its resize failed, or it did not come back)`,
+        ),
+      seconds * 1000,
+    );
   }
 
   /** Releases the lock if `who` holds it; a no-op otherwise (safe from every exit path). */
   release(who: string): void {
     if (this.holder !== who) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const next = this.queue.shift();
+    this.holder = next?.who;
+    if (next) {
+      this.extend(next.who, next.leaseSeconds);
+      next.resolve();
+    }
+  }
+
+  /** `who`'s maintenance failed: the lock is released, every waiter and later comer fails. */
+  fail(who: string, reason: string): void {
+    if (this.holder !== who) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.holder = undefined;
-    this.queue.shift()?.();
+    this.failure = reason;
+    const waiting = this.queue;
+    this.queue = [];
+    waiting.forEach((w) => w.reject(new Error(this.notStarted(w.who))));
+  }
+
+  private notStarted(who: string): string {
+    return `${who} was not resized: ${this.failure}; fix that node and run \`pulumi up\` again`;
   }
 }
 
-/** The side effects maintenance needs; real ones below, fakes in tests, lab ones in the lab. */
+/** A manager droplet as DigitalOcean lists it now. */
+export interface ManagerDroplet {
+  id: number;
+  name: string;
+  publicIp: string;
+}
+
+/** The side effects maintenance needs; real ones in maintenanceOps.ts, fakes in tests. */
 export interface MaintenanceOps {
-  /** Runs a command on a manager of the swarm (through the reserved IP); rejects on failure. */
-  onManager(command: string): Promise<string>;
-  /** The droplet currently holding the reserved IP, if any. */
-  reservedIpHolder(): Promise<number | undefined>;
-  /** Moves the reserved IP to a droplet and waits until the move is done. */
-  assignReservedIp(dropletId: number): Promise<void>;
+  /** The cluster's manager droplets now, from DigitalOcean (by the managers' tag). */
+  managers(): Promise<ManagerDroplet[]>;
+  /**
+   * Runs a command on a manager of the swarm; rejects on failure. Droplet `avoid` (the node in
+   * maintenance) is tried last, only when no other manager answers.
+   */
+  onManager(command: string, avoid?: number): Promise<string>;
+  /** The reserved IPs routed to a droplet now. */
+  reservedIpsOn(dropletId: number): Promise<string[]>;
+  /** Moves a reserved IP to a droplet and waits until the move is done. */
+  assignReservedIp(ip: string, dropletId: number): Promise<void>;
   log(message: string): void;
   warn(message: string): void;
 }
 
 export interface MaintenanceContext {
   nodes: readonly NodePlan[];
-  /** Droplet IDs of the managers, in manager order. */
-  managerDropletIds(): Promise<number[]>;
   ops: MaintenanceOps;
   lock: MaintenanceLock;
-  /** Seconds a drain or an activation may take. @default 600 */
+  /** Seconds each phase (drain, the provider's resize, activation) may take. @default 600 */
   timeoutSeconds?: number;
 }
 
@@ -98,73 +179,125 @@ export function previewMessages(node: NodePlan, u: DropletUpdate, managerCount: 
   return messages;
 }
 
-/** The per-node maintenance state between beforeUpdate and afterUpdate. */
-interface InFlight {
-  /** The droplet the reserved IP was taken from, to give it back. */
-  reservedIpFrom?: number;
+/** `docker node ls` for the hand-off: hostname, status, availability of every manager. */
+export const MANAGER_STATUS_COMMAND =
+  "docker node ls --filter role=manager --format '{{.Hostname}} {{.Status}} {{.Availability}}'";
+
+/**
+ * The manager to hand the reserved IPs to: a droplet of the cluster's managers tag, not `self`,
+ * that the swarm lists as Ready and Active (so it serves), first by name.
+ */
+export function handOffTarget(
+  self: number,
+  managers: readonly ManagerDroplet[],
+  managerStatus: string,
+): ManagerDroplet | undefined {
+  const serving = new Set(
+    managerStatus
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([, status, availability]) => status === "Ready" && availability === "Active")
+      .map(([hostname]) => hostname),
+  );
+  return [...managers]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .find((m) => m.id !== self && serving.has(m.name));
 }
 
-/** The hook functions for one node. Exported for tests and the lab; components bind them. */
+/** What one node's maintenance did, to undo or finish it. */
+interface InFlight {
+  drained: boolean;
+  /** Reserved IPs moved away from this droplet, to take back. */
+  reservedIps: string[];
+}
+
+/** The hook functions for one node. Exported for tests; components bind them. */
 export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
-  const timeout = String(ctx.timeoutSeconds ?? 600);
+  const timeout = ctx.timeoutSeconds ?? 600;
   const managerCount = ctx.nodes.filter((n) => n.role === "manager").length;
   const alone = ctx.nodes.length === 1;
+  const { ops } = ctx;
   let inFlight: InFlight | undefined;
+
+  const activate = (self: number) =>
+    ops.onManager(scriptCommand("node-activate.sh", [node.name, String(timeout)]), self);
+  const takeBack = async (self: number, state: InFlight) => {
+    for (const ip of state.reservedIps) {
+      ops.log(`${node.name}: taking the reserved IP ${ip} back`);
+      await ops.assignReservedIp(ip, self);
+    }
+  };
 
   return {
     async before(u: DropletUpdate): Promise<void> {
       if (!isResize(u)) return;
-      await ctx.lock.acquire(node.name);
+      // Two phases before the provider's resize: the hand-off and the drain.
+      await ctx.lock.acquire(node.name, 2 * timeout);
+      const self = Number(u.id);
+      const state: InFlight = { drained: false, reservedIps: [] };
       try {
-        previewMessages(node, u, managerCount).forEach((m) => ctx.ops.log(m));
-        inFlight = {};
-        const self = Number(u.id);
-        if (node.role === "manager" && (await ctx.ops.reservedIpHolder()) === self) {
-          const other = (await ctx.managerDropletIds()).find((id) => id !== self);
-          if (other === undefined) {
-            ctx.ops.warn(
-              `${node.name} holds the reserved IP and there is no other manager to hand it to`,
+        previewMessages(node, u, managerCount).forEach((m) => ops.log(m));
+        const held = node.role === "manager" ? await ops.reservedIpsOn(self) : [];
+        if (held.length > 0) {
+          const to = handOffTarget(
+            self,
+            await ops.managers(),
+            await ops.onManager(MANAGER_STATUS_COMMAND, self),
+          );
+          if (to === undefined) {
+            ops.warn(
+              `${node.name} holds the reserved IP ${held.join(", ")} and no other manager is Ready to take it: it is unreachable while ${node.name} is resized`,
             );
           } else {
-            ctx.ops.log(
-              `${node.name}: handing the reserved IP to droplet ${other} while it is resized`,
-            );
-            await ctx.ops.assignReservedIp(other);
-            inFlight.reservedIpFrom = self;
+            for (const ip of held) {
+              ops.log(
+                `${node.name}: handing the reserved IP ${ip} to ${to.name} while it is resized`,
+              );
+              await ops.assignReservedIp(ip, to.id);
+              state.reservedIps.push(ip);
+            }
           }
         }
         if (alone) {
-          ctx.ops.warn(
+          ops.warn(
             `${node.name} is the only node: nothing can take its tasks; they stop while it is resized`,
           );
         } else {
-          await ctx.ops.onManager(scriptCommand("node-drain.sh", [node.name, timeout]));
+          state.drained = true;
+          await ops.onManager(scriptCommand("node-drain.sh", [node.name, String(timeout)]), self);
         }
+        inFlight = state;
+        ctx.lock.extend(node.name, timeout); // the provider's resize
       } catch (e) {
-        ctx.lock.release(node.name);
+        // The step fails and the droplet is not resized: leave the node as it was.
+        const undo = async () => {
+          if (state.drained) await activate(self);
+          await takeBack(self, state);
+        };
+        await undo().catch((err: unknown) =>
+          ops.warn(`${node.name}: could not undo its maintenance: ${(err as Error).message}`),
+        );
+        ctx.lock.fail(node.name, `the maintenance of ${node.name} failed: ${(e as Error).message}`);
         throw e;
       }
     },
 
     async after(u: DropletUpdate): Promise<void> {
-      if (!isResize(u) || ctx.lock.holder !== node.name) return;
-      try {
-        await ctx.ops.onManager(scriptCommand("node-activate.sh", [node.name, timeout]));
-        if (inFlight?.reservedIpFrom !== undefined) {
-          ctx.ops.log(`${node.name}: taking the reserved IP back`);
-          await ctx.ops.assignReservedIp(inFlight.reservedIpFrom);
-        }
-      } finally {
-        inFlight = undefined;
-        ctx.lock.release(node.name);
-      }
-    },
-
-    /** A failed update must not keep the other nodes waiting; Pulumi reports the error. */
-    failed(): boolean {
+      // Only a node whose before hook completed; runs even after a lease ran out (a slow
+      // resize), so the node is made active and gets its IP back.
+      const state = inFlight;
+      if (!isResize(u) || state === undefined) return;
       inFlight = undefined;
+      ctx.lock.extend(node.name, 2 * timeout); // activation, then the IPs back
+      const self = Number(u.id);
+      try {
+        await activate(self);
+        await takeBack(self, state);
+      } catch (e) {
+        ctx.lock.fail(node.name, `${node.name} did not come back: ${(e as Error).message}`);
+        throw e;
+      }
       ctx.lock.release(node.name);
-      return false; // do not retry a resize
     },
   };
 }
@@ -193,6 +326,5 @@ export function maintenanceBinding(
     afterUpdate: [
       new pulumi.ResourceHook(`${node.name}-after-resize`, (args) => hooks.after(args)),
     ],
-    onError: [new pulumi.ErrorHook(`${node.name}-resize-failed`, () => hooks.failed())],
   };
 }

@@ -1,165 +1,190 @@
 /**
- * The real side effects of rolling maintenance: SSH to the cluster's entry point with the
- * program's key (through the OpenSSH client, which every machine running Pulumi has), and the
- * DigitalOcean API for the reserved IP. Nothing here logs a key or a token.
+ * The real side effects of rolling maintenance: DigitalOcean's API (the cluster's managers by
+ * tag, the reserved IPs routed to a droplet, moving one) and SSH to a manager found that way.
+ * Nothing here reads a resource's Output (see maintenance.ts for why) and nothing logs a key or
+ * a token. The API's base URL is DIGITALOCEAN_API_URL when set (the variable DigitalOcean's
+ * provider reads too), so the lab can point the very same code at its stand-in.
  */
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { MaintenanceOps } from "./maintenance";
+import { ManagerDroplet, MaintenanceOps } from "./maintenance";
+import { sshRun } from "./ssh";
 
-export interface SshTarget {
-  host: string;
-  user: string;
-  privateKey: string;
-}
+export { sshRun } from "./ssh";
+export type { SshTarget } from "./ssh";
 
-/**
- * Runs `command` over SSH with `stdin`, the way @pulumi/command does (the remote login shell
- * runs it). Retries only connection failures (ssh exits 255), e.g. while a droplet reboots.
- */
-export async function sshRun(
-  target: SshTarget,
-  command: string,
-  opts: { stdin?: string; connectAttempts?: number; onStderr?: (line: string) => void } = {},
-): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-ssh-"));
-  const key = path.join(dir, "key");
-  fs.writeFileSync(
-    key,
-    target.privateKey.endsWith("\n") ? target.privateKey : target.privateKey + "\n",
-    { mode: 0o600 },
-  );
-  try {
-    const attempts = opts.connectAttempts ?? 30;
-    for (let attempt = 1; ; attempt++) {
-      const { code, stdout, stderr } = await new Promise<{
-        code: number;
-        stdout: string;
-        stderr: string;
-      }>((resolve, reject) => {
-        const child = spawn(
-          "ssh",
-          [
-            "-i",
-            key,
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            // Droplets are new, and the reserved IP moves between them: their host keys cannot
-            // be known in advance (the same trade-off @pulumi/command makes).
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "ConnectTimeout=10",
-            // A node that dies mid-command (a resize powers droplets off) must fail the
-            // session within seconds, not hang it until TCP gives up.
-            "-o",
-            "ServerAliveInterval=5",
-            "-o",
-            "ServerAliveCountMax=3",
-            `${target.user}@${target.host}`,
-            command,
-          ],
-          { stdio: ["pipe", "pipe", "pipe"] },
-        );
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.on("data", (d: Buffer) => {
-          err += d.toString();
-          d.toString()
-            .split("\n")
-            .filter(Boolean)
-            .forEach((l) => opts.onStderr?.(l));
-        });
-        child.on("error", reject);
-        child.on("close", (c) => resolve({ code: c ?? 1, stdout: out, stderr: err }));
-        child.stdin.end(opts.stdin ?? "");
-      });
-      if (code === 0) return stdout;
-      if (code === 255 && attempt < attempts) {
-        await new Promise((r) => setTimeout(r, 5000));
-        continue;
-      }
-      const tail = stderr.trim().split("\n").slice(-5).join("\n");
-      throw new Error(`command on ${target.host} failed (exit ${code}):\n${tail}`);
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+export const DEFAULT_API_URL = "https://api.digitalocean.com";
+
+/** Thrown for an API answer that is not 2xx; `status` lets callers retry a 422. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
   }
 }
 
-/** Minimal DigitalOcean API client for the reserved IP. */
-export function reservedIpApi(token: string, ip: string, fetchFn: typeof fetch = fetch) {
+interface ApiDroplet {
+  id: number;
+  name: string;
+  status: string;
+  networks: { v4: { ip_address: string; type: string }[] };
+}
+
+interface ApiReservedIp {
+  ip: string;
+  droplet: { id: number } | null;
+}
+
+/** The part of DigitalOcean's API that maintenance uses. */
+export function digitalOceanApi(
+  token: string,
+  opts: { baseUrl?: string; pollSeconds?: number; fetchFn?: typeof fetch } = {},
+) {
+  const base = (opts.baseUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
+  const fetchFn = opts.fetchFn ?? fetch;
+  const poll = (opts.pollSeconds ?? 3) * 1000;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const call = async (method: string, url: string, body?: object) => {
-    const res = await fetchFn(`https://api.digitalocean.com/v2${url}`, {
+    const res = await fetchFn(url.startsWith("http") ? url : `${base}/v2${url}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (!res.ok)
-      throw new Error(`DigitalOcean API ${method} ${url}: HTTP ${res.status} ${await res.text()}`);
+    if (!res.ok) {
+      throw new ApiError(
+        `DigitalOcean API ${method} ${url}: HTTP ${res.status} ${await res.text()}`,
+        res.status,
+      );
+    }
     return (await res.json()) as Record<string, unknown>;
   };
+  /** Every page of a list (DigitalOcean pages at most 200 items). */
+  const all = async <T>(url: string, key: string): Promise<T[]> => {
+    const items: T[] = [];
+    let next: string | undefined = `${url}${url.includes("?") ? "&" : "?"}per_page=200`;
+    while (next !== undefined) {
+      const page = (await call("GET", next)) as Record<string, unknown> & {
+        links?: { pages?: { next?: string } };
+      };
+      items.push(...((page[key] as T[]) ?? []));
+      next = page.links?.pages?.next;
+    }
+    return items;
+  };
   return {
-    async holder(): Promise<number | undefined> {
-      const r = (await call("GET", `/reserved_ips/${ip}`)) as {
-        reserved_ip: { droplet?: { id: number } | null };
-      };
-      return r.reserved_ip.droplet?.id ?? undefined;
+    async dropletsByTag(tag: string): Promise<ManagerDroplet[]> {
+      const droplets = await all<ApiDroplet>(
+        `/droplets?tag_name=${encodeURIComponent(tag)}`,
+        "droplets",
+      );
+      return droplets.map((d) => ({
+        id: d.id,
+        name: d.name,
+        publicIp: d.networks.v4.find((n) => n.type === "public")?.ip_address ?? "",
+      }));
     },
-    async assign(dropletId: number, timeoutSeconds = 180): Promise<void> {
-      const r = (await call("POST", `/reserved_ips/${ip}/actions`, {
-        type: "assign",
-        droplet_id: dropletId,
-      })) as {
-        action: { id: number };
-      };
+    async reservedIpsOn(dropletId: number): Promise<string[]> {
+      const ips = await all<ApiReservedIp>("/reserved_ips", "reserved_ips");
+      return ips.filter((r) => r.droplet?.id === dropletId).map((r) => r.ip);
+    },
+    /** Assigns and waits for the action; a 422 (another action pending on the IP) is retried. */
+    async assign(ip: string, dropletId: number, timeoutSeconds = 180): Promise<void> {
       const deadline = Date.now() + timeoutSeconds * 1000;
+      const late = () => {
+        if (Date.now() > deadline)
+          throw new Error(
+            `assigning ${ip} to droplet ${dropletId} did not finish in ${timeoutSeconds} s`,
+          );
+      };
+      let action: { id: number };
       for (;;) {
-        const a = (await call("GET", `/reserved_ips/${ip}/actions/${r.action.id}`)) as {
+        try {
+          const r = (await call("POST", `/reserved_ips/${ip}/actions`, {
+            type: "assign",
+            droplet_id: dropletId,
+          })) as { action: { id: number } };
+          action = r.action;
+          break;
+        } catch (e) {
+          if (!(e instanceof ApiError && e.status === 422)) throw e;
+          late();
+          await sleep(poll);
+        }
+      }
+      for (let first = true; ; first = false) {
+        await sleep(first ? Math.min(poll, 1000) : poll);
+        const a = (await call("GET", `/reserved_ips/${ip}/actions/${action.id}`)) as {
           action: { status: string };
         };
         if (a.action.status === "completed") return;
         if (a.action.status === "errored")
           throw new Error(`assigning ${ip} to droplet ${dropletId} failed`);
-        if (Date.now() > deadline)
-          throw new Error(
-            `assigning ${ip} to droplet ${dropletId} did not finish in ${timeoutSeconds}s`,
-          );
-        await new Promise((res) => setTimeout(res, 3000));
+        late();
       }
     },
   };
 }
 
-/** The operations a real `pulumi up` uses, from values the program resolves lazily. */
+/** Managers to try for a command: by name, the node in maintenance last. */
+export function managerOrder(
+  managers: readonly ManagerDroplet[],
+  avoid?: number,
+): ManagerDroplet[] {
+  return [...managers]
+    .filter((m) => m.publicIp !== "")
+    .sort(
+      (a, b) => Number(a.id === avoid) - Number(b.id === avoid) || a.name.localeCompare(b.name),
+    );
+}
+
+/** The operations a real `pulumi up` uses. */
 export function realMaintenanceOps(args: {
-  target: () => Promise<SshTarget>;
-  reservedIp: () => Promise<string>;
+  /** The DigitalOcean tag every manager droplet carries. */
+  managerTag: string;
+  /** The key every droplet accepts for root; from config, so known before any step. */
+  privateKey: () => Promise<string>;
   token: () => string | undefined;
+  /** @default process.env.DIGITALOCEAN_API_URL ?? "https://api.digitalocean.com" */
+  apiUrl?: string;
   log: (m: string) => void;
   warn: (m: string) => void;
 }): MaintenanceOps {
-  const api = async () => {
+  const api = () => {
     const token = args.token();
     if (!token)
       throw new Error(
-        "moving the reserved IP needs the DigitalOcean token (digitalocean:token or DIGITALOCEAN_TOKEN)",
+        "rolling maintenance needs the DigitalOcean token (digitalocean:token or DIGITALOCEAN_TOKEN)",
       );
-    return reservedIpApi(token, await args.reservedIp());
+    return digitalOceanApi(token, {
+      baseUrl: args.apiUrl ?? process.env.DIGITALOCEAN_API_URL ?? DEFAULT_API_URL,
+    });
   };
+  const managers = () => api().dropletsByTag(args.managerTag);
   return {
-    onManager: async (command) => sshRun(await args.target(), command, { onStderr: args.log }),
-    reservedIpHolder: async () => (await api()).holder(),
-    assignReservedIp: async (id) => (await api()).assign(id),
+    managers,
+    async onManager(command, avoid) {
+      const privateKey = await args.privateKey();
+      // A manager that does not answer (powered off, rebooting) is skipped for the next one;
+      // a few rounds, since the only other manager may be the one coming back.
+      let lastError: unknown = new Error(`no droplet carries the tag ${args.managerTag}`);
+      for (let round = 0; round < 10; round++) {
+        for (const m of managerOrder(await managers(), avoid)) {
+          try {
+            return await sshRun({ host: m.publicIp, user: "root", privateKey }, command, {
+              connectAttempts: 2,
+              onStderr: args.log,
+            });
+          } catch (e) {
+            lastError = e;
+            if (!/\(exit 255\)/.test(String(e))) throw e; // it ran and failed: not a reach problem
+          }
+        }
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+      throw lastError;
+    },
+    reservedIpsOn: (id) => api().reservedIpsOn(id),
+    assignReservedIp: (ip, id) => api().assign(ip, id),
     log: args.log,
     warn: args.warn,
   };

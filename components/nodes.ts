@@ -31,6 +31,9 @@ export interface NodesArgs {
 /** DigitalOcean tag names allow letters, digits, ':', '-' and '_' only. */
 export const tagSafe = (s: string) => s.replace(/[^a-zA-Z0-9:_-]/g, "_");
 
+/** The DigitalOcean tag every droplet of a role carries (the maintenance hooks list managers by it). */
+export const roleTag = (cluster: string, role: NodePlan["role"]) => `${cluster}-${role}`;
+
 /** Every node of the cluster: managers first (manager-0 bootstraps the swarm), then each pool. */
 export function planNodes(cluster: string, args: NodesArgs): NodePlan[] {
   const node = (
@@ -55,7 +58,7 @@ export function planNodes(cluster: string, args: NodesArgs): NodePlan[] {
         .sort(),
       tags: [
         cluster,
-        `${cluster}-${role}`,
+        roleTag(cluster, role),
         `${cluster}-pool-${pool}`,
         ...Object.entries(userLabels).map(([k, v]) => tagSafe(`${cluster}:${k}:${v}`)),
       ],

@@ -82,7 +82,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.nodes = nodes;
 
     const network = createNetwork(name, nodes, args, this);
-    const droplets = createDroplets(name, nodes, args, network, () => this.reservedIp, this);
+    const droplets = createDroplets(name, nodes, args, network, this);
     this.droplets = droplets;
     const entryPoint = createEntryPoint(name, args.region, droplets[0], this);
     this.reservedIp = entryPoint.address;

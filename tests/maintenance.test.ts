@@ -1,30 +1,48 @@
 /**
- * Rolling resize ordering: the engine updates droplets concurrently; the hooks must make that
- * one node at a time, drain before and activate after, and hand the reserved IP away and back.
+ * Rolling resize ordering, on the hook functions with fake operations: one node at a time,
+ * drain before and activate after, the reserved IP handed away and back, failures that stop the
+ * rest instead of hanging them. tests/engine/ runs the same hooks through the registration the
+ * program makes, in the engine's order.
  */
 import {
+  handOffTarget,
   isResize,
   maintenanceHooks,
   MaintenanceLock,
   MaintenanceOps,
+  MANAGER_STATUS_COMMAND,
   previewMessages,
 } from "../components/maintenance";
+import { managerOrder } from "../components/maintenanceOps";
 import { planNodes } from "../components/nodes";
 
 type Event = string;
 
-function fakeCluster(managers: number, workers: number, opts: { failDrainOf?: string } = {}) {
+function fakeCluster(
+  managers: number,
+  workers: number,
+  opts: { failDrainOf?: string; timeoutSeconds?: number } = {},
+) {
   const nodes = planNodes("c", {
     managers: { count: managers, size: "s-1vcpu-2gb" },
     workers: [{ name: "worker", count: workers, size: "s-1vcpu-1gb" }],
   });
   const ids = Object.fromEntries(nodes.map((n, i) => [n.name, 1000 + i]));
   const events: Event[] = [];
+  const ip = "198.51.100.7";
   let holder: number | undefined = ids["c-manager-0"];
   const down = new Set<string>();
   let maxDown = 0;
+  const managerDroplets = nodes
+    .filter((n) => n.role === "manager")
+    .map((n) => ({ id: ids[n.name], name: n.name, publicIp: `203.0.113.${ids[n.name] - 999}` }));
   const ops: MaintenanceOps = {
+    managers: async () => managerDroplets,
     onManager: async (command) => {
+      if (command === MANAGER_STATUS_COMMAND)
+        return managerDroplets
+          .map((m) => `${m.name} ${down.has(m.name) ? "Down" : "Ready"} Active`)
+          .join("\n");
       const script = /stack-[a-z]+|node-[a-z]+/.exec(command)![0];
       const node = /bash "\$f" '([^']+)'/.exec(command)![1];
       await new Promise((r) => setTimeout(r, 5));
@@ -36,37 +54,38 @@ function fakeCluster(managers: number, workers: number, opts: { failDrainOf?: st
       maxDown = Math.max(maxDown, down.size);
       return "";
     },
-    reservedIpHolder: async () => holder,
-    assignReservedIp: async (id) => {
-      events.push(`ip -> ${id}`);
+    reservedIpsOn: async (id) => (holder === id ? [ip] : []),
+    assignReservedIp: async (address, id) => {
+      events.push(`ip ${address} -> ${id}`);
       holder = id;
     },
     log: () => undefined,
     warn: (m) => events.push(`warn ${m}`),
   };
-  const ctx = {
-    nodes,
-    managerDropletIds: async () =>
-      nodes.filter((n) => n.role === "manager").map((n) => ids[n.name]),
-    ops,
-    lock: new MaintenanceLock(),
-  };
+  const ctx = { nodes, ops, lock: new MaintenanceLock(), timeoutSeconds: opts.timeoutSeconds };
+  const hooksOf = new Map(nodes.map((n) => [n.name, maintenanceHooks(n, ctx)]));
   /** What the engine does for one droplet whose size changed: hooks around the provider update. */
-  const update = async (name: string, from = "s-1vcpu-1gb", to = "s-2vcpu-4gb") => {
-    const node = nodes.find((n) => n.name === name)!;
-    const hooks = maintenanceHooks(node, ctx);
-    const u = { id: String(ids[name]), oldInputs: { size: from }, newInputs: { size: to } };
+  const update = async (
+    name: string,
+    opt: { from?: string; to?: string; providerFails?: boolean } = {},
+  ) => {
+    const hooks = hooksOf.get(name)!;
+    const u = {
+      id: String(ids[name]),
+      oldInputs: { size: opt.from ?? "s-1vcpu-1gb" },
+      newInputs: { size: opt.to ?? "s-2vcpu-4gb" },
+    };
     try {
       await hooks.before(u);
       events.push(`resize ${name}`);
       await new Promise((r) => setTimeout(r, 3));
+      if (opt.providerFails) throw new Error("provider: resize failed");
       await hooks.after(u);
     } catch (e) {
-      hooks.failed();
       events.push(`failed ${name}: ${(e as Error).message}`);
     }
   };
-  return { nodes, ids, events, update, ctx, maxDown: () => maxDown, holder: () => holder };
+  return { nodes, ids, ip, events, update, ctx, maxDown: () => maxDown, holder: () => holder };
 }
 
 test("all nodes resized concurrently by the engine: strictly one at a time, drain -> resize -> activate", async () => {
@@ -85,19 +104,36 @@ test("all nodes resized concurrently by the engine: strictly one at a time, drai
     ]);
   }
   expect(new Set(steps.map((s) => s.split(" ")[1])).size).toBe(5);
+  expect(c.ctx.lock.holder).toBeUndefined();
 });
 
-test("the reserved IP moves off manager-0 before it is drained and comes back after it is active", async () => {
+test("the reserved IP moves off manager-0 to a Ready manager before the drain, and back after", async () => {
   const c = fakeCluster(3, 1);
   await c.update("c-manager-0");
   expect(c.events).toEqual([
-    `ip -> ${c.ids["c-manager-1"]}`,
+    `ip ${c.ip} -> ${c.ids["c-manager-1"]}`,
     "node-drain c-manager-0",
     "resize c-manager-0",
     "node-activate c-manager-0",
-    `ip -> ${c.ids["c-manager-0"]}`,
+    `ip ${c.ip} -> ${c.ids["c-manager-0"]}`,
   ]);
   expect(c.holder()).toBe(c.ids["c-manager-0"]);
+});
+
+test("the hand-off target is a Ready, Active manager other than the node itself, by name", () => {
+  const ms = [2, 0, 1].map((i) => ({ id: 10 + i, name: `c-manager-${i}`, publicIp: `x${i}` }));
+  const status = "c-manager-0 Ready Active\nc-manager-1 Down Active\nc-manager-2 Ready Active";
+  expect(handOffTarget(10, ms, status)?.name).toBe("c-manager-2");
+  expect(handOffTarget(12, ms, status)?.name).toBe("c-manager-0");
+  expect(handOffTarget(10, ms, "c-manager-0 Ready Active\nc-manager-2 Ready Drain")).toBe(
+    undefined,
+  );
+  // Commands go to the node in maintenance only when no other manager answers.
+  expect(managerOrder(ms, 10).map((m) => m.name)).toEqual([
+    "c-manager-1",
+    "c-manager-2",
+    "c-manager-0",
+  ]);
 });
 
 test("a node that does not hold the IP leaves it alone", async () => {
@@ -121,38 +157,43 @@ test("an update that is not a resize does nothing and takes no lock", async () =
   expect(c.ctx.lock.holder).toBeUndefined();
 });
 
-test("a failed drain fails that update, releases the lock, and the others still proceed one at a time", async () => {
+test("a failed drain fails that update, reactivates the node, and fails the waiting updates at once", async () => {
   const c = fakeCluster(3, 2, { failDrainOf: "c-worker-0" });
-  await Promise.all(c.nodes.map((n) => c.update(n.name)));
+  // c-worker-0 first: the others queue behind it.
+  const first = c.update("c-worker-0");
+  const rest = c.nodes.filter((n) => n.name !== "c-worker-0").map((n) => c.update(n.name));
+  await Promise.all([first, ...rest]);
   expect(c.events).toContain("failed c-worker-0: drain of c-worker-0 timed out");
-  expect(c.events).not.toContain("resize c-worker-0");
-  expect(c.events.filter((e) => e.startsWith("node-activate"))).toHaveLength(4);
-  expect(c.maxDown()).toBe(1);
+  expect(c.events).toContain("node-activate c-worker-0"); // undone
+  expect(c.events.filter((e) => e.startsWith("resize"))).toEqual([]);
+  const failed = c.events.filter((e) =>
+    /was not resized: the maintenance of c-worker-0 failed/.test(e),
+  );
+  expect(failed).toHaveLength(4);
   expect(c.ctx.lock.holder).toBeUndefined();
+  expect(c.maxDown()).toBe(0);
 });
 
-test("the error hook releases a lock held by a failed provider update", async () => {
-  const c = fakeCluster(3, 2);
-  const [a, b] = [c.nodes[3], c.nodes[4]].map((n) => maintenanceHooks(n, c.ctx));
-  const u = (id: number) => ({
-    id: String(id),
-    oldInputs: { size: "x" },
-    newInputs: { size: "y" },
-  });
-  await a.before(u(1003));
-  const second = b.before(u(1004));
-  await new Promise((r) => setTimeout(r, 20));
-  expect(c.ctx.lock.holder).toBe("c-worker-0"); // b waits
-  expect(a.failed()).toBe(false); // the provider's resize failed: no retry, lock released
-  await second;
-  expect(c.ctx.lock.holder).toBe("c-worker-1");
+test("a provider update that fails (no after hook) lets the lease run out: the others fail, nothing hangs", async () => {
+  const c = fakeCluster(3, 2, { timeoutSeconds: 0.05 });
+  const t0 = Date.now();
+  const first = c.update("c-worker-0", { providerFails: true });
+  const rest = c.nodes.filter((n) => n.name !== "c-worker-0").map((n) => c.update(n.name));
+  await Promise.all([first, ...rest]);
+  expect(Date.now() - t0).toBeLessThan(2000);
+  expect(c.events).toContain("failed c-worker-0: provider: resize failed");
+  expect(c.events.filter((e) => e.startsWith("resize"))).toEqual(["resize c-worker-0"]);
+  expect(
+    c.events.filter((e) => /was not resized: the maintenance of c-worker-0 did not finish/.test(e)),
+  ).toHaveLength(4);
+  expect(c.ctx.lock.holder).toBeUndefined();
 });
 
 test("a single-node cluster is not drained (nothing could take its tasks), with a warning", async () => {
   const c = fakeCluster(1, 0);
   await c.update("c-manager-0");
   expect(c.events[0]).toMatch(
-    /^warn c-manager-0 holds the reserved IP and there is no other manager/,
+    /^warn c-manager-0 holds the reserved IP 198.51.100.7 and no other manager is Ready/,
   );
   expect(c.events[1]).toMatch(/^warn c-manager-0 is the only node/);
   expect(c.events.slice(2)).toEqual(["resize c-manager-0", "node-activate c-manager-0"]);

@@ -1,6 +1,8 @@
 /**
  * The droplets, one per planned node, each carrying the rolling-resize hooks (maintenance.ts).
- * The hooks' context is filled lazily: hooks run during an update.
+ * The hooks' context holds only what is known before any step runs (see maintenance.ts): the
+ * node plan, the managers' tag, the key and the token from config; the rest they ask
+ * DigitalOcean and the swarm when they run.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
@@ -8,11 +10,31 @@ import { renderUserData } from "../cloudInit";
 import { DEFAULTS } from "../config";
 import { maintenanceBinding, MaintenanceContext, MaintenanceLock } from "../maintenance";
 import { realMaintenanceOps } from "../maintenanceOps";
-import { NodePlan } from "../nodes";
+import { NodePlan, roleTag } from "../nodes";
 import { ClusterNetwork } from "./network";
 
-/** Resolves an output inside a hook, where the program's values are all known. */
-const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+/**
+ * Resolves an Output that a hook reads. Only for Outputs that depend on no resource (config):
+ * one that waits on a droplet would wait on the very steps the hooks run in. The deadline turns
+ * such a mistake into an error naming the value instead of a `pulumi up` that hangs.
+ */
+export function knownWithin<T>(o: pulumi.Output<T>, what: string, seconds: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `${what} was not known ${seconds} s into a droplet update: a maintenance hook must not wait on a resource being updated`,
+          ),
+        ),
+      seconds * 1000,
+    );
+    o.apply((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
 
 export interface ClusterDropletsArgs {
   region: string;
@@ -31,29 +53,18 @@ export function createDroplets(
   nodes: readonly NodePlan[],
   args: ClusterDropletsArgs,
   network: ClusterNetwork,
-  /** The entry point's address, created after the droplets (it needs manager-0's id). */
-  entryAddress: () => pulumi.Output<string>,
   parent: pulumi.Resource,
 ): digitalocean.Droplet[] {
   // Rolling resize (see maintenance.ts): hooks on every droplet, one lock for the whole program.
   const maintenance: MaintenanceContext = {
     nodes,
-    managerDropletIds: () =>
-      valueOf(
-        pulumi.all(
-          droplets.filter((_, i) => nodes[i].role === "manager").map((d) => d.id.apply(Number)),
-        ),
-      ),
     lock: new MaintenanceLock(),
     timeoutSeconds: args.maintenanceTimeoutSeconds,
     ops: realMaintenanceOps({
-      target: () =>
-        valueOf(
-          pulumi
-            .all([entryAddress(), pulumi.output(args.sshPrivateKey)])
-            .apply(([host, privateKey]) => ({ host, user: "root", privateKey })),
-        ),
-      reservedIp: () => valueOf(entryAddress()),
+      managerTag: roleTag(name, "manager"),
+      // index.ts passes the key from config (requireSecret): an Output of no resource, known
+      // before any step. The token is config or environment, a plain value.
+      privateKey: () => knownWithin(pulumi.output(args.sshPrivateKey), "the SSH private key", 60),
       token: () => process.env.DIGITALOCEAN_TOKEN ?? new pulumi.Config("digitalocean").get("token"),
       log: (m) => pulumi.log.info(m, parent),
       warn: (m) => pulumi.log.warn(m, parent),

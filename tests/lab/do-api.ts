@@ -78,6 +78,8 @@ export interface DoApiStandIn {
   /** The droplet an IP is routed to now (what a packet to the IP would reach). */
   holder(ip: string): number | undefined;
   setDroplets(droplets: StandInDroplet[]): void;
+  /** Routes an IP at once, with no action (the state before a test). */
+  assignNow(ip: string, dropletId: number | undefined): void;
   /** Resolves once no action is pending. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -285,6 +287,9 @@ export async function startDoApi(
     calls,
     holder: (ip) => ips.get(ip)?.dropletId,
     setDroplets: (d) => (droplets = [...d]),
+    assignNow: (ip, dropletId) => {
+      ips.get(ip)!.dropletId = dropletId;
+    },
     idle: async () => {
       while (pending.size > 0) await Promise.all(pending.values());
     },

@@ -1,10 +1,18 @@
 /**
- * The rolling-resize cycle on the lab (issue 5), driven by the program's own hook functions
- * (components/maintenance.ts) and scripts, exactly as `pulumi up` would after a size change of
- * every node: the engine starts every droplet update at once; the hooks serialise them, drain,
- * hand the reserved IP away and back, and reactivate. The provider's resize (power off, resize,
- * power on) is the lab's power off and on of that host. A poller watches the lab service and
- * the control plane the whole time.
+ * The rolling-resize cycle on the lab (issues 5 and 14), as `pulumi up` runs it after a size
+ * change of every node: the REAL program (index.ts) runs under the engine-order driver
+ * (tests/engine/engine.ts), which starts every droplet's update at once, calls the hooks the
+ * program registered through the SDK's callback server, and answers each droplet only after its
+ * after hooks, as the engine does. The hooks are the program's, with the context the program
+ * builds (components/cluster/droplets.ts): its operations SSH to the lab hosts with the lab key
+ * and call DigitalOcean's API at the lab's stand-in (tests/lab/do-api.ts, by
+ * DIGITALOCEAN_API_URL), which lists the lab hosts as droplets by tag and moves the reserved
+ * IP's stand-in address between hosts when an assign action completes.
+ *
+ * Not the program's own, and why: the engine (no Pulumi CLI can run here; the driver keeps the
+ * engine's order, see engine.ts), DigitalOcean's API (the stand-in behaves as documented:
+ * actions that take time, 422 while one is pending), and the provider's resize (the lab powers
+ * the host off and on, as DigitalOcean does around a resize).
  *
  *   ts-node tests/lab/maintenance.ts --hosts HOSTS.json --key KEY --reserved-ip ADDR
  *     --service NAME --replicas N [--poll-seconds 1] [--skip HOST ...]
@@ -15,9 +23,9 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { maintenanceHooks, MaintenanceLock, MaintenanceOps } from "../../components/maintenance";
 import { sshRun, SshTarget } from "../../components/maintenanceOps";
-import { planNodes } from "../../components/nodes";
+import { startEngine } from "../engine/engine";
+import { startDoApi, StandInDroplet } from "./do-api";
 
 interface Host {
   name: string;
@@ -37,57 +45,111 @@ const lab = (script: string) =>
     stdio: ["ignore", "inherit", "inherit"],
   });
 const stamp = () => new Date().toISOString().slice(11, 19);
-const say = (m: string) => console.log(`    [${stamp()}] ${m}`);
+const say = (m: string) => console.error(`    [${stamp()}] ${m}`);
 
 async function main() {
   // --skip NAME: a host the scenarios already removed from the cluster.
   const skipped = process.argv.flatMap((a, i) => (process.argv[i - 1] === "--skip" ? [a] : []));
   const allHosts: Host[] = JSON.parse(fs.readFileSync(arg("--hosts"), "utf8"));
   const hosts = allHosts.filter((h) => !skipped.includes(h.name));
-  const key = fs.readFileSync(arg("--key"), "utf8");
+  const keyFile = arg("--key");
+  const key = fs.readFileSync(keyFile, "utf8");
   const reservedIp = arg("--reserved-ip");
   const service = arg("--service");
   const replicas = Number(arg("--replicas"));
   const pollMs = Number(arg("--poll-seconds", "1")) * 1000;
   const managers = hosts.filter((h) => h.name.includes("-manager-")).length;
-  const nodes = planNodes("lab", {
-    managers: { count: managers, size: "s-1vcpu-2gb" },
-    workers: [{ name: "worker", count: hosts.length - managers, size: "s-1vcpu-1gb" }],
-  });
+  const workers = hosts.length - managers;
+  const byName = new Map(allHosts.map((h) => [h.name, h]));
   // Lab host indexes are positions in the full hosts.json (lab.sh numbers hosts that way).
   const hostIndex = (name: string) => allHosts.findIndex((h) => h.name === name);
-  const dropletId = (name: string) => 1000 + hostIndex(name);
-  for (const n of nodes) if (hostIndex(n.name) < 0) throw new Error(`no lab host for ${n.name}`);
 
-  const entry: SshTarget = { host: reservedIp, user: "root", privateKey: key };
-  let holder = dropletId("lab-manager-0");
-  const ops: MaintenanceOps = {
-    onManager: (command) => sshRun(entry, command, { connectAttempts: 6, onStderr: (l) => say(l) }),
-    reservedIpHolder: async () => holder,
-    // DigitalOcean routes the reserved IP to its new droplet; the lab moves the address.
-    assignReservedIp: async (id) => {
-      const from = holder - 1000;
-      const to = id - 1000;
+  // DigitalOcean's API, as the lab's stand-in: the droplets are the lab hosts, filled in as the
+  // program registers them (with the ids the engine gives them); the reserved IP is on manager-0.
+  const token = "lab-token";
+  const droplets: StandInDroplet[] = [];
+  const idToHost = new Map<number, string>();
+  const api = await startDoApi({
+    token,
+    droplets,
+    reservedIps: [{ ip: reservedIp, region: "fra1" }],
+    actionSeconds: 3,
+    log: say,
+    // The action completed: DigitalOcean now routes the IP to the new droplet.
+    onMove: async (ip, from, to) => {
+      const f = from === undefined ? undefined : hostIndex(idToHost.get(from)!);
+      const t = to === undefined ? undefined : hostIndex(idToHost.get(to)!);
       lab(
-        `ip -n "$(lab_ns ${from})" addr del ${reservedIp}/24 dev eth0 2>/dev/null || true; ` +
-          `lab_add_address ${to} ${reservedIp}; ip neigh flush to ${reservedIp} || true`,
+        (f === undefined
+          ? ""
+          : `ip -n "$(lab_ns ${f})" addr del ${ip}/24 dev eth0 2>/dev/null || true; `) +
+          (t === undefined ? "" : `lab_add_address ${t} ${ip}; `) +
+          `ip neigh flush to ${ip} || true`,
       );
-      holder = id;
-      say(`reserved IP ${reservedIp} now on ${allHosts[to].name}`);
+      say(`reserved IP ${ip} now on ${t === undefined ? "nothing" : allHosts[t].name}`);
     },
-    log: (m) => say(m),
-    warn: (m) => say(`WARNING ${m}`),
-  };
-  const ctx = {
-    nodes,
-    managerDropletIds: async () =>
-      nodes.filter((n) => n.role === "manager").map((n) => dropletId(n.name)),
-    ops,
-    lock: new MaintenanceLock(),
-    timeoutSeconds: 240,
-  };
+  });
+  process.env.DIGITALOCEAN_API_URL = api.url;
+  process.env.DIGITALOCEAN_TOKEN = token;
+
+  // Keep Pulumi's mock log on stderr with a timestamp (the program's own messages).
+  console.log = (...a: unknown[]) => say(a.map(String).join(" "));
+
+  const previous: Record<string, Record<string, unknown>> = {};
+  for (const h of hosts) previous[h.name] = { size: "s-1vcpu-1gb" };
+  let poweredOff = 0;
+  let maxOff = 0;
+  const engine = await startEngine({
+    config: {
+      "do-swarm:clusterName": "lab",
+      "do-swarm:region": "fra1",
+      "do-swarm:managers": JSON.stringify({ count: managers, size: "s-2vcpu-2gb" }),
+      "do-swarm:workers": JSON.stringify([
+        { name: "worker", count: workers, size: "s-2vcpu-2gb", labels: { tier: "app" } },
+      ]),
+      "do-swarm:sshPublicKey": fs.readFileSync(`${keyFile}.pub`, "utf8").trim(),
+      "do-swarm:sshPrivateKey": key,
+    },
+    previous,
+    fake: (type, _name, inputs) => {
+      if (type === "digitalocean:index/droplet:Droplet") {
+        const h = byName.get(inputs.name as string);
+        if (!h)
+          throw new Error(
+            `the program wants droplet ${inputs.name}, which the lab has no host for`,
+          );
+        return { ipv4Address: h.public, ipv4AddressPrivate: h.private };
+      }
+      if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
+      if (type === "digitalocean:index/sshKey:SshKey") return { fingerprint: "lab" };
+      return {};
+    },
+    onRegister: ({ type, id, state }) => {
+      if (type !== "digitalocean:index/droplet:Droplet") return;
+      const h = byName.get(String(state.name))!;
+      droplets.push({
+        id: Number(id),
+        name: h.name,
+        tags: state.tags as string[],
+        publicIp: h.public,
+        privateIp: h.private,
+      });
+      idToHost.set(Number(id), h.name);
+      api.setDroplets(droplets);
+      if (h.name === "lab-manager-0") api.assignNow(reservedIp, Number(id));
+    },
+    // DigitalOcean's resize: the droplet is powered off, resized, powered on.
+    providerUpdate: async (step) => {
+      poweredOff++;
+      maxOff = Math.max(maxOff, poweredOff);
+      say(`${step.name}: powering off for the resize (provider update)`);
+      lab(`lab_power_off ${hostIndex(step.name)}; sleep 2; lab_power_on ${hostIndex(step.name)}`);
+      poweredOff--;
+    },
+  });
 
   // The poller: running tasks of the service and whether the managers answer (quorum).
+  const entry: SshTarget = { host: reservedIp, user: "root", privateKey: key };
   let minRunning = Number.POSITIVE_INFINITY;
   let quorumLost = 0;
   let polls = 0;
@@ -112,45 +174,40 @@ async function main() {
     }
   })();
 
-  // The engine: every droplet's update starts at once; the hooks bracket the provider's resize.
   const t0 = Date.now();
-  const failures: string[] = [];
-  await Promise.all(
-    nodes.map(async (node) => {
-      const hooks = maintenanceHooks(node, ctx);
-      const u = {
-        id: String(dropletId(node.name)),
-        oldInputs: { size: "s-1vcpu-1gb" },
-        newInputs: { size: "s-2vcpu-2gb" },
-      };
-      try {
-        await hooks.before(u);
-        say(`${node.name}: powering off for the resize`);
-        lab(`lab_power_off ${hostIndex(node.name)}; sleep 2; lab_power_on ${hostIndex(node.name)}`);
-        await hooks.after(u);
-        say(`${node.name}: resized and active`);
-      } catch (e) {
-        hooks.failed();
-        failures.push(`${node.name}: ${(e as Error).message}`);
-      }
-    }),
-  );
+  await import("../../index");
+  let timedOut: string | undefined;
+  await engine.finished(1800_000).catch((e: Error) => (timedOut = e.message));
   polling = false;
   await poller;
+  await api.idle();
   const seconds = Math.round((Date.now() - t0) / 1000);
 
-  console.log(
-    `    resized ${nodes.length} nodes one at a time in ${seconds} s; min running tasks of ${service}: ` +
+  const m0 = droplets.find((d) => d.name === "lab-manager-0")!.id;
+  const assigns = api.calls.filter((c) =>
+    c.startsWith(`POST /v2/reserved_ips/${reservedIp}/actions`),
+  );
+  console.error(
+    `    resized ${engine.steps.size} nodes in ${seconds} s (at most ${maxOff} powered off at once); ` +
+      `reserved-IP actions: ${assigns.length}; min running tasks of ${service}: ` +
       `${minRunning} of ${replicas} over ${polls} polls; polls without quorum: ${quorumLost}`,
   );
-  const problems = [...failures];
-  if (holder !== dropletId("lab-manager-0"))
+  const problems: string[] = [];
+  if (timedOut) problems.push(timedOut);
+  for (const [name, s] of engine.steps) if (s !== "ok") problems.push(`${name}: ${s}`);
+  if (engine.steps.size !== hosts.length)
+    problems.push(`${engine.steps.size} droplet updates, expected ${hosts.length}`);
+  if (maxOff > 1) problems.push(`${maxOff} hosts were powered off at once`);
+  if (api.holder(reservedIp) !== m0)
     problems.push("the reserved IP did not return to lab-manager-0");
+  if (assigns.length !== 2)
+    problems.push(`${assigns.length} reserved-IP assigns, expected 2 (away, back)`);
   if (!(minRunning >= replicas - 1))
     problems.push(`the service dropped to ${minRunning} running tasks (< ${replicas - 1})`);
   if (quorumLost > 0) problems.push(`${quorumLost} polls found no quorum`);
   if (polls === 0) problems.push("no poll succeeded");
-  for (const p of problems) console.log(`    CHECK FAILED: ${p}`);
+  for (const p of problems) console.error(`    CHECK FAILED: ${p}`);
+  await api.close();
   process.exit(problems.length === 0 ? 0 : 1);
 }
 
