@@ -24,6 +24,8 @@ export interface Recorded {
   ignoreChanges: string[];
   /** Input paths whose change REPLACES the resource (set by us or by the SDK, e.g. triggers). */
   replaceOnChanges: string[];
+  /** A replacement deletes the old resource before it creates the new one. */
+  deleteBeforeReplace: boolean;
   hookNames: Record<string, string[]>;
 }
 
@@ -126,6 +128,7 @@ export async function recordProgram(
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         ignoreChanges: req.getIgnorechangesList(),
         replaceOnChanges: req.getReplaceonchangesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
         hookNames,
       });
       inFlight--;
@@ -207,6 +210,9 @@ export function fakeCloud(): FakeOutputs {
               managerToken: "SWMTKN-1-manager-secret",
             }),
           };
+        }
+        if (name.endsWith("-swarm-id")) {
+          return { stdout: JSON.stringify({ nodeId: `node-${name}`, clusterId: "cluster" }) };
         }
         return { stdout: name.endsWith("-join") ? `node-${name.replace(/-join$/, "")}\n` : "" };
       default:

@@ -82,15 +82,22 @@ test("a deploy command names its swarm: a swarm created anew redeploys every sta
   }
 });
 
-test("no command whose delete undoes its work can be replaced by an input change", () => {
-  // A replacement creates the new command, then runs the OLD one's delete: for a deploy that is
-  // `docker stack rm` of the stack just deployed, for a registration the removal of the node.
-  // The SDK makes `triggers` replace-on-change, so none of them may have triggers.
+test("no command whose delete undoes its work is replaced create-first", () => {
+  // A create-first replacement creates the new command, then runs the OLD one's delete: for a
+  // deploy that is `docker stack rm` of the stack just deployed. The SDK makes `triggers`
+  // replace-on-change, so such a command has none, except a registration, whose replacement
+  // (its droplet replaced) deletes the OLD node first, on purpose (deleteBeforeReplace).
   const commands = rec.ofType("command:remote:Command");
   const undoing = commands.filter((c) => (reveal(c.rawInputs) as { delete?: string }).delete);
   expect(undoing.length).toBeGreaterThan(0);
   for (const c of undoing) {
-    expect((reveal(c.rawInputs) as { triggers?: unknown }).triggers).toBeUndefined();
+    const triggers = (reveal(c.rawInputs) as { triggers?: unknown }).triggers;
+    if (c.name.endsWith("-register")) {
+      expect(triggers).toHaveLength(1);
+      expect(c.deleteBeforeReplace).toBe(true);
+    } else {
+      expect(triggers).toBeUndefined();
+    }
     expect(c.replaceOnChanges.filter((p) => !p.startsWith("triggers"))).toEqual([]);
   }
 });

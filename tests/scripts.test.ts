@@ -86,7 +86,10 @@ function runWithFakes(
       FAKE_JOIN: join,
     },
   });
-  const calls = fs.readFileSync(path.join(fake, "calls"), "utf8").trim().split("\n");
+  const callsFile = path.join(fake, "calls");
+  const calls = fs.existsSync(callsFile)
+    ? fs.readFileSync(callsFile, "utf8").trim().split("\n")
+    : [];
   fs.rmSync(fake, { recursive: true, force: true });
   return {
     status: run.status,
@@ -162,14 +165,46 @@ describe("swarm-init.sh on a replaced bootstrap manager whose peers are live", (
 });
 
 describe("swarm-join.sh when the CLI gives up before the engine has joined", () => {
-  const joinWorker = (join: JoinOutcome) =>
+  const joinWorker = (join: JoinOutcome, sshFails = 0) =>
     runWithFakes(
       "swarm-join.sh",
       ["worker", "10.0.0.20", "10.0.0.10", "10.0.0.11"],
-      "SWMTKN-1-abc-worker\n",
-      0,
+      KEY,
+      sshFails,
       join,
     );
+
+  test("the join token is fetched from a manager over SSH with the key on stdin, never an input", () => {
+    const r = joinWorker("ok", 1);
+    expect(r.status).toBe(0);
+    // 10.0.0.10 has no token to give (no leader), 10.0.0.11 has.
+    expect(r.calls.filter((c) => c.startsWith("ssh "))).toEqual([
+      "ssh root@10.0.0.10",
+      "ssh root@10.0.0.11",
+    ]);
+    expect(r.calls).toContainEqual(
+      expect.stringMatching(
+        /^docker swarm join --token SWMTKN-1-abc-manager .* 10\.0\.0\.10:2377$/,
+      ),
+    );
+    expect(r.stderr).not.toContain("SWMTKN");
+  });
+
+  test("no key on stdin: fails at once, naming what is missing", () => {
+    const r = runWithFakes("swarm-join.sh", ["worker", "10.0.0.20", "10.0.0.10"], "", 0, "ok");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("no SSH private key on standard input");
+  });
+
+  test("no manager hands out a token: six rounds, then a clear failure", () => {
+    const r = joinWorker("ok", 100);
+    expect(r.status).toBe(1);
+    expect(r.calls.filter((c) => c.startsWith("ssh "))).toHaveLength(12);
+    expect(r.stderr).toContain(
+      "could not get a worker join token from any of: 10.0.0.10 10.0.0.11",
+    );
+    expect(r.calls.some((c) => c.startsWith("docker swarm join"))).toBe(false);
+  });
 
   test("a join that completed in the background counts: node ID printed, nothing torn down", () => {
     const r = joinWorker("background");

@@ -133,27 +133,37 @@ describe.each([
     ).toBe(true);
   });
 
-  test("manager joins are chained one at a time; worker joins depend on init only", () => {
+  test("the swarm's IDs are read by a command of their own on manager-0, after init", () => {
+    const id = rec.byName(`${cluster}-swarm-id`);
+    const m0 = rec.state(`${cluster}-manager-0`);
+    expect((inputs(id) as { connection: { host: string } }).connection.host).toBe(m0.ipv4Address);
+    expect(cmd(id.name).create).toContain("swarm-id: ");
+    expect(id.dependencies).toContain(urnOf(`${cluster}-swarm-init`));
+    expect(cmd(id.name).stdin).toBeUndefined();
+  });
+
+  test("manager joins are chained one at a time; worker joins depend on the swarm only", () => {
     const joins = children(cluster, COMMAND).filter((c) => c.name.endsWith("-join"));
     expect(joins).toHaveLength(managers - 1 + workers);
     for (let m = 1; m < managers; m++) {
       const join = rec.byName(`${cluster}-manager-${m}-join`);
-      const previous = m === 1 ? `${cluster}-swarm-init` : `${cluster}-manager-${m - 1}-join`;
+      const previous = m === 1 ? `${cluster}-swarm-id` : `${cluster}-manager-${m - 1}-join`;
       expect(join.dependencies).toContain(urnOf(previous));
       expect(join.dependencies).toContain(urnOf(`${cluster}-manager-${m}-ready`));
       expect(cmd(join.name).create).toContain("bash \"$f\" 'manager'");
-      // The manager token travels on stdin, marked secret: never in the command or the state.
+      // No token at all: the script fetches one with the key, which travels on secret stdin.
       expect(isSecret(join.rawInputs.stdin)).toBe(true);
-      expect(cmd(join.name).stdin).toBe("SWMTKN-1-manager-secret\n");
-      expect(cmd(join.name).create).not.toContain("manager-secret");
+      expect(cmd(join.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
+      // The swarm it joins heads the command: a swarm created anew makes it run again.
+      expect(cmd(join.name).create.split("\n")[0]).toBe("# do-swarm: join swarm cluster");
     }
     const workerJoins = joins.filter((j) => !j.name.includes("-manager-"));
     for (const join of workerJoins) {
-      expect(join.dependencies).toContain(urnOf(`${cluster}-swarm-init`));
+      expect(join.dependencies).toContain(urnOf(`${cluster}-swarm-id`));
       expect(join.dependencies.some((d) => /-join$/.test(d))).toBe(false);
       expect(cmd(join.name).create).toContain("bash \"$f\" 'worker'");
       expect(isSecret(join.rawInputs.stdin)).toBe(true);
-      expect(cmd(join.name).stdin).toBe("SWMTKN-1-worker-secret\n");
+      expect(cmd(join.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
     }
   });
 
@@ -165,7 +175,7 @@ describe.each([
       expect(i.connection.host).toBe("198.51.100.7");
       expect(r.dependencies).toContain(urnOf(`${cluster}-reserved-ip-assignment`));
       const node = r.name.replace(/-register$/, "");
-      const nodeId = node.endsWith("manager-0") ? `node-${cluster}-swarm-init` : `node-${node}`;
+      const nodeId = node.endsWith("manager-0") ? `node-${cluster}-swarm-id` : `node-${node}`;
       expect(i.create).toContain(`bash "$f" '${nodeId}'`);
       expect(i.delete).toContain(`bash "$f" '${nodeId}'`);
       expect(i.delete).toContain("node-remove");
@@ -173,10 +183,17 @@ describe.each([
       expect(isSecret(r.rawInputs.stdin)).toBe(true);
       expect(cmd(r.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
       expect(r.additionalSecretOutputs).toContain("stdin");
+      // A replaced droplet replaces its registration, the old one deleted first (its delete
+      // removes the OLD node from the swarm): see bootstrap.ts.
+      const droplet = rec.byName(node);
+      expect(reveal(r.rawInputs.triggers)).toEqual([rec.state(node).id ?? expect.any(String)]);
+      expect(r.replaceOnChanges).toContain("triggers[*]");
+      expect(r.deleteBeforeReplace).toBe(true);
+      expect(r.dependencies).toContain(droplet.urn);
     }
   });
 
-  test("the private key goes only to init and the registrations, and only on secret stdin", () => {
+  test("the private key goes only to init, the joins and the registrations, and only on secret stdin", () => {
     const carriers: string[] = [];
     for (const c of children(cluster, COMMAND)) {
       const { create, delete: del, stdin } = cmd(c.name);
@@ -189,7 +206,10 @@ describe.each([
     const registers = children(cluster, COMMAND)
       .map((c) => c.name)
       .filter((n) => n.endsWith("-register"));
-    expect(carriers.sort()).toEqual([`${cluster}-swarm-init`, ...registers].sort());
+    const joins = children(cluster, COMMAND)
+      .map((c) => c.name)
+      .filter((n) => n.endsWith("-join"));
+    expect(carriers.sort()).toEqual([`${cluster}-swarm-init`, ...joins, ...registers].sort());
   });
 
   test("no command sends a join token anywhere but stdin", () => {

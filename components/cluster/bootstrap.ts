@@ -103,25 +103,31 @@ export function bootstrapSwarm(
     },
     { parent, dependsOn: [ready[0]], additionalSecretOutputs: ["stdout", "stdin"] },
   );
-  const tokens = pulumi.secret(
-    init.stdout.apply(
-      (s) =>
-        JSON.parse(s) as {
-          clusterId: string;
-          nodeId: string;
-          workerToken: string;
-          managerToken: string;
-        },
-    ),
+  // 2b. The swarm's identity, read on manager-0 by a command of its own. Why not init's stdout:
+  //     whenever init's inputs change (a manager's IP, the key, an edit of swarm-init.sh), the
+  //     engine marks ALL its outputs unknown in preview, and every join, registration and deploy
+  //     that took them would show `~ update` with unknown values while `up` changes nothing.
+  //     This command's inputs change only with manager-0's droplet (its address) or the key, and
+  //     then re-reading the IDs is what `up` does. Init's stdout (the tokens) is read by nobody.
+  const swarmId = new command.remote.Command(
+    `${name}-swarm-id`,
+    {
+      connection: connection(droplets[0].ipv4Address),
+      create: scriptCommand("swarm-id.sh"),
+      logging: "stderr",
+    },
+    { parent, dependsOn: [init] },
   );
-  // Not a credential (any node shows it in `docker info`): unsecret, so that the deploy
-  // commands that carry it keep a readable preview.
-  const clusterId = pulumi.unsecret(tokens.apply((t) => t.clusterId));
+  const ids = swarmId.stdout.apply((s) => JSON.parse(s) as { nodeId: string; clusterId: string });
+  const manager0NodeId = ids.apply((i) => i.nodeId);
+  const clusterId = ids.apply((i) => i.clusterId);
 
   // 3. Other managers join ONE AT A TIME (each waits for the previous one to be in the raft);
-  //    workers join IN PARALLEL, each needing only the swarm and itself.
+  //    workers join IN PARALLEL, each needing only the swarm and itself. The join token is
+  //    fetched by the script from a manager over the VPC with the key (stdin); the command names
+  //    the swarm's ID, so a swarm created anew (its only manager lost) makes every node join it.
   const joins: (command.remote.Command | undefined)[] = [];
-  let previousManager: pulumi.Resource = init;
+  let previousManager: pulumi.Resource = swarmId;
   nodes.forEach((n, i) => {
     if (i === 0) return;
     const join = new command.remote.Command(
@@ -129,16 +135,19 @@ export function bootstrapSwarm(
       {
         connection: connection(droplets[i].ipv4Address),
         create: pulumi
-          .all([privateIps[i], ...managerIps])
-          .apply(([self, ...ms]) =>
-            scriptCommand("swarm-join.sh", [n.role, self, ...ms.filter((m) => m !== self)]),
+          .all([clusterId, privateIps[i], ...managerIps])
+          .apply(([swarm, self, ...ms]) =>
+            [
+              `# do-swarm: join swarm ${swarm}`,
+              scriptCommand("swarm-join.sh", [n.role, self, ...ms.filter((m) => m !== self)]),
+            ].join("\n"),
           ),
-        stdin: tokens.apply((t) => (n.role === "manager" ? t.managerToken : t.workerToken) + "\n"),
+        stdin: keyOnStdin,
         logging: "stderr",
       },
       {
         parent,
-        dependsOn: [ready[i], n.role === "manager" ? previousManager : init],
+        dependsOn: [ready[i], n.role === "manager" ? previousManager : swarmId],
         additionalSecretOutputs: ["stdin"],
       },
     );
@@ -151,10 +160,19 @@ export function bootstrapSwarm(
   //    key on stdin: the delete gets the stdin stored with it) and removes it, before its
   //    droplet goes, from a manager, so it also works when the node itself is already gone.
   //    Manager entries are chained so scale-downs demote one manager at a time.
+  //    A REPLACED droplet (`pulumi up --replace`, a region change) is a new swarm node under the
+  //    same name, while the old droplet lives on until the engine deletes it after every create
+  //    and update: updating the registration would leave the old node in the swarm (a Down
+  //    raft member, for a manager, once its droplet goes). So the registration is replaced with
+  //    its droplet (triggers: the droplet's id), deleting the old one first: its delete runs
+  //    node-remove.sh for the OLD node (drain, demote, leave, rm) while the old droplet still
+  //    runs, after the new node has joined (the registration waits for its join). The engine
+  //    deletes nothing else first: only dependents through inputs are replaced with it
+  //    (step_generator.go calculateDependentReplacements), and the stacks and the next
+  //    manager's registration depend on it through dependsOn only.
   let previousManagerRegister: pulumi.Resource | undefined;
   const registers = nodes.map((n, i) => {
-    const nodeId =
-      i === 0 ? tokens.apply((t) => t.nodeId) : joins[i]!.stdout.apply((s) => s.trim());
+    const nodeId = i === 0 ? manager0NodeId : joins[i]!.stdout.apply((s) => s.trim());
     const register = new command.remote.Command(
       `${name}-${n.key}-register`,
       {
@@ -163,13 +181,15 @@ export function bootstrapSwarm(
         delete: nodeId.apply((id) => scriptCommand("node-remove.sh", [id])),
         stdin: keyOnStdin,
         logging: "stderr",
+        triggers: [droplets[i].id],
       },
       {
         parent,
+        deleteBeforeReplace: true,
         additionalSecretOutputs: ["stdin"],
         dependsOn: [
           ...args.entryPointReady,
-          joins[i] ?? init,
+          joins[i] ?? swarmId,
           ...(n.role === "manager" && previousManagerRegister ? [previousManagerRegister] : []),
         ],
       },

@@ -1,26 +1,44 @@
 #!/usr/bin/env bash
-# Joins this node to the swarm as a manager or a worker, reading the join token from stdin so it
-# never appears in the command line Pulumi stores or logs. Prints the node ID on stdout.
+# Joins this node to the swarm as a manager or a worker, with a join token it fetches at run time
+# from one of the given managers over the VPC (with the program's SSH key, given on stdin): the
+# token is never an input of the command, so a change of the swarm's init command (a manager IP,
+# a script edit) does not make every join "unknown" in preview, and no token is in the state.
+# Prints the node ID on stdout.
 # Safe to re-run: a node already in this swarm with the right role is left as it is; a node in
 # another live swarm is an error; a node still in a swarm that is gone (its only manager was lost
 # and rebuilt) leaves it and joins; a stale half-finished join is cleaned up and retried.
-# Usage: swarm-join.sh manager|worker ADVERTISE_ADDR MANAGER_ADDR [MANAGER_ADDR ...] <<< TOKEN
+# Usage: swarm-join.sh manager|worker ADVERTISE_ADDR MANAGER_ADDR [MANAGER_ADDR ...] <<< SSH_PRIVATE_KEY
 set -euo pipefail
 # shellcheck source=components/scripts/lib/swarm.sh
 . "$(dirname "$0")/lib/swarm.sh"
+# shellcheck source=components/scripts/lib/peer-ssh.sh
+. "$(dirname "$0")/lib/peer-ssh.sh"
 
 log() { printf 'swarm-join[%s]: %s\n' "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[ "$#" -ge 3 ] || die "usage: swarm-join.sh manager|worker ADVERTISE_ADDR MANAGER_ADDR... (token on stdin)"
+[ "$#" -ge 3 ] || die "usage: swarm-join.sh manager|worker ADVERTISE_ADDR MANAGER_ADDR... (SSH key on stdin)"
 role="$1"
 advertise="$2"
 shift 2
 case "$role" in manager | worker) ;; *) die "role must be manager or worker, not '$role'" ;; esac
 
+peer_read_key || die "no SSH private key on standard input (the join token is fetched with it from a manager)"
+
+# The first given manager that hands out a token (one not yet in the swarm, or without a leader
+# for a moment, does not): a few rounds, since managers join one at a time.
 token=""
-IFS= read -r token || true
-[ -n "$token" ] || die "no join token on standard input"
+for round in 1 2 3 4 5 6; do
+  for m in "$@"; do
+    if token="$(peer_ssh "$m" docker swarm join-token -q "$role" 2>/dev/null)" && [ -n "$token" ]; then
+      break 2
+    fi
+  done
+  token=""
+  log "no manager of $* handed out a $role join token (round $round of 6); trying again in 10s"
+  sleep 10
+done
+[ -n "$token" ] || die "could not get a $role join token from any of: $*; check that the managers are up and reach each other over SSH (22/tcp) in the VPC"
 
 info() { docker info --format "$1"; }
 

@@ -23,8 +23,13 @@
  *   nothing that depends on it registers.
  * - A resource whose inputs are unchanged is answered at once with its previous state.
  *
- * Not modelled: replacements of anything but what `replace` names, deletes of resources the
- * program no longer has (see `deleteStep`), the engine's bounded worker pool.
+ * - A replacement: of what `replace` names (`--replace`), create-first; of a resource whose
+ *   changed inputs are among its replaceOnChanges (a command's `triggers`), delete-first when
+ *   its registration asks deleteBeforeReplace, else create-first; the deletes of create-first
+ *   replacements run after every other step.
+ *
+ * Not modelled: deletes of resources the program no longer has (see `deleteStep`), the
+ * replacement of dependents a delete-first replacement forces, the bounded worker pool.
  */
 import * as grpc from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
@@ -55,6 +60,14 @@ export interface EngineOptions {
   fake: FakeOutputs;
   /** The previous deployment: by logical name, the inputs that differed from today's. */
   previous?: Record<string, Props>;
+  /**
+   * Resources the engine replaces (as `pulumi up --replace NAME`): created anew with a new id,
+   * the old one deleted after every create and update. In `previous`, "{{old-id:NAME}}" stands
+   * for the old id. @default []
+   */
+  replace?: string[];
+  /** A command's delete: what a replaced or deleted resource's stored `delete` runs. */
+  providerDelete?: (step: { name: string; type: string; oldInputs: Props }) => Promise<void>;
   /** `pulumi preview`: only onDryRun hooks run, nothing is updated. @default false */
   dryRun?: boolean;
   /** The provider's Update of a changed resource; a rejection fails the step. */
@@ -73,12 +86,19 @@ export interface Engine {
   events: string[];
   /** Update steps: name -> "running" | "ok" | "failed: reason". */
   steps: Map<string, string>;
+  /**
+   * Resources whose registration carried an unknown input value: in a preview, the engine
+   * shows each of them as `~ update` with unknown values.
+   */
+  unknownInputs: Set<string>;
   /** The hook names each resource's registration binds (what the engine stores in its state). */
   bindings: Map<string, Record<string, string[]>>;
   /** Hook names the program registered, with their dry-run flag. */
   hooks: Map<string, { onDryRun: boolean }>;
   /** The id a logical name has (stable across the previous and this deployment). */
   idOf(name: string): string;
+  /** The id it had in the previous deployment (another one when it is replaced). */
+  oldIdOf(name: string): string;
   /**
    * Resolves when every update step has ended and the program is quiet; rejects after
    * `timeoutMs` naming the steps still in flight (a hook waiting on its own step, say).
@@ -101,12 +121,25 @@ let idCounter = 0;
 
 /** Installs the mocks and the engine-order monitor. Call before importing the program. */
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
-  const previous = opts.previous ?? {};
+  const replace = new Set(opts.replace ?? []);
   const ids = new Map<string, string>();
+  const oldIds = new Map<string, string>();
   const idOf = (name: string) => {
-    if (!ids.has(name)) ids.set(name, String(5000 + ++idCounter));
+    if (!ids.has(name)) {
+      ids.set(name, String(5000 + ++idCounter));
+      // A replaced resource had another id before.
+      if (replace.has(name)) oldIds.set(name, String(5000 + ++idCounter));
+    }
     return ids.get(name)!;
   };
+  const oldIdOf = (name: string) => (idOf(name), oldIds.get(name) ?? idOf(name));
+  const previous: Record<string, Props> = JSON.parse(
+    JSON.stringify(opts.previous ?? {}).replace(/\{\{old-id:([^}]+)\}\}/g, (_, n: string) =>
+      oldIdOf(n),
+    ),
+  );
+  /** Old resources a create-first replacement deletes at the end. */
+  const pendingDeletes: { name: string; type: string; oldInputs: Props }[] = [];
   const inputsByName = new Map<string, Props>();
   const stateByName = new Map<string, Props>();
 
@@ -135,6 +168,9 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   const steps = new Map<string, string>();
   const hooks = new Map<string, { onDryRun: boolean; target: string; token: string }>();
   const bindings = new Map<string, Record<string, string[]>>();
+  const unknownInputs = new Set<string>();
+  // How the SDK sends a value that is not known yet (sdk/nodejs/runtime/rpc.ts unknownValue).
+  const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
   let inFlight = 0;
   let registrations = 0;
   let lastChange = Date.now();
@@ -212,6 +248,8 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     inFlight++;
     registrations++;
     touch();
+    if (JSON.stringify(req.getObject()?.toJavaScript() ?? {}).includes(UNKNOWN))
+      unknownInputs.add(req.getName());
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     register(req, async (err: unknown, resp: any) => {
       const name: string = req.getName();
@@ -241,7 +279,37 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
         Object.keys(override).some(
           (k) => JSON.stringify(override[k]) !== JSON.stringify(newInputs[k]),
         );
+      if (replace.has(name)) {
+        // `--replace`: a create step (create-before-delete, the default), the old one deleted
+        // once every create and update is done.
+        events.push(`create ${name}`);
+        pendingDeletes.push({ name, type, oldInputs: reveal(oldInputs) as Props });
+        return answer();
+      }
       if (!changed) return answer();
+      const replaceKeys = (req.getReplaceonchangesList() as string[]).map((k) =>
+        k.replace(/\[\*\]$/, ""),
+      );
+      const changedKeys = Object.keys(override).filter(
+        (k) => JSON.stringify(override[k]) !== JSON.stringify(newInputs[k]),
+      );
+      if (!(opts.dryRun ?? false) && changedKeys.some((k) => replaceKeys.includes(k))) {
+        const old = { name, type, oldInputs: reveal(oldInputs) as Props };
+        if (req.getDeletebeforereplace()) {
+          events.push(`delete ${name}`);
+          await opts.providerDelete?.(old);
+          events.push(`create ${name}`);
+        } else {
+          events.push(`create ${name}`);
+          pendingDeletes.push(old);
+        }
+        return answer();
+      }
+      if (opts.dryRun ?? false) {
+        // A preview of an update: the provider returns the new inputs and leaves what it would
+        // compute unknown (the SDK makes every output missing from the answer unknown).
+        resp.setObject(structPb.Struct.fromJavaScript(reveal(newInputs) as Props));
+      }
 
       // An update step, in flight with every other one.
       const step: StepInfo = {
@@ -287,7 +355,9 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     steps,
     hooks,
     bindings,
+    unknownInputs,
     idOf,
+    oldIdOf,
     finished: (timeoutMs) =>
       new Promise<void>((resolve, reject) => {
         const t0 = Date.now();
@@ -296,7 +366,13 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
           const quiet = Date.now() - lastChange > 300;
           if (registrations > 0 && running.length === 0 && inFlight === 0 && quiet) {
             clients.forEach((c) => c.close());
-            return resolve();
+            // The deletes of replaced resources come last (step_generator: after all steps).
+            return void (async () => {
+              for (const d of pendingDeletes.splice(0)) {
+                events.push(`delete ${d.name}`);
+                await opts.providerDelete?.(d);
+              }
+            })().then(resolve, reject);
           }
           if (Date.now() - t0 > timeoutMs) {
             return reject(

@@ -22,6 +22,12 @@ export interface WorldOptions {
   /** Pool sizes stay as they were (only the managers change). @default false */
   managersOnly?: boolean;
   dryRun?: boolean;
+  /** The stacks config (`do-swarm:stacks`). @default none */
+  stacks?: unknown[];
+  /** More of the previous deployment's inputs that differ, by logical name. */
+  previous?: Record<string, Record<string, unknown>>;
+  /** Resources replaced as by `pulumi up --replace`. @default [] */
+  replace?: string[];
   /** Commands on this node's name fail (exit 1): e.g. its drain. */
   failScriptFor?: { script: string; node: string };
 }
@@ -35,6 +41,8 @@ export interface World {
   maxDown: () => number;
   /** For each resized droplet, where the reserved IP was while it was off. */
   ipDuringResize: Map<string, number | undefined>;
+  /** What deletes ran, in order: `NAME: script arg` for a command, `NAME` otherwise. */
+  deletes: string[];
   /** Droplet names in the order the provider resized them. */
   resized: string[];
   dropletIdOf(name: string): number;
@@ -74,6 +82,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
   const ssh: string[] = [];
   const resized: string[] = [];
   const ipDuringResize = new Map<string, number | undefined>();
+  const deletes: string[] = [];
   const nameByHost = () => new Map(droplets.map((d) => [d.publicIp, d.name]));
 
   const run: SshRun = async (target, command) => {
@@ -114,18 +123,29 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
         ? []
         : [{ name: "worker", count: opts.workers, size: size("worker", "to") }],
     ),
+    ...(opts.stacks ? { "do-swarm:stacks": JSON.stringify(opts.stacks) } : {}),
   };
-  const previous: EngineOptions["previous"] = {};
-  for (let i = 0; i < opts.managers; i++)
-    previous[`${cluster}-manager-${i}`] = { size: size("manager", "from") };
-  for (let i = 0; i < opts.workers; i++)
-    previous[`${cluster}-worker-${i}`] = { size: size("worker", "from") };
+  const previous: EngineOptions["previous"] = { ...(opts.previous ?? {}) };
+  const resize = (name: string, role: "manager" | "worker") => {
+    if (size(role, "from") !== size(role, "to")) previous[name] = { size: size(role, "from") };
+  };
+  for (let i = 0; i < opts.managers; i++) resize(`${cluster}-manager-${i}`, "manager");
+  for (let i = 0; i < opts.workers; i++) resize(`${cluster}-worker-${i}`, "worker");
 
   const engine = await startEngine({
     config,
     fake: fakeCloud(),
     previous,
     dryRun: opts.dryRun,
+    replace: opts.replace,
+    providerDelete: async (step) => {
+      const del = step.oldInputs.delete;
+      deletes.push(
+        typeof del === "string"
+          ? `${step.name}: ${/node-[a-z]+\.sh|stack-[a-z]+\.sh/.exec(del)?.[0]} ${/bash "\$f" '([^']+)'/.exec(del)?.[1]}`
+          : step.name,
+      );
+    },
     onRegister: ({ type, id, state }) => {
       if (type !== "digitalocean:index/droplet:Droplet") return;
       // The droplets exist before this update: the API lists them with their tags.
@@ -140,6 +160,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
       if (state.name === `${cluster}-manager-0`) api.assignNow(RESERVED_IP, Number(id));
     },
     providerUpdate: async (step) => {
+      if (step.type !== "digitalocean:index/droplet:Droplet") return;
       // DigitalOcean's resize: power off, resize, power on.
       off.add(step.name);
       noteDown();
@@ -156,6 +177,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
     maxDown: () => maxDown,
     ipDuringResize,
     resized,
+    deletes,
     dropletIdOf: (name) => droplets.find((d) => d.name === name)!.id,
     logs,
     close: () => api.close(),

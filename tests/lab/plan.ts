@@ -117,6 +117,11 @@ async function main() {
             }),
           };
         }
+        if (name.endsWith("-swarm-id")) {
+          return {
+            stdout: JSON.stringify({ nodeId: field("nodeId"), clusterId: field("clusterId") }),
+          };
+        }
         return { stdout: `{{stdout:${name}}}`, stderr: "" };
       }
       return {};
