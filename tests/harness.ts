@@ -59,7 +59,15 @@ export interface Recording {
   settled(): Promise<void>;
 }
 
-let counter = 0;
+/**
+ * A resource's id, from its logical name: the same in every run of every program shape, as a
+ * real resource's id stays across deployments (plans of two configs are diffed by the lab's
+ * replay, and a registration's triggers hold its droplet's id).
+ */
+export const fakeId = (name: string) =>
+  String(
+    100000 + (parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16) % 900000),
+  );
 
 /** Installs the mocks and the recorder. Call once per test file, before importing the program. */
 export async function recordProgram(
@@ -72,7 +80,7 @@ export async function recordProgram(
     {
       newResource: async (args) => {
         inputsByName.set(args.name, args.inputs);
-        const id = String(100000 + ++counter);
+        const id = fakeId(args.name);
         const state = {
           ...(reveal(args.inputs) as object),
           ...(await fake(args.type, args.name, args.inputs)),

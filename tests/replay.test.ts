@@ -15,7 +15,10 @@ const command = (name: string, extra: Partial<PlanCommand> = {}): PlanCommand =>
 });
 
 const ops = ([forward, deletes]: ReturnType<typeof diffPlans>) => [
-  ...forward.map((s) => `${s.op} ${s.cmd.create}`),
+  ...forward.flatMap((s) => [
+    ...(s.deleteFirst ? [`delete ${s.deleteFirst.delete}`] : []),
+    `${s.op} ${s.cmd.create}`,
+  ]),
   ...deletes.map((s) => `${s.op} ${s.cmd.delete}`),
 ];
 
@@ -37,4 +40,23 @@ test("unchanged triggers change nothing; triggers that do not replace are an upd
   const plain = { commands: [command("web", { triggers: ["v2"], replaceOnChanges: [] })] };
   const plainBefore = { commands: [command("web", { triggers: ["v1"], replaceOnChanges: [] })] };
   expect(ops(diffPlans(plainBefore, plain, false))).toEqual(["update deploy web"]);
+});
+
+test("a delete-first replacement (a registration) runs the OLD delete, then the new create, in place", () => {
+  const reg = (id: string) =>
+    command("register", {
+      triggers: [id],
+      create: `register ${id}`,
+      delete: `remove ${id}`,
+      deleteBeforeReplace: true,
+    });
+  const before = { commands: [command("join"), reg("old")] };
+  const after = { commands: [command("join", { create: "join new" }), reg("new")] };
+  const [forward, deletes] = diffPlans(before, after, false);
+  expect(ops([forward, deletes])).toEqual([
+    "update join new",
+    "delete remove old",
+    "create register new",
+  ]);
+  expect(deletes).toEqual([]);
 });

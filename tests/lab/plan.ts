@@ -162,6 +162,7 @@ async function main() {
         stdin: i.stdin ?? null,
         triggers: i.triggers ?? null,
         replaceOnChanges: c.replaceOnChanges,
+        deleteBeforeReplace: c.deleteBeforeReplace,
         dependsOn: c.dependencies.flatMap((u) => (nameByUrn.has(u) ? [nameByUrn.get(u)!] : [])),
       };
     }),

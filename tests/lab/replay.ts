@@ -11,7 +11,8 @@
  *   whose create/update/delete/stdin changed is updated (its `update`, or `create` again when it
  *   has none, as @pulumi/command does); one whose `triggers` changed is REPLACED, as the SDK's
  *   replaceOnChanges makes Pulumi do: the new one's `create` runs, and the old one's `delete`
- *   runs with the deletes; one unchanged is left alone; one only in OLD is deleted (its `delete`
+ *   runs with the deletes (or, for a command with deleteBeforeReplace, the old one's `delete`
+ *   runs first, in the new one's place in the order, then its `create`); one unchanged is left alone; one only in OLD is deleted (its `delete`
  *   from OLD) after every create and update, in reverse dependency order.
  * - --all: every command of NEW runs its `create` again (the idempotency re-run).
  * Commands run as soon as their dependsOn have succeeded, independent ones in parallel. As in
@@ -40,6 +41,8 @@ export interface PlanCommand {
   /** The `triggers` input (JSON), and the inputs whose change REPLACES the command. */
   triggers: unknown[] | null;
   replaceOnChanges: string[];
+  /** A replacement deletes the old command before it creates the new one. */
+  deleteBeforeReplace?: boolean;
   dependsOn: string[];
 }
 
@@ -215,6 +218,8 @@ export function outputsUsed(text: string | null): string[] {
 interface Step {
   cmd: PlanCommand;
   op: Op;
+  /** A delete-first replacement: the OLD command, whose delete runs just before this create. */
+  deleteFirst?: PlanCommand;
   /** Names of the steps (of the same phase) that must succeed first. */
   after: string[];
 }
@@ -240,6 +245,10 @@ export function diffPlans(prev: Plan | undefined, next: Plan, all: boolean): [St
     if (all || before === undefined) op = "create";
     else if (replaced(before, c)) {
       op = "create";
+      if (c.deleteBeforeReplace) {
+        forward.push({ cmd: c, op, after: [], deleteFirst: before });
+        continue;
+      }
       replacedOld.push(before);
     } else if (!same(before, c)) op = "update";
     if (op) forward.push({ cmd: c, op, after: [] });
@@ -307,7 +316,18 @@ function runSsh(
 
 const fileSafe = (s: string) => s.replace(/[^a-zA-Z0-9._-]/g, "_");
 
-async function runStep(step: Step, o: Options, state: Record<string, string>): Promise<Result> {
+async function runStep(
+  step: Step,
+  o: Options,
+  state: Record<string, string>,
+  report: (r: Result) => void = () => undefined,
+): Promise<Result> {
+  if (step.deleteFirst) {
+    const del = await runStep({ cmd: step.deleteFirst, op: "delete", after: [] }, o, state);
+    report(del);
+    if (del.status !== "ok")
+      return { ...del, op: step.op, reason: `the delete of the old ${del.name} failed` };
+  }
   const { cmd, op } = step;
   const host = o.map[cmd.host] ?? cmd.host;
   const base: Omit<Result, "status" | "exitCode" | "seconds" | "stdout" | "stderr"> = {
@@ -418,7 +438,7 @@ async function runSteps(
         progressed = true;
         running.set(
           name,
-          runStep(s, o, state).then((r) => {
+          runStep(s, o, state, report).then((r) => {
             results.set(name, r);
             running.delete(name);
             if (r.status === "failed") failed = true;
