@@ -42,7 +42,7 @@ export function reveal(v: unknown): unknown {
   return v;
 }
 
-/** Outputs the fake cloud returns for a new resource, on top of echoing its inputs. */
+/** Outputs the fake cloud returns for a new resource, on top of echoing its inputs (`id`: its id). */
 export type FakeOutputs = (
   type: string,
   name: string,
@@ -80,11 +80,10 @@ export async function recordProgram(
     {
       newResource: async (args) => {
         inputsByName.set(args.name, args.inputs);
-        const id = fakeId(args.name);
-        const state = {
-          ...(reveal(args.inputs) as object),
-          ...(await fake(args.type, args.name, args.inputs)),
-        };
+        // A fake may give the id (a droplet replaced under the same name gets a new one).
+        const { id: given, ...outputs } = await fake(args.type, args.name, args.inputs);
+        const id = typeof given === "string" ? given : fakeId(args.name);
+        const state = { ...(reveal(args.inputs) as object), ...outputs };
         stateByName.set(args.name, { ...state, id });
         return { id, state };
       },

@@ -440,6 +440,21 @@ lab_rebuild() {
   lab_load_images "$1" || lab_die "docker load failed on the rebuilt $1" || return 1
 }
 
+# lab_host_add NAME: one more host, as a NEW droplet of that name would be: the next index, its
+# own addresses, a fresh engine with the lab's images. It goes into hosts.tsv but not hosts.json
+# (a scenario maps the droplet name to it), and a name lookup still finds the older host first.
+lab_host_add() {
+  local name=$1 i
+  i=$(lab_count)
+  printf '%s\t%s\t%s\t%s\n' "$i" "$name" "$(lab_public "$i")" "$(lab_private "$i")" \
+    >>"$LAB_RUN/hosts.tsv"
+  lab_host_create "$i" "$name" || return 1
+  lab_host_start "$i" || return 1
+  lab_wait_host "$i" || return 1
+  lab_load_images "$i" || lab_die "docker load failed on the new host $i ($name)" || return 1
+  lab_log "host $i ($name) added: $(lab_public "$i") / $(lab_private "$i")"
+}
+
 # lab_add_address H ADDR: gives host H a second public address (the stand-in of a reserved IP:
 # DigitalOcean routes it to the droplet it is assigned to). Only in the lab's public network.
 lab_add_address() {

@@ -14,7 +14,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { recordProgram, reveal } from "../harness";
+import { fakeId, recordProgram, reveal } from "../harness";
 
 interface Host {
   name: string;
@@ -100,7 +100,13 @@ async function main() {
           throw new Error(
             `the program wants droplet ${inputs.name}, which the lab has no host for`,
           );
-        return { ipv4Address: h.public, ipv4AddressPrivate: h.private };
+        // The id follows the host: a droplet replaced by another host of the same name (a
+        // new droplet) gets a new id, as on DigitalOcean.
+        return {
+          id: fakeId(`${h.name}@${h.public}`),
+          ipv4Address: h.public,
+          ipv4AddressPrivate: h.private,
+        };
       }
       if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
       if (type === "digitalocean:index/sshKey:SshKey") return { fingerprint: "lab" };

@@ -74,6 +74,12 @@ interface Options {
   parallel: number;
   timeout: number;
   map: Record<string, string>;
+  /**
+   * The outputs as the previous deployment left them: what an OLD command's delete is
+   * resolved with (the engine deletes with the inputs stored with it, e.g. the OLD node ID,
+   * even when this run has already printed a new one under the same name).
+   */
+  previous?: Record<string, string>;
 }
 
 const SSH_OPTS = [
@@ -352,8 +358,9 @@ async function runStep(
   let command: string;
   let stdin: string | null;
   try {
-    command = substitute(text, state);
-    stdin = cmd.stdin === null ? null : substitute(cmd.stdin, state);
+    const values = op === "delete" ? (o.previous ?? state) : state;
+    command = substitute(text, values);
+    stdin = cmd.stdin === null ? null : substitute(cmd.stdin, values);
   } catch (e) {
     return {
       ...base,
@@ -482,6 +489,7 @@ export async function main(argv: string[]): Promise<number> {
   const state: Record<string, string> = fs.existsSync(o.state)
     ? (JSON.parse(fs.readFileSync(o.state, "utf8")) as Record<string, string>)
     : {};
+  o.previous = { ...state };
   const [forward, deletes] = diffPlans(prev, next, o.all);
   const t0 = Date.now();
   console.log(

@@ -142,11 +142,12 @@ main() {
     "scale managers 3 -> 1: demoted and removed before their droplets go, no Down node left"
     "the only manager lost: a new swarm, the worker moves to it, the stack deployed again"
     "remove the stack from the config: docker stack rm, services and networks gone"
+    "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
-    scenario_remove_stack)
+    scenario_remove_stack scenario_replace_manager_live)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do

@@ -146,3 +146,56 @@ scenario_remove_stack() {
   [[ -z $left ]] || fail "services or networks of $LAB_STACK still exist: $(paste -sd' ' <<<"$left")" || return 1
   note "stack $LAB_STACK removed with its services and networks"
 }
+
+# A manager replaced by a NEW droplet while the old one still runs, in the engine's order
+# (issue 16, point 6): `pulumi up --replace` (or a region change) creates the new droplet first
+# and deletes the old one after every other step. The registration is replaced delete-first, so
+# its delete removes the OLD node (drain, demote, leave, rm) while the old droplet still runs;
+# no Down member may be left once the old droplet goes, and the raft is back at 3 managers.
+# It runs last: the cluster is first brought back to 3 managers (scenario 9 left one).
+scenario_replace_manager_live() {
+  local victim=lab-manager-2 old_id new_id new managers count
+  lab_rebuild lab-manager-1
+  lab_rebuild "$victim"
+  lab_plan m3 --managers 3 --workers 1
+  lab_replay scale-out-managers --plan "$LAB_OUT/m3.json" --prev "$LAB_OUT/current.json" ||
+    fail "scaling the managers from 1 back to 3 failed" || return 1
+  cp "$LAB_OUT/m3.json" "$LAB_OUT/current.json"
+  settle check_managers 3
+  old_id=$(m "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
+  [[ -n $old_id ]] || fail "$victim is not in the swarm before the test" || return 1
+
+  # The new droplet: another host under the same name; the program's droplet now maps to it.
+  new=$(lab_count)
+  lab_host_add "$victim"
+  node -e '
+    const fs = require("fs");
+    const [file, name, pub, priv, out] = process.argv.slice(1);
+    const hosts = JSON.parse(fs.readFileSync(file, "utf8")).map((h) =>
+      h.name === name ? { name, public: pub, private: priv } : h);
+    fs.writeFileSync(out, JSON.stringify(hosts, null, 2));' \
+    "$LAB_RUN/hosts.json" "$victim" "$(lab_public "$new")" "$(lab_private "$new")" "$LAB_OUT/hosts-replaced.json"
+  lab_plan replaced --hosts "$LAB_OUT/hosts-replaced.json" --managers 3 --workers 1
+  lab_replay replace-live --plan "$LAB_OUT/replaced.json" --prev "$LAB_OUT/current.json" ||
+    fail "the up after replacing $victim failed" || return 1
+  grep -q '"op": "delete"' "$LAB_OUT/replace-live/results.json" ||
+    fail "no delete ran: the registration was not replaced" || return 1
+  # The engine deletes the old droplet last.
+  lab_power_off 2
+  note "old droplet of $victim (host 2) deleted after the up, as the engine does"
+
+  if m "docker node inspect $old_id" >/dev/null 2>&1; then
+    fail "the old node $old_id of $victim is still in the swarm"
+    return 1
+  fi
+  count=$(m "docker node ls --format '{{.Hostname}}'" | grep -cx "$victim")
+  [[ $count == 1 ]] || fail "$count swarm entries are called $victim" || return 1
+  new_id=$(m "docker node ls --format '{{.ID}} {{.Hostname}}'" | awk -v h="$victim" '$2 == h { print $1 }')
+  [[ $(lab_ssh "$new" "docker info --format '{{.Swarm.NodeID}} {{.Swarm.ControlAvailable}}'") == "$new_id true" ]] ||
+    fail "the new host is not the swarm's $victim manager" || return 1
+  managers=$(m "docker info --format '{{.Swarm.Managers}}'")
+  [[ $managers == 3 ]] || fail "the raft has $managers managers, not 3" || return 1
+  settle check_managers 3
+  settle no_stale_nodes
+  note "old node $old_id drained, demoted and removed while its droplet ran; $victim is $new_id on the new droplet; 3 managers, no Down member"
+}
