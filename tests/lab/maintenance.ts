@@ -20,7 +20,7 @@
  * Prints the minimum number of running tasks seen and whether quorum was ever lost; exits 1
  * when the service dropped below N-1, quorum was lost, or any step failed.
  */
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { sshRun, SshTarget } from "../../components/maintenanceOps";
@@ -43,6 +43,15 @@ const LAB_SH = path.join(__dirname, "lab.sh");
 const lab = (script: string) =>
   execFileSync("bash", ["-c", `set -euo pipefail; . "${LAB_SH}"; ${script}`], {
     stdio: ["ignore", "inherit", "inherit"],
+  });
+/** The same, without blocking this process (the poller and the API stand-in keep running). */
+const labAsync = (script: string) =>
+  new Promise<void>((resolve, reject) => {
+    const child = execFile("bash", ["-c", `set -euo pipefail; . "${LAB_SH}"; ${script}`], (e) =>
+      e ? reject(e) : resolve(),
+    );
+    child.stdout?.pipe(process.stderr);
+    child.stderr?.pipe(process.stderr);
   });
 const stamp = () => new Date().toISOString().slice(11, 19);
 const say = (m: string) => console.error(`    [${stamp()}] ${m}`);
@@ -143,7 +152,9 @@ async function main() {
       poweredOff++;
       maxOff = Math.max(maxOff, poweredOff);
       say(`${step.name}: powering off for the resize (provider update)`);
-      lab(`lab_power_off ${hostIndex(step.name)}; sleep 2; lab_power_on ${hostIndex(step.name)}`);
+      await labAsync(
+        `lab_power_off ${hostIndex(step.name)}; sleep 2; lab_power_on ${hostIndex(step.name)}`,
+      );
       poweredOff--;
     },
   });
