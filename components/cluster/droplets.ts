@@ -56,6 +56,17 @@ export function createDroplets(
   parent: pulumi.Resource,
 ): digitalocean.Droplet[] {
   // Rolling resize (see maintenance.ts): hooks on every droplet, one lock for the whole program.
+  // What the context may hold, checked against the engine (pulumi/pulumi pkg/resource/deploy):
+  // - the droplets' ids and addresses: no. They resolve when each droplet's RegisterResource is
+  //   answered, after its step, hooks included (step_executor.go: stepComplete after Apply), so
+  //   a hook waiting on them waits on its own step (issue 14). The hooks get their own id as an
+  //   argument and ask DigitalOcean for the other managers.
+  // - the reserved IP's address: not either, though today's ReservedIp depends on no droplet.
+  //   Its answer comes from a step of its own, which needs a free worker of the engine's pool
+  //   (`--parallel`), and every resized droplet's step holds one while its hook waits for the
+  //   lock; nor would it stay independent if the IP were ever created with `dropletId`. The
+  //   hooks ask DigitalOcean which reserved IPs are on their droplet instead.
+  // - the key and the token: yes. Config and environment, known before any step runs.
   const maintenance: MaintenanceContext = {
     nodes,
     lock: new MaintenanceLock(),
