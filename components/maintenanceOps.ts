@@ -2,8 +2,8 @@
  * The real side effects of rolling maintenance: DigitalOcean's API (the cluster's managers by
  * tag, the reserved IPs routed to a droplet, moving one) and SSH to a manager found that way.
  * Nothing here reads a resource's Output (see maintenance.ts for why) and nothing logs a key or
- * a token. The API's base URL is DIGITALOCEAN_API_URL when set (the variable DigitalOcean's
- * provider reads too), so the lab can point the very same code at its stand-in.
+ * a token. The API's base URL is the provider's (digitalocean:apiEndpoint, else
+ * DIGITALOCEAN_API_URL), so the lab can point the very same code at its stand-in.
  */
 import { ManagerDroplet, MaintenanceOps } from "./maintenance";
 import { sshRun } from "./ssh";
@@ -144,7 +144,7 @@ export function realMaintenanceOps(args: {
   /** The key every droplet accepts for root; from config, so known before any step. */
   privateKey: () => Promise<string>;
   token: () => string | undefined;
-  /** @default process.env.DIGITALOCEAN_API_URL ?? "https://api.digitalocean.com" */
+  /** @default process.env.DIGITALOCEAN_API_URL ?? "https://api.digitalocean.com" (droplets.ts passes the provider's digitalocean:apiEndpoint) */
   apiUrl?: string;
   log: (m: string) => void;
   warn: (m: string) => void;

@@ -77,6 +77,8 @@ export function createDroplets(
       // before any step. The token is config or environment, a plain value.
       privateKey: () => knownWithin(pulumi.output(args.sshPrivateKey), "the SSH private key", 60),
       token: () => process.env.DIGITALOCEAN_TOKEN ?? new pulumi.Config("digitalocean").get("token"),
+      // The provider's own setting (digitalocean:apiEndpoint, else DIGITALOCEAN_API_URL).
+      apiUrl: digitalocean.config.apiEndpoint,
       log: (m) => pulumi.log.info(m, parent),
       warn: (m) => pulumi.log.warn(m, parent),
     }),
