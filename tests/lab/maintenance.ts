@@ -25,6 +25,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { sshRun, SshTarget } from "../../components/maintenanceOps";
 import { startEngine } from "../engine/engine";
+import { fakeCloud } from "../harness";
 import { startDoApi, StandInDroplet } from "./do-api";
 
 interface Host {
@@ -106,6 +107,7 @@ async function main() {
 
   const previous: Record<string, Record<string, unknown>> = {};
   for (const h of hosts) previous[h.name] = { size: "s-1vcpu-1gb" };
+  const cloud = fakeCloud();
   let poweredOff = 0;
   let maxOff = 0;
   const engine = await startEngine({
@@ -131,7 +133,8 @@ async function main() {
       }
       if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
       if (type === "digitalocean:index/sshKey:SshKey") return { fingerprint: "lab" };
-      return {};
+      // The commands are not run (none changes); what they printed last time, in form.
+      return cloud(type, _name, inputs);
     },
     onRegister: ({ type, id, state }) => {
       if (type !== "digitalocean:index/droplet:Droplet") return;

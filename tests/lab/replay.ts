@@ -497,9 +497,15 @@ export async function main(argv: string[]): Promise<number> {
       `${forward.filter((s) => s.op === "create").length} create, ${forward.filter((s) => s.op === "update").length} update, ` +
       `${deletes.length} delete, ${next.commands.length - forward.length} unchanged`,
   );
-  const results = await runSteps(forward, o, state, printResult);
-  if (results.every((r) => r.status === "ok")) {
-    results.push(...(await runSteps(deletes, o, state, printResult)));
+  // Every result reported, a delete-first replacement's delete included.
+  const results: Result[] = [];
+  const report = (r: Result) => {
+    results.push(r);
+    printResult(r);
+  };
+  const forwardResults = await runSteps(forward, o, state, report);
+  if (forwardResults.every((r) => r.status === "ok")) {
+    await runSteps(deletes, o, state, report);
   } else {
     for (const s of deletes) {
       const r: Result = {
