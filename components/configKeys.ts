@@ -88,3 +88,16 @@ export function unknownConfigKeyProblems(
       );
     });
 }
+
+/**
+ * The config keys the stacks' `secretEnv` maps name (values of `{VARIABLE: key}`), read from
+ * the raw `stacks` value so that a stack with other problems still vouches for its keys.
+ */
+export function secretEnvKeys(rawStacks: unknown): string[] {
+  if (!Array.isArray(rawStacks)) return [];
+  return rawStacks.flatMap((s: unknown) => {
+    const env = (s as { secretEnv?: unknown } | null)?.secretEnv;
+    if (typeof env !== "object" || env === null) return [];
+    return Object.values(env).filter((k): k is string => typeof k === "string");
+  });
+}
