@@ -7,6 +7,8 @@ import {
   StackConfig,
   validateConfig,
 } from "./components/config";
+import { secretEnvKeys, unknownConfigKeyProblems } from "./components/configKeys";
+import { engineFeatures, engineProblems, requireEngineVersion } from "./components/engine";
 import { PublicPort } from "./components/firewall";
 import { encryptedNetworks, planStackRender } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
@@ -97,11 +99,21 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     }
   }
   problems.push(...checkPublicPorts(publicPorts));
+  // A mistyped key would be ignored silently; keys a stack's secretEnv names are known too.
+  problems.push(
+    ...unknownConfigKeyProblems(
+      pulumi.runtime.allConfig(),
+      pulumi.getProject(),
+      secretEnvKeys(raw.stacks),
+    ),
+  );
+  problems.push(...engineProblems(engineFeatures()));
   if (problems.length > 0 || cfg === undefined) throw new ConfigError(problems);
   return { cfg, publicPorts };
 }
 
 const { cfg, publicPorts } = validateAll();
+void requireEngineVersion();
 
 const cluster = new SwarmCluster(clusterName, {
   region: cfg.region,

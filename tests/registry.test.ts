@@ -15,7 +15,7 @@ import {
   TEST_PUBLIC_KEY,
 } from "./harness";
 
-const CORPUS = path.resolve(__dirname, "../../shared/corpus");
+const CORPUS = path.resolve(__dirname, "fixtures/compose/coins");
 let rec: Recording;
 
 beforeAll(async () => {
@@ -23,10 +23,8 @@ beforeAll(async () => {
     "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
     "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
     "do-swarm:registry": "myreg",
-    // container.training's dockercoins compose file: four services with build: and no image:.
-    "do-swarm:stacks": JSON.stringify([
-      { name: "coins", file: path.join(CORPUS, "ct-dockercoins-compose.yml") },
-    ]),
+    // Four services with build: and no image:, in the shape of container.training's dockercoins.
+    "do-swarm:stacks": JSON.stringify([{ name: "coins", file: path.join(CORPUS, "compose.yml") }]),
   });
   await import("../index");
   await rec.settled();
