@@ -41,7 +41,7 @@ test("parses --env, --replicas, --image and --out", () => {
       "d",
     ]),
   ).toEqual({
-    file: "f.yml",
+    files: ["f.yml"],
     env: { A: "1=2" },
     replicas: { web: 3 },
     images: { web: "x@sha256:1" },
@@ -50,6 +50,12 @@ test("parses --env, --replicas, --image and --out", () => {
   expect(() => parseArgs(["f.yml", "--replicas", "web=three"])).toThrow(/whole number/);
   expect(() => parseArgs(["f.yml", "--env", "NOEQUALS"])).toThrow(/KEY=VALUE/);
   expect(() => parseArgs([])).toThrow(/usage/);
+  // Several files, merged in order as `docker stack deploy -c a -c b` merges them.
+  expect(parseArgs(["a.yml", "--env", "A=1", "b.yml", "c.yml"]).files).toEqual([
+    "a.yml",
+    "b.yml",
+    "c.yml",
+  ]);
 });
 
 test("prints the stack on stdout and warnings on stderr; --out writes the bundle", () => {
