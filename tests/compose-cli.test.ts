@@ -92,6 +92,18 @@ test("exits 1 listing every problem on stderr, and prints no stack", () => {
   expect(r.stderr).toMatch(/options\.replicas\.nope/);
 });
 
+test("several files are merged in order, as docker stack deploy -c a -c b merges them", () => {
+  const dir = tmpDir({
+    "stack.yml": STACK,
+    "c.conf": "x\n",
+    "prod.yml": "services:\n  web:\n    deploy: { replicas: 4 }\n",
+  });
+  const r = run([path.join(dir, "stack.yml"), path.join(dir, "prod.yml"), "--env", "TAG=1.27"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("image: nginx:1.27");
+  expect(r.stdout).toContain("replicas: 4");
+});
+
 test("`npm run --silent render` works end to end", async () => {
   const dir = tmpDir({ "stack.yml": STACK, "c.conf": "x\n" });
   const res = await new Promise<{ code: number; stdout: string }>((resolve) =>

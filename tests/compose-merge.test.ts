@@ -40,6 +40,7 @@ const CASES: Record<string, Case> = {
     ],
     env: { TAG: "2.1" },
   },
+  more: { files: ["more/docker-compose.yml", "more/docker-compose.override.yml"] },
   env: {
     files: ["env/docker-compose.yml", "env/docker-compose.override.yml"],
     env: { SET_IN_ENV: "from-env", GREETING: "hi", DB_HOST: "unused" },
@@ -168,6 +169,33 @@ describe("the rules, on the rendered stack", () => {
     expect(d.placement.preferences).toEqual([{ spread: "node.labels.zone" }]);
   });
 
+  test("less common keys: durations, logging drivers, ulimits forms, x- nulls, objects replaced", () => {
+    const s = stack("more");
+    const app = s.services.app;
+    expect(app.entrypoint).toEqual(["/bin/app"]); // an empty later command does not replace
+    expect(s.services.sidecar.command).toEqual(["run"]);
+    expect(app.working_dir).toBe("/srv");
+    expect(app.environment).toEqual({ PORT: 9090, DEBUG: "true", EXTRA: 1 });
+    expect(app.labels).toEqual({ version: "2" });
+    expect(app.ulimits).toEqual({ nofile: { soft: 2048, hard: 4096 }, nproc: 64 });
+    expect(app.logging).toEqual({ driver: "syslog", options: { tag: "app" } }); // other driver
+    expect(app.credential_spec).toEqual({ config: "my-spec", file: "spec.json" });
+    expect(app["x-meta"]).toEqual({ keep: 1, drop: null, add: ["x"] });
+    expect(app.healthcheck).toEqual({ test: ["CMD", "true"], disable: true });
+    expect(app.deploy).toMatchObject({
+      mode: "global",
+      endpoint_mode: "dnsrr",
+      restart_policy: { condition: "any", delay: "5s", window: "1m" },
+      placement: { max_replicas_per_node: 2 },
+    });
+    expect(app.deploy.update_config).toMatchObject({ monitor: "10s", max_failure_ratio: 0.2 });
+    expect(app.deploy.rollback_config).toMatchObject({ order: "stop-first", monitor: "20s" });
+    expect(app.deploy.resources.reservations.generic_resources).toHaveLength(2);
+    expect(s.services.cron.deploy).toMatchObject({ mode: "replicated", replicas: 1 });
+    expect(s.secrets.db).toEqual({ external: true, name: "prod_db_password" });
+    expect(merged("more").r.files).toEqual({}); // the file-based secret was replaced
+  });
+
   test("ports: keyed by published port, later entry wins whole, sorted; short syntax expanded", () => {
     const s = stack("ports").services;
     expect(s.web.ports.map((p: { published?: number }) => p.published ?? 0)).toEqual([
@@ -183,6 +211,11 @@ describe("the rules, on the rendered stack", () => {
     // api: not mentioned by the override, still re-keyed and sorted by docker's merge.
     expect(s.api.ports.map((p: { published: number }) => p.published)).toEqual([4000, 5000]);
     expect(s.admin.ports).toEqual(["3000:3000"]); // only one file has them: as written
+    expect(warned("ports", "services.web.ports")).toEqual([
+      expect.stringMatching(
+        /ports\/stack\.yml: .*host IP 127\.0\.0\.1 of 127\.0\.0\.1:443:443 is ignored/,
+      ),
+    ]);
     expect(merged("ports").r.publishedPorts.filter((p) => p.service === "web")).toEqual(
       [80, 443, 6000, 6001, 7000, 7001, 9000].map((port) => ({
         service: "web",

@@ -365,10 +365,18 @@ function keyed(base: Yaml[], over: Yaml[], key: (v: Yaml) => string | number): Y
   return [...m.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
 }
 
-function typedPorts(list: Yaml[]): Yaml[] {
+/** Short specs as docker's typed ports (a host IP has no place there: swarm ignores it). */
+function typedPorts(list: Yaml[], where: string, report: Report): Yaml[] {
   const out: Yaml[] = [];
   for (const p of list) {
     if (typeof p === "string" || typeof p === "number") {
+      const parsed = parseShortPort(String(p));
+      if (parsed?.hostIp !== undefined && parsed.hostIp !== "" && parsed.published.length > 0) {
+        report.warn(
+          where,
+          `host IP ${parsed.hostIp} of ${String(p)} is ignored by swarm: the port is published on every address of every node; use a firewall or drop the port`,
+        );
+      }
       out.push(...(expandShortPort(String(p)) ?? [p])); // invalid: reported by the renderer
     } else out.push(p);
   }
@@ -435,13 +443,14 @@ function mergeValue(
   over: Yaml,
   where: string,
   report: Report,
+  earlier: Report,
 ): Yaml {
   if (base === undefined || base === null) {
     return typeof kind === "object" && typeof over === "string" && kind.fromString
       ? { [kind.fromString]: over }
       : over;
   }
-  if (typeof kind === "object") return mergeStruct(kind, base, over, where, report);
+  if (typeof kind === "object") return mergeStruct(kind, base, over, where, report, earlier);
   switch (kind) {
     case "uint":
       return over;
@@ -474,7 +483,7 @@ function mergeValue(
       return Array.isArray(base) ? keyed(base, asList(over), refSource) : over;
     case "ports":
       return Array.isArray(base)
-        ? keyed(typedPorts(base), typedPorts(asList(over)), portKey)
+        ? keyed(typedPorts(base, where, earlier), typedPorts(asList(over), where, report), portKey)
         : over;
     case "volumes":
       return Array.isArray(base) ? keyed(base, asList(over), volumeTarget) : over;
@@ -541,7 +550,14 @@ function dedupe(where: string, list: Yaml, report: Report): Yaml {
   return out;
 }
 
-function mergeStruct(kind: Struct, base: Yaml, over: Yaml, where: string, report: Report): Yaml {
+function mergeStruct(
+  kind: Struct,
+  base: Yaml,
+  over: Yaml,
+  where: string,
+  report: Report,
+  earlier: Report,
+): Yaml {
   const lift = (v: Yaml): Yaml =>
     typeof v === "string" && kind.fromString ? { [kind.fromString]: v } : v;
   const b = lift(base);
@@ -553,7 +569,7 @@ function mergeStruct(kind: Struct, base: Yaml, over: Yaml, where: string, report
     else if (v === null)
       continue; // docker decodes null as the zero value: nothing to merge
     else if (has(kind.fields, k))
-      out[k] = mergeValue(kind.fields[k], out[k], v, `${where}.${k}`, report);
+      out[k] = mergeValue(kind.fields[k], out[k], v, `${where}.${k}`, report, earlier);
     else out[k] = v;
   }
   // Keyed lists of a service in both files are re-keyed and sorted even when the later file
@@ -561,7 +577,7 @@ function mergeStruct(kind: Struct, base: Yaml, over: Yaml, where: string, report
   for (const [k, sub] of Object.entries(kind.fields)) {
     if (has(o, k) && o[k] !== null) continue;
     if ((sub === "refs" || sub === "ports" || sub === "volumes") && Array.isArray(out[k])) {
-      out[k] = mergeValue(sub, out[k], [], `${where}.${k}`, report);
+      out[k] = mergeValue(sub, out[k], [], `${where}.${k}`, report, earlier);
     }
   }
   return out;
@@ -647,7 +663,21 @@ export function mergeFiles(
     for (const [name, svc] of Object.entries(servicesOf(input))) {
       const base = services[name];
       if (isMap(base) && isMap(svc)) {
-        const merged = mergeStruct(SERVICE, base, svc, `services.${name}`, report) as YamlMap;
+        // Messages about what the earlier files said name the file each key came from.
+        const earlier = new Report(
+          origins.first,
+          (w) => origins.of(w),
+          report.warnings,
+          report.problems,
+        );
+        const merged = mergeStruct(
+          SERVICE,
+          base,
+          svc,
+          `services.${name}`,
+          report,
+          earlier,
+        ) as YamlMap;
         for (const key of UNIQUE) {
           const [k, sub] = key.split(".");
           const where = `services.${name}.${key}`;
