@@ -1,6 +1,8 @@
-// The compose stack renderer: a pure function from a compose file (plus env and overrides) to a
-// swarm-ready stack bundle. "Pure": it reads only the compose file and the files it references,
-// never process.env, the clock or the network, so the same inputs give byte-identical output.
+// The compose stack renderer: a pure function from a compose file, or several merged as
+// `docker stack deploy -c a -c b` merges them (merge.ts), plus env and overrides, to a
+// swarm-ready stack bundle. "Pure": it reads only the compose files and the files they
+// reference, never process.env, the clock or the network, so the same inputs give
+// byte-identical output.
 import * as fs from "fs";
 import * as path from "path";
 import { emitStack } from "./emit";
@@ -54,18 +56,16 @@ function loadFiles(
   report: Report,
 ): MergeInput[] {
   const inputs: MergeInput[] = [];
-  const unreadable: string[] = [];
   const parsed = files.map((file, i) => {
     const r = report.forFile(file);
     try {
       return { file, r, data: parseCompose(readSource(file, i === 0 ? text : undefined), r) };
     } catch (e) {
       if (!(e instanceof StackRenderError)) throw e;
-      unreadable.push(...e.problems);
+      report.problems.push(...e.problems);
       return { file, r, data: undefined };
     }
   });
-  report.problems.push(...unreadable);
   report.throwIfProblems();
   const firstVersion = schemaVersion(parsed[0].data);
   for (const { file, r, data } of parsed) {
@@ -143,9 +143,11 @@ function checkNames(data: YamlMap, report: Report): void {
 }
 
 /**
- * Render a compose file into a swarm stack bundle. The pipeline, in docker's own order:
- * decode and parse (anchors and merges resolved), interpolate values from `env`, normalise the
- * top level, hash and collect file configs/secrets, normalise each service (drop or convert
+ * Render a compose file (or several, merged) into a swarm stack bundle. The pipeline, in
+ * docker's own order: per file, decode and parse (anchors and merges resolved), interpolate
+ * values from `env` and normalise the top level; merge the files (docker/cli's loader merges
+ * the loaded files, after per-file interpolation); then, on the merged result, hash and collect
+ * file configs/secrets, normalise each service (drop or convert
  * what swarm ignores, resolve images and builds, merge rolling-update defaults), check
  * references, then emit deterministic YAML. Throws one StackRenderError listing every problem.
  */

@@ -300,14 +300,16 @@ function hostsList(v: Yaml): Yaml[] {
       .map(([h, ip]) => `${h}:${String(ip)}`)
       .sort();
   }
-  return asList(v).map((e) => {
+  const out: Yaml[] = [];
+  for (const e of asList(v)) {
     const s = String(e);
     const cut = ["=", ":"].map((sep) => s.indexOf(sep)).find((i) => i >= 0);
-    if (cut === undefined) return s;
+    if (cut === undefined) continue; // docker drops an entry without a separator
     let ip = s.slice(cut + 1);
     if (ip.length > 2 && ip.startsWith("[") && ip.endsWith("]")) ip = ip.slice(1, -1);
-    return `${s.slice(0, cut)}:${ip}`;
-  });
+    out.push(`${s.slice(0, cut)}:${ip}`);
+  }
+  return out;
 }
 
 function healthTest(v: Yaml): Yaml[] {
