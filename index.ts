@@ -93,7 +93,7 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
       const list = (e as { problems?: string[] }).problems;
       problems.push(
         ...(list ?? [(e as Error).message]).map(
-          (p) => `do-swarm:stacks[${stack.name}] (${stack.file}): ${p}`,
+          (p) => `do-swarm:stacks[${stack.name}] (${[stack.file].flat().join(" + ")}): ${p}`,
         ),
       );
     }

@@ -47,7 +47,7 @@ test("config, stack files and ports are all reported in one error, and nothing i
   expect(message).toContain(
     "do-swarm:stacks[web].secretEnv.X names config key 'missingKey', which is not set",
   );
-  expect(message).toMatch(/do-swarm:stacks\[gone\] \(stacks\/nope.yml\): .*cannot read/);
+  expect(message).toMatch(/do-swarm:stacks\[1\]\.file = "stacks\/nope.yml": no such compose file/);
   // dollar-escapes.yml requires ${DOMAIN?...}: a clear error naming the variable.
   expect(message).toMatch(/do-swarm:stacks\[corpus\].*DOMAIN/);
   await rec.settled();
