@@ -217,6 +217,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
     // 2. manager-0 creates the swarm; its stdout (the join tokens) is secret and never logged.
     //    A replaced manager-0 joins its live peers instead, with a token fetched with the key.
+    //    stderr is logged and kept: the scripts mask every token docker prints (mask_tokens in
+    //    scripts/lib/swarm.sh), and every command that holds a secret also keeps its stderr
+    //    secret in the state, in case a later edit of a script prints one anyway.
     const init = new command.remote.Command(
       `${name}-swarm-init`,
       {
@@ -236,7 +239,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
         // environment request on every re-run; sshd drops it, but it need not travel at all.
         addPreviousOutputInEnv: false,
       },
-      { parent: this, dependsOn: [ready[0]], additionalSecretOutputs: ["stdout", "stdin"] },
+      {
+        parent: this,
+        dependsOn: [ready[0]],
+        additionalSecretOutputs: ["stdout", "stderr", "stdin"],
+      },
     );
     const tokens = pulumi.secret(
       init.stdout.apply(
@@ -276,7 +283,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         {
           parent: this,
           dependsOn: [ready[i], n.role === "manager" ? previousManager : init],
-          additionalSecretOutputs: ["stdin"],
+          // Not stdout: it is the node ID, which the register command's readable diff shows.
+          additionalSecretOutputs: ["stderr", "stdin"],
         },
       );
       joins[i] = join;
@@ -303,7 +311,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         },
         {
           parent: this,
-          additionalSecretOutputs: ["stdin"],
+          additionalSecretOutputs: ["stderr", "stdin"],
           dependsOn: [
             assignment,
             joins[i] ?? init,
