@@ -300,7 +300,7 @@ function validateWorkers(w: unknown, fail: Fail): ClusterConfig["workers"] | und
         "use a droplet size slug such as s-1vcpu-1gb (doctl compute size list)",
       );
     }
-    const labels = pool.labels ?? {};
+    const labels = cliScalarsAsStrings(pool.labels ?? {});
     if (!isObject(labels)) {
       fail(`${key}.labels`, labels, 'use an object of KEY: VALUE strings, e.g. { "db": "true" }');
     } else {
@@ -331,6 +331,24 @@ function validateWorkers(w: unknown, fail: Fail): ClusterConfig["workers"] | und
       resizeDisk: resizeDisk as boolean,
     };
   });
+}
+
+/**
+ * `pulumi config set --path 'workers[0].labels.ssd' true` stores a boolean, and `... env.TAG 2`
+ * an integer: for a nested path the CLI turns "true"/"false" into booleans and base-10 digits
+ * (without a leading 0) into integers (pulumi/pulumi, sdk/go/common/resource/config: Map.Set
+ * calls Value.coerceObject, which uses coerce in object.go). Label and env values are strings,
+ * and compose accepts numbers and booleans in `environment` too, so such values are taken as
+ * the string the user typed. Anything else is returned as it is, for validation to report.
+ */
+export function cliScalarsAsStrings(v: unknown): unknown {
+  if (!isObject(v)) return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [
+      k,
+      typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x)) ? String(x) : x,
+    ]),
+  );
 }
 
 /** The well-formed stacks (all of them when there is no problem). */
@@ -370,8 +388,10 @@ function validateStacks(
         "give the compose file's path relative to the project, e.g. stacks/web/stack.yml",
       );
     }
-    stringMap(`${key}.env`, stack.env);
-    stringMap(`${key}.secretEnv`, stack.secretEnv);
+    const env = cliScalarsAsStrings(stack.env);
+    const secretEnv = cliScalarsAsStrings(stack.secretEnv);
+    stringMap(`${key}.env`, env);
+    stringMap(`${key}.secretEnv`, secretEnv);
     if (stack.replicas !== undefined) {
       if (!isObject(stack.replicas))
         fail(`${key}.replicas`, stack.replicas, "use an object of SERVICE: count");
@@ -389,7 +409,12 @@ function validateStacks(
     if (t !== undefined && (!isCount(t) || t < 30)) {
       fail(`${key}.timeoutSeconds`, t, "use a whole number of seconds, at least 30");
     }
-    if (problems.length === before) good.push(stack as unknown as StackConfig);
+    if (problems.length === before) {
+      const ok = { ...stack } as unknown as StackConfig;
+      if (env !== undefined) ok.env = env as Record<string, string>;
+      if (secretEnv !== undefined) ok.secretEnv = secretEnv as Record<string, string>;
+      good.push(ok);
+    }
   });
   return good;
 }
