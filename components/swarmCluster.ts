@@ -210,6 +210,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
           {
             connection: connection(droplets[i].ipv4Address),
             create: scriptCommand("node-ready.sh"),
+            addPreviousOutputInEnv: false, // see the join below
           },
           { parent: this, dependsOn: [firewall] },
         ),
@@ -279,6 +280,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
             (t) => (n.role === "manager" ? t.managerToken : t.workerToken) + "\n",
           ),
           logging: "stderr",
+          // By default the provider sends the previous stdout and stderr as SSH environment
+          // requests (PULUMI_COMMAND_STDOUT/STDERR) on every update and delete; stock sshd
+          // refuses them (AcceptEnv LANG LC_*) and the provider warns each time. No script
+          // reads them.
+          addPreviousOutputInEnv: false,
         },
         {
           parent: this,
@@ -308,6 +314,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
           delete: nodeId.apply((id) => scriptCommand("node-remove.sh", [id])),
           stdin: keyOnStdin,
           logging: "stderr",
+          addPreviousOutputInEnv: false, // see the join above
         },
         {
           parent: this,

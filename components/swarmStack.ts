@@ -182,8 +182,13 @@ export class SwarmStack extends pulumi.ComponentResource {
         update: deploy,
         delete: scriptCommand("stack-rm.sh", [stack.name]),
         stdin: bundle,
+        // The provider would send the previous stdout/stderr as SSH environment requests on
+        // every redeploy and on delete; sshd refuses them and the provider warns. Nothing reads
+        // them (see swarmCluster.ts).
+        addPreviousOutputInEnv: false,
       },
-      { parent: this, dependsOn: args.after ?? [] },
+      // stderr too: the bundle holds secret values, and docker's own errors may quote a value.
+      { parent: this, dependsOn: args.after ?? [], additionalSecretOutputs: ["stdin", "stderr"] },
     );
     this.registerOutputs({ rendered: this.rendered });
   }
