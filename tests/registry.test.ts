@@ -43,7 +43,10 @@ test("each build-only service is built from its context and pushed to the regist
     registry: { server: string; username: string; password: string };
   };
   expect(hasher.imageName).toBe("registry.digitalocean.com/myreg/coins-hasher:latest");
-  expect(hasher.build.context).toBe(path.join(CORPUS, "hasher"));
+  // Relative to the project directory, as every checkout has it (see buildPaths.test.ts).
+  expect(hasher.build.context).toBe(
+    path.relative(path.resolve(__dirname, ".."), path.join(CORPUS, "hasher")),
+  );
   expect(hasher.build.platform).toBe("linux/amd64");
   expect(hasher.registry).toEqual({
     server: "registry.digitalocean.com",

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { UpdateDefaults } from "../compose";
-import { DNS_LABEL, Fail, isCount, isObject } from "./common";
+import { cliScalarsAsStrings, DNS_LABEL, Fail, isCount, isObject } from "./common";
 
 /** Overrides of the rolling-update defaults the renderer merges into every service. */
 export type StackUpdateConfig = UpdateDefaults;
@@ -89,8 +89,10 @@ export function validateStacks(
         }
       });
     }
-    stringMap(`${key}.env`, stack.env);
-    stringMap(`${key}.secretEnv`, stack.secretEnv);
+    const env = cliScalarsAsStrings(stack.env);
+    const secretEnv = cliScalarsAsStrings(stack.secretEnv);
+    stringMap(`${key}.env`, env);
+    stringMap(`${key}.secretEnv`, secretEnv);
     if (stack.replicas !== undefined) {
       if (!isObject(stack.replicas))
         fail(`${key}.replicas`, stack.replicas, "use an object of SERVICE: count");
@@ -108,7 +110,12 @@ export function validateStacks(
     if (t !== undefined && (!isCount(t) || t < 30)) {
       fail(`${key}.timeoutSeconds`, t, "use a whole number of seconds, at least 30");
     }
-    if (problems.length === before) good.push(stack as unknown as StackConfig);
+    if (problems.length === before) {
+      const ok = { ...stack } as unknown as StackConfig;
+      if (env !== undefined) ok.env = env as Record<string, string>;
+      if (secretEnv !== undefined) ok.secretEnv = secretEnv as Record<string, string>;
+      good.push(ok);
+    }
   });
   return good;
 }
