@@ -11,7 +11,14 @@ import {
   renderUserData,
 } from "../components/cloudInit";
 import { checkPublicPorts, inboundRules } from "../components/firewall";
-import { allTags, faultTolerance, monthlyCost, planNodes } from "../components/nodes";
+import {
+  allTags,
+  faultTolerance,
+  hostnameProblems,
+  MAX_HOSTNAME_LENGTH,
+  monthlyCost,
+  planNodes,
+} from "../components/nodes";
 import {
   readScript,
   scriptCommand,
@@ -137,6 +144,25 @@ describe("nodes", () => {
       "prod-pool-web",
       "prod:tier_name:front",
     ]);
+  });
+
+  test("droplet names longer than a hostname (63) are refused, one problem per pool", () => {
+    const cluster = "c".repeat(40);
+    const long = planNodes(cluster, {
+      managers: { count: 3, size: "s" },
+      workers: [
+        { name: "p".repeat(20), count: 11, size: "s" }, // <cluster>-ppp…-10: 64 characters
+        { name: "db", count: 1, size: "s" },
+      ],
+    });
+    expect(long.find((n) => n.key === `${"p".repeat(20)}-9`)!.name).toHaveLength(63); // fits exactly
+    expect(hostnameProblems(cluster, long)).toEqual([
+      `do-swarm:clusterName = "${cluster}" with do-swarm:workers[${"p".repeat(20)}].name = "${"p".repeat(20)}": ` +
+        `droplet name "${cluster}-${"p".repeat(20)}-10" is 64 characters, and a hostname is at most 63: ` +
+        "shorten the cluster name or the pool name by 1",
+    ]);
+    expect(hostnameProblems("prod", nodes)).toEqual([]);
+    expect(MAX_HOSTNAME_LENGTH).toBe(63);
   });
 
   test("fault tolerance and cost", () => {
