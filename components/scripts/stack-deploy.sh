@@ -60,20 +60,35 @@ mapfile -t services < <(docker service ls --filter "label=com.docker.stack.names
 last_error() {
   docker service ps --no-trunc --format '{{.Error}}' "$1" 2>/dev/null | grep -v '^$' | head -n 1 || true
 }
+# The state and swarm's message of the service's newest task (`service ps` lists each slot's
+# newest first): "pending: pending task scheduling", "rejected: preparing", "running: started".
+newest_task() {
+  local id
+  id="$(docker service ps --no-trunc -q "$1" 2>/dev/null | head -n 1 || true)"
+  [ -n "$id" ] || { echo "none"; return; }
+  docker inspect --format '{{.Status.State}}: {{.Status.Message}}' "$id" 2>/dev/null || echo "unknown"
+}
 
 # judge: one pass over all services. Prints "SERVICE<TAB>VERDICT<TAB>DETAIL" per service, with
-# VERDICT ok (converged), wait (not yet) or failed (swarm gave up: paused or rolled back).
+# VERDICT ok (converged), settle (converged, not yet watched for long: no swarm update watched
+# it), wait (not yet) or failed (swarm gave up: paused or rolled back).
 judge() {
   local name current mode replicas state message running want
   declare -A run=() all=()
-  # Tasks that should run the CURRENT spec (`_up-to-date`, the filter the CLI's own progress
-  # uses: a task of the previous spec does not count, so a pass right after the deploy, before
-  # swarm started the update, cannot look converged), and those of them that really run (not
-  # `docker service ls` REPLICAS, which counts a task last seen on a node now Down: "6/5").
-  while read -r name current; do
+  # Tasks that should run, and those of them on the CURRENT spec that really run. Up-to-date
+  # (`_up-to-date`, the filter the CLI's own progress uses): a task of the previous spec does
+  # not count, so a pass right after the deploy, before swarm started the update, cannot look
+  # converged. Really running: not `docker service ls` REPLICAS, which also counts a task last
+  # seen on a node that is now Down ("6/5"). A global service wants one task per eligible node:
+  # as many as swarm wants running, old spec or new.
+  while read -r name _; do
     name="${name%.*}" # stack_svc.3 (replicated) or stack_svc.NODEID (global)
     all["$name"]=$((${all["$name"]:-0} + 1))
-    [ "$current" != Running ] || run["$name"]=$((${run["$name"]:-0} + 1))
+  done < <(docker service ps --filter desired-state=running --format '{{.Name}}' "${services[@]}")
+  while read -r name current; do
+    [ "$current" = Running ] || continue
+    name="${name%.*}"
+    run["$name"]=$((${run["$name"]:-0} + 1))
   done < <(docker service ps --filter _up-to-date=true --filter desired-state=running \
     --format '{{.Name}} {{.CurrentState}}' "${services[@]}" | awk '{ print $1, $2 }')
   while IFS='|' read -r name mode replicas state message; do
@@ -88,25 +103,28 @@ judge() {
     esac
     case "$state" in
       paused | rollback_paused | rollback_completed)
-        printf '%s\tfailed\tupdate %s (swarm: %s); %s/%s tasks running\n' "$name" "${state/_/ }" "$message" "$running" "$want"
+        printf '%s\tfailed\tupdate %s (swarm: %s); %s/%s up-to-date tasks running\n' "$name" "${state/_/ }" "$message" "$running" "$want"
         ;;
       updating | rollback_started)
-        printf '%s\twait\tupdate %s (swarm: %s); %s/%s tasks running\n' "$name" "${state/_/ }" "$message" "$running" "$want"
+        printf '%s\twait\tupdate %s (swarm: %s); %s/%s up-to-date tasks running\n' "$name" "${state/_/ }" "$message" "$running" "$want"
         ;;
       *)
-        if [ "$running" -eq "$want" ]; then
+        if [ "$running" -ne "$want" ]; then
+          printf '%s\twait\t%s/%s up-to-date tasks running%s\n' "$name" "$running" "$want" "${state:+ (update $state)}"
+        elif [ "$state" = completed ]; then # swarm's updater watched each new task (monitor)
           printf '%s\tok\t%s/%s tasks running\n' "$name" "$running" "$want"
-        else
-          printf '%s\twait\t%s/%s tasks running\n' "$name" "$running" "$want"
+        else # a new service, or one whose tasks did not change
+          printf '%s\tsettle\t%s/%s tasks running\n' "$name" "$running" "$want"
         fi
         ;;
     esac
   done < <(docker service inspect --format '{{.Spec.Name}}|{{if .Spec.Mode.Replicated}}replicated|{{.Spec.Mode.Replicated.Replicas}}{{else if .Spec.Mode.Global}}global|{{else}}job|{{end}}|{{if .UpdateStatus}}{{.UpdateStatus.State}}|{{.UpdateStatus.Message}}{{else}}|{{end}}' "${services[@]}")
 }
 
-# All services in one loop. A service counts as converged once it has stayed so for stable_s
-# (a task that crashes a second after it started must not pass, as the CLI's monitor period
-# ensures for its own wait); swarm's own update already monitors each task it replaces.
+# All services in one loop. A service no update watched counts as converged once it has stayed
+# so for stable_s: a new task that crashes a second after it started must not pass (the CLI's
+# own wait has its monitor period for this); swarm's updater already watches each task it
+# replaces, so a completed update passes at once.
 stable_s=5
 declare -A since=()
 while :; do
@@ -115,7 +133,8 @@ while :; do
   failed=""
   while IFS=$'\t' read -r name verdict detail; do
     case "$verdict" in
-      ok)
+      ok) ;;
+      settle)
         since["$name"]="${since["$name"]:-$SECONDS}"
         if [ $((SECONDS - since["$name"])) -lt "$stable_s" ]; then
           settling+="$name "
@@ -137,7 +156,7 @@ report() {
   local name detail
   while IFS=$'\t' read -r name detail; do
     [ -n "$name" ] || continue
-    log "FAILED $name: $detail; last task error: $(last_error "$name")"
+    log "FAILED $name: $detail; newest task $(newest_task "$name"); last task error: $(last_error "$name")"
   done <<<"$1"
 }
 if [ -n "$waiting" ]; then
@@ -146,6 +165,6 @@ if [ -n "$waiting" ]; then
 fi
 if [ -n "$failed" ]; then
   report "$failed"
-  die "the deploy did not roll out (see FAILED lines); swarm kept or restored the previous version"
+  die "the deploy did not roll out (see FAILED lines): a rolled-back service runs its previous version again; a paused one runs a mix of both until the next deploy (or 'docker service rollback SERVICE')"
 fi
 log "all ${#services[@]} services of the stack converged in $((SECONDS - (deadline - timeout_s)))s"
