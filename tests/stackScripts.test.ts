@@ -1,6 +1,7 @@
-// stack-rm.sh against a stand-in `docker` first on PATH: the race the lab meets only by chance
-// (a task still shutting down holds the stack's network while `docker stack rm` removes it).
-// The lab runs the same script against real engines (scenarios 11 and 15).
+// stack-rm.sh and stack-deploy.sh against a stand-in `docker` first on PATH, for what the lab
+// meets only by chance: a task still shutting down holds the stack's network while `docker
+// stack rm` removes it; a CLI that never returns. The lab runs the same scripts against real
+// engines (scenarios 3, 11 to 15).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -81,5 +82,32 @@ describe("stack-rm.sh when docker stack rm races a task still shutting down", ()
     expect(run.status).toBe(0);
     expect(fs.readFileSync(path.join(fake, "calls"), "utf8")).not.toContain("stack rm");
     fs.rmSync(fake, { recursive: true, force: true });
+  });
+});
+
+describe("stack-deploy.sh is bounded by its timeout whatever the CLI does", () => {
+  test("a `docker stack deploy` that never returns is stopped at the deadline", () => {
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-fake-"));
+    // The CLI hangs (a registry that never answers the digest lookup, say).
+    const docker = String.raw`#!/usr/bin/env bash
+case "$*" in
+  "stack deploy --help") echo "      --detach   Exit immediately instead of waiting" ;;
+  "stack deploy "*) exec /bin/sleep 60 ;;
+  *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
+esac
+`;
+    fs.writeFileSync(path.join(fake, "docker"), docker, { mode: 0o755 });
+    const bundle = `stack.yml ${Buffer.from("services: {}\n").toString("base64")}\n`;
+    const t0 = Date.now();
+    const run = spawnSync("bash", ["-c", scriptCommand("stack-deploy.sh", ["web", "2"])], {
+      input: bundle,
+      env: { ...process.env, PATH: `${fake}:${process.env.PATH}` },
+    });
+    fs.rmSync(fake, { recursive: true, force: true });
+    expect(run.status).toBe(1);
+    expect((Date.now() - t0) / 1000).toBeLessThan(10);
+    expect(run.stderr.toString()).toContain(
+      "stack-deploy[web]: ERROR: docker stack deploy did not return within 2s",
+    );
   });
 });
