@@ -11,7 +11,8 @@
 #
 # The dpkg lock: on a fresh droplet unattended-upgrades holds it for minutes. Every apt-get call
 # waits for it (DPkg::Lock::Timeout) and is retried while a lock is held, for at most
-# APT_LOCK_TIMEOUT seconds in all; other failures (a download that broke) are retried 3 times.
+# APT_LOCK_TIMEOUT seconds (600) over the whole install; other failures (a download that broke)
+# are tried 3 times.
 #
 # Usage: install-docker.sh [DOCKER_VERSION]   "28.5" (newest 28.5.x) or "28.5.2"; by default the
 #   version in /etc/do-swarm/docker-version (written by cloud-init).
@@ -22,6 +23,7 @@ root="${DO_SWARM_ROOT:-}"
 marker="$root/var/lib/do-swarm/docker-installed"
 log_file="$root/var/log/do-swarm-install-docker.log"
 lock_timeout_s="${APT_LOCK_TIMEOUT:-600}"
+lock_deadline=$((SECONDS + lock_timeout_s)) # for the whole install, not per apt call
 retry_pause_s=10
 
 log() { printf 'do-swarm install-docker: %s\n' "$*"; }
@@ -34,18 +36,18 @@ die() {
 # the header). The lock wait is apt's own (DPkg::Lock::Timeout, what is left of the budget); the
 # loop covers what that option does not: the lists lock of a concurrent `apt-get update`.
 apt_retry() {
-  local tool="$1" deadline=$((SECONDS + lock_timeout_s)) failures=0 rc out left
+  local tool="$1" failures=0 rc out left
   shift
   out="$(mktemp)"
   while :; do
     rc=0
-    left=$((deadline - SECONDS))
+    left=$((lock_deadline - SECONDS))
     [ "$left" -gt 0 ] || left=0
     DEBIAN_FRONTEND=noninteractive "$tool" -o DPkg::Lock::Timeout="$left" -o Acquire::Retries=3 \
       -o APT::Update::Error-Mode=any "$@" 2>&1 | tee "$out" || rc=$?
     [ "$rc" -ne 0 ] || break
     if grep -q 'Could not get lock\|Unable to acquire the dpkg frontend lock\|Unable to lock' "$out"; then
-      [ "$SECONDS" -lt "$deadline" ] ||
+      [ "$SECONDS" -lt "$lock_deadline" ] ||
         die "$tool $1: the apt/dpkg lock was still held after ${lock_timeout_s}s ($(grep -m1 'Could not get lock' "$out" || echo 'by another apt process')); is unattended-upgrades still running? (see /var/log/unattended-upgrades/)"
       log "$tool $1: the apt/dpkg lock is held by another process; waiting (up to ${lock_timeout_s}s in all)"
     else
