@@ -146,7 +146,7 @@ main() {
     "remove the stack from the config: docker stack rm, services and networks gone"
     "a five-service stack deployed, then updated: how long when nothing is wrong"
     "a paused update fails the deploy with its FAILED line"
-    "new services that never converge (no such image, no node meets the constraint) fail within timeoutSeconds, both named"
+    "new services that never converge (no such image, no node meets the constraint, crash at start) fail within timeoutSeconds, each named"
     "stack-rm.sh removes the deploy scenarios' stacks"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker

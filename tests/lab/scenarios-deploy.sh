@@ -70,9 +70,9 @@ scenario_paused_update() {
   note "paused update reported in $REPLAY_SECS s: $(grep "FAILED ${LAB_FIVE}_e" "$err")"
 }
 
-# Two new services that never converge (an image that does not exist, a constraint no node
-# meets) beside one that does: the deploy fails within the stack's timeoutSeconds, naming both
-# and why. On a CLI that waits for convergence by itself, this deploy never returned.
+# New services that never converge (an image that does not exist, a constraint no node meets, a
+# crash at the first start: nothing to roll back to) beside one that does: the deploy fails
+# within the stack's timeoutSeconds, naming each and why. On a CLI that waits for convergence by itself, this deploy never returned.
 scenario_broken_services() {
   local err limit
   deploy_plan b0
@@ -89,11 +89,13 @@ scenario_broken_services() {
     fail "no FAILED line naming ${LAB_BROKEN}_noimage and its missing image" || return 1
   grep -q "FAILED ${LAB_BROKEN}_nowhere: .*no suitable node" "$err" ||
     fail "no FAILED line naming ${LAB_BROKEN}_nowhere and its unmet constraint" || return 1
+  grep -q "FAILED ${LAB_BROKEN}_crash: .*non-zero exit" "$err" ||
+    fail "no FAILED line naming ${LAB_BROKEN}_crash, which crashes at its first start" || return 1
   if grep -q "FAILED ${LAB_BROKEN}_ok" "$err"; then
     fail "the service that runs is reported FAILED"
     return 1
   fi
-  note "the deploy failed after $REPLAY_SECS s (timeoutSeconds $LAB_BROKEN_TIMEOUT), naming both services and why"
+  note "the deploy failed after $REPLAY_SECS s (timeoutSeconds $LAB_BROKEN_TIMEOUT), naming the three services and why"
 }
 
 # Both stacks removed by stack-rm.sh, run as it is (the broken stack's failed create left no
