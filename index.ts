@@ -14,6 +14,7 @@ import { encryptedNetworks, planStackRender } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
 import { SwarmStack } from "./components/swarmStack";
 import { checkPublicPorts } from "./components/firewall";
+import { hostnameProblems, planNodes } from "./components/nodes";
 
 const config = new pulumi.Config();
 const projectDir = __dirname;
@@ -58,6 +59,8 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     problems.push(
       `do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`,
     );
+  } else if (cfg !== undefined) {
+    problems.push(...hostnameProblems(clusterName, planNodes(clusterName, cfg)));
   }
   const publicPorts: PublicPort[] = [];
   for (const stack of stacks) {

@@ -15,7 +15,7 @@ import {
   withRenderHeader,
 } from "./stackBundle";
 
-/** Default seconds stack-deploy.sh waits for the changed services to converge. */
+/** Default seconds a deploy (stack-deploy.sh) may take, from its start, until every service converged. */
 export const DEFAULT_DEPLOY_TIMEOUT_SECONDS = 600;
 
 export interface SwarmStackArgs {

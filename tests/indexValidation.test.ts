@@ -54,6 +54,22 @@ test("config, stack files and ports are all reported in one error, and nothing i
   expect(rec.resources).toEqual([]);
 });
 
+test("a droplet name that cannot be a hostname is refused before anything exists", async () => {
+  const pool = "a-worker-pool-with-a-long-name";
+  const message = run({
+    ...keys,
+    "do-swarm:clusterName": "production-cluster-of-the-course-team",
+    "do-swarm:workers": JSON.stringify([{ name: pool, count: 2, size: "s-1vcpu-1gb" }]),
+  });
+  expect(message).toContain(
+    `do-swarm:clusterName = "production-cluster-of-the-course-team" with do-swarm:workers[${pool}].name = "${pool}": ` +
+      `droplet name "production-cluster-of-the-course-team-${pool}-0" is 70 characters, and a hostname is at most 63: ` +
+      "shorten the cluster name or the pool name by 7",
+  );
+  await rec.settled();
+  expect(rec.resources).toEqual([]);
+});
+
 test("a stack publishing the Docker API port is refused", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-ports-"));
   fs.writeFileSync(
