@@ -7,11 +7,14 @@ import {
   StackConfig,
   validateConfig,
 } from "./components/config";
+import { secretEnvKeys, unknownConfigKeyProblems } from "./components/configKeys";
+import { engineFeatures, engineProblems, requireEngineVersion } from "./components/engine";
 import { PublicPort } from "./components/firewall";
 import { encryptedNetworks, planStackRender } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
 import { SwarmStack } from "./components/swarmStack";
 import { checkPublicPorts } from "./components/firewall";
+import { hostnameProblems, planNodes } from "./components/nodes";
 
 const config = new pulumi.Config();
 const projectDir = __dirname;
@@ -56,6 +59,8 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     problems.push(
       `do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`,
     );
+  } else if (cfg !== undefined) {
+    problems.push(...hostnameProblems(clusterName, planNodes(clusterName, cfg)));
   }
   const publicPorts: PublicPort[] = [];
   for (const stack of stacks) {
@@ -91,17 +96,27 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
       const list = (e as { problems?: string[] }).problems;
       problems.push(
         ...(list ?? [(e as Error).message]).map(
-          (p) => `do-swarm:stacks[${stack.name}] (${stack.file}): ${p}`,
+          (p) => `do-swarm:stacks[${stack.name}] (${[stack.file].flat().join(" + ")}): ${p}`,
         ),
       );
     }
   }
   problems.push(...checkPublicPorts(publicPorts));
+  // A mistyped key would be ignored silently; keys a stack's secretEnv names are known too.
+  problems.push(
+    ...unknownConfigKeyProblems(
+      pulumi.runtime.allConfig(),
+      pulumi.getProject(),
+      secretEnvKeys(raw.stacks),
+    ),
+  );
+  problems.push(...engineProblems(engineFeatures()));
   if (problems.length > 0 || cfg === undefined) throw new ConfigError(problems);
   return { cfg, publicPorts };
 }
 
 const { cfg, publicPorts } = validateAll();
+void requireEngineVersion();
 
 const cluster = new SwarmCluster(clusterName, {
   region: cfg.region,

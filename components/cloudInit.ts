@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { readScript } from "./remote";
 
 export interface UserDataArgs {
   /** Docker Engine version to install and hold: "28.5" (newest 28.5.x) or "28.5.2". */
@@ -30,35 +31,36 @@ export const SSHD_HARDENING = [
   "",
 ].join("\n");
 
+/** Where cloud-init puts the installer (components/scripts/install-docker.sh). */
+export const INSTALLER_PATH = "/usr/local/lib/do-swarm/install-docker.sh";
+/** The Docker version the installer reads when run without one (node-ready.sh's retry). */
+export const DOCKER_VERSION_PATH = "/etc/do-swarm/docker-version";
+
 /**
- * Installs Docker Engine from Docker's apt repository at the newest release matching the pinned
- * version, then holds the packages so unattended upgrades never restart every node's engine at
- * once. Fails cloud-init (and so node-ready.sh) when the version does not exist.
+ * What cloud-init runs once, at first boot, as ONE `/bin/sh` script (cc_runcmd joins the items
+ * with util.shellify, which adds no `set -e`): its exit status is cloud-init's verdict.
+ * - `set -eu` first, so a failed step fails the script (and `cloud-init status`), not just the
+ *   last one.
+ * - sshd: write_files has put the drop-in in place in the network stage, which runs
+ *   Before=sshd.service; on Ubuntu 24.04 sshd is socket-activated (ssh.socket) and usually not
+ *   started yet, and `systemctl reload ssh` FAILS on an inactive unit. `try-reload-or-restart`
+ *   reloads a running sshd (an image that started it early) and does nothing otherwise: the next
+ *   connection starts sshd with the drop-in read. It runs before the install so the hardening
+ *   applies even when the install fails.
+ * - The install last: one script of its own (set -euo pipefail, marker written last).
  */
-export function installDockerScript(dockerVersion: string): string {
-  // [.] rather than \. : awk -v would turn the backslash escape into a plain "any character".
-  const pattern = `^5:${dockerVersion.replace(/\./g, "[.]")}[.-]`;
-  return [
-    "set -eu",
-    "install -m 0755 -d /etc/apt/keyrings",
-    "curl -fsSL --retry 5 https://download.docker.com/linux/ubuntu/gpg -o /etc/apt/keyrings/docker.asc",
-    "chmod a+r /etc/apt/keyrings/docker.asc",
-    "# shellcheck source=/dev/null",
-    '. /etc/os-release && echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu $VERSION_CODENAME stable" > /etc/apt/sources.list.d/docker.list',
-    "apt-get update -q",
-    `v=$(apt-cache madison docker-ce | awk -v p='${pattern}' '$3 ~ p { print $3; exit }')`,
-    `[ -n "$v" ] || { echo "do-swarm: Docker Engine ${dockerVersion} is not in Docker's apt repository" >&2; exit 1; }`,
-    'DEBIAN_FRONTEND=noninteractive apt-get install -y -q "docker-ce=$v" "docker-ce-cli=$v" containerd.io docker-buildx-plugin',
-    "apt-mark hold docker-ce docker-ce-cli containerd.io",
-    "systemctl enable --now docker",
-  ].join("\n");
-}
+export const RUNCMD: readonly (string | readonly string[])[] = [
+  "set -eu",
+  ["systemctl", "try-reload-or-restart", "ssh.service"],
+  [INSTALLER_PATH],
+];
 
 /** The `#cloud-config` every node boots with. Pure: same input, same bytes. */
 export function renderUserData(args: UserDataArgs): string {
   const config = {
-    package_update: true,
-    packages: ["ca-certificates", "curl"],
+    // No `packages:`/`package_update:`: cloud-init's apt step waits 30 s for the dpkg lock,
+    // which unattended-upgrades holds for minutes on a fresh droplet. The installer installs
+    // what it needs (ca-certificates, curl) waiting for the lock itself.
     ssh_pwauth: false,
     write_files: [
       {
@@ -71,13 +73,10 @@ export function renderUserData(args: UserDataArgs): string {
         permissions: "0644",
         content: SSHD_HARDENING,
       },
-      {
-        path: "/usr/local/sbin/do-swarm-install-docker",
-        permissions: "0755",
-        content: "#!/bin/sh\n" + installDockerScript(args.dockerVersion) + "\n",
-      },
+      { path: DOCKER_VERSION_PATH, permissions: "0644", content: `${args.dockerVersion}\n` },
+      { path: INSTALLER_PATH, permissions: "0755", content: readScript("install-docker.sh") },
     ],
-    runcmd: [["/usr/local/sbin/do-swarm-install-docker"], ["systemctl", "reload", "ssh"]],
+    runcmd: RUNCMD,
   };
   return "#cloud-config\n" + stringify(config, { lineWidth: 0 });
 }

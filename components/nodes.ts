@@ -91,3 +91,29 @@ export function monthlyCost(
   const total = nodes.reduce((sum, n) => sum + (priceBySize[n.size] ?? 0), 0);
   return Math.round(total * 100) / 100;
 }
+
+/** A hostname label's limit (RFC 1035); a droplet's name becomes its hostname. */
+export const MAX_HOSTNAME_LENGTH = 63;
+
+/**
+ * Droplet names that cannot be hostnames. A droplet's name (`<cluster>-<pool>-<index>`) is its
+ * hostname and so its swarm node's hostname, which node-drain.sh and node-activate.sh match
+ * nodes by; a name longer than 63 characters cannot be one. One problem per pool, for its
+ * longest name, naming what to shorten.
+ */
+export function hostnameProblems(cluster: string, nodes: readonly NodePlan[]): string[] {
+  const longest = new Map<string, NodePlan>();
+  for (const n of nodes) {
+    if (n.name.length > (longest.get(n.pool)?.name.length ?? -1)) longest.set(n.pool, n);
+  }
+  return [...longest.values()]
+    .filter((n) => n.name.length > MAX_HOSTNAME_LENGTH)
+    .map((n) => {
+      const key = n.role === "manager" ? "do-swarm:managers" : `do-swarm:workers[${n.pool}].name`;
+      return (
+        `do-swarm:clusterName = ${JSON.stringify(cluster)} with ${key === "do-swarm:managers" ? "the managers" : `${key} = ${JSON.stringify(n.pool)}`}: ` +
+        `droplet name ${JSON.stringify(n.name)} is ${n.name.length} characters, and a hostname is at most ${MAX_HOSTNAME_LENGTH}: ` +
+        `shorten the cluster name${n.role === "worker" ? " or the pool name" : ""} by ${n.name.length - MAX_HOSTNAME_LENGTH}`
+      );
+    });
+}

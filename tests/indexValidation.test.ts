@@ -38,7 +38,7 @@ test("config, stack files and ports are all reported in one error, and nothing i
     "do-swarm:stacks": JSON.stringify([
       { name: "web", file: "stacks/web/stack.yml", secretEnv: { X: "missingKey" } },
       { name: "gone", file: "stacks/nope.yml" },
-      { name: "corpus", file: "../shared/corpus/swarmprom-traefik.yml" },
+      { name: "corpus", file: "tests/fixtures/compose/cases/dollar-escapes.yml" },
     ]),
   });
   expect(message).toContain("do-swarm configuration has");
@@ -47,9 +47,25 @@ test("config, stack files and ports are all reported in one error, and nothing i
   expect(message).toContain(
     "do-swarm:stacks[web].secretEnv.X names config key 'missingKey', which is not set",
   );
-  expect(message).toMatch(/do-swarm:stacks\[gone\] \(stacks\/nope.yml\): .*cannot read/);
-  // swarmprom-traefik.yml requires ${DOMAIN?...}: a clear error naming the variable.
+  expect(message).toMatch(/do-swarm:stacks\[1\]\.file = "stacks\/nope.yml": no such compose file/);
+  // dollar-escapes.yml requires ${DOMAIN?...}: a clear error naming the variable.
   expect(message).toMatch(/do-swarm:stacks\[corpus\].*DOMAIN/);
+  await rec.settled();
+  expect(rec.resources).toEqual([]);
+});
+
+test("a droplet name that cannot be a hostname is refused before anything exists", async () => {
+  const pool = "a-worker-pool-with-a-long-name";
+  const message = run({
+    ...keys,
+    "do-swarm:clusterName": "production-cluster-of-the-course-team",
+    "do-swarm:workers": JSON.stringify([{ name: pool, count: 2, size: "s-1vcpu-1gb" }]),
+  });
+  expect(message).toContain(
+    `do-swarm:clusterName = "production-cluster-of-the-course-team" with do-swarm:workers[${pool}].name = "${pool}": ` +
+      `droplet name "production-cluster-of-the-course-team-${pool}-0" is 70 characters, and a hostname is at most 63: ` +
+      "shorten the cluster name or the pool name by 7",
+  );
   await rec.settled();
   expect(rec.resources).toEqual([]);
 });

@@ -4,9 +4,21 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { daemonJson, installDockerScript, renderUserData } from "../components/cloudInit";
+import {
+  daemonJson,
+  DOCKER_VERSION_PATH,
+  INSTALLER_PATH,
+  renderUserData,
+} from "../components/cloudInit";
 import { checkPublicPorts, inboundRules } from "../components/firewall";
-import { allTags, faultTolerance, monthlyCost, planNodes } from "../components/nodes";
+import {
+  allTags,
+  faultTolerance,
+  hostnameProblems,
+  MAX_HOSTNAME_LENGTH,
+  monthlyCost,
+  planNodes,
+} from "../components/nodes";
 import {
   readScript,
   scriptCommand,
@@ -84,22 +96,20 @@ describe("cloud-init", () => {
     expect(doc.ssh_pwauth).toBe(false);
   });
 
-  test("installs the pinned Docker version and holds it", () => {
-    const script = file("/usr/local/sbin/do-swarm-install-docker");
-    expect(script).toContain("awk -v p='^5:28[.]5[.-]'");
-    expect(script).toContain("apt-mark hold docker-ce docker-ce-cli containerd.io");
-    expect(doc.runcmd[0]).toEqual(["/usr/local/sbin/do-swarm-install-docker"]);
-    // The version pattern picks the newest matching release and nothing else.
-    const pattern = /awk -v p='([^']+)'/.exec(installDockerScript("28.5.2"))![1];
-    const madison = [
-      "5:28.5.20-1~ubuntu.24.04~noble",
-      "5:28.5.2-1~ubuntu.24.04~noble",
-      "5:28.5.1-1~ubuntu.24.04~noble",
-    ];
-    const picked = spawnSync("awk", ["-v", `p=${pattern}`, "$1 ~ p { print $1; exit }"], {
-      input: madison.join("\n"),
-    });
-    expect(picked.stdout.toString().trim()).toBe("5:28.5.2-1~ubuntu.24.04~noble");
+  test("installs Docker with install-docker.sh, run by runcmd after sshd, version on file", () => {
+    expect(file(INSTALLER_PATH)).toBe(readScript("install-docker.sh"));
+    expect(
+      doc.write_files.find((f: { path: string }) => f.path === INSTALLER_PATH).permissions,
+    ).toBe("0755");
+    expect(file(DOCKER_VERSION_PATH)).toBe("28.5\n");
+    expect(doc.runcmd).toEqual([
+      "set -eu",
+      ["systemctl", "try-reload-or-restart", "ssh.service"],
+      [INSTALLER_PATH],
+    ]);
+    // cloud-init's own apt step waits only 30 s for the dpkg lock: the installer does it.
+    expect(doc.packages).toBeUndefined();
+    expect(doc.package_update).toBeUndefined();
   });
 });
 
@@ -134,6 +144,25 @@ describe("nodes", () => {
       "prod-pool-web",
       "prod:tier_name:front",
     ]);
+  });
+
+  test("droplet names longer than a hostname (63) are refused, one problem per pool", () => {
+    const cluster = "c".repeat(40);
+    const long = planNodes(cluster, {
+      managers: { count: 3, size: "s" },
+      workers: [
+        { name: "p".repeat(20), count: 11, size: "s" }, // <cluster>-ppp…-10: 64 characters
+        { name: "db", count: 1, size: "s" },
+      ],
+    });
+    expect(long.find((n) => n.key === `${"p".repeat(20)}-9`)!.name).toHaveLength(63); // fits exactly
+    expect(hostnameProblems(cluster, long)).toEqual([
+      `do-swarm:clusterName = "${cluster}" with do-swarm:workers[${"p".repeat(20)}].name = "${"p".repeat(20)}": ` +
+        `droplet name "${cluster}-${"p".repeat(20)}-10" is 64 characters, and a hostname is at most 63: ` +
+        "shorten the cluster name or the pool name by 1",
+    ]);
+    expect(hostnameProblems("prod", nodes)).toEqual([]);
+    expect(MAX_HOSTNAME_LENGTH).toBe(63);
   });
 
   test("fault tolerance and cost", () => {

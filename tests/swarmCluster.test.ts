@@ -119,7 +119,10 @@ describe.each([
     const init = rec.byName(`${cluster}-swarm-init`);
     expect(isSecret(init.rawInputs.stdin)).toBe(true);
     expect(cmd(init.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
-    expect(init.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stdin"]));
+    // stderr is logged (scripts mask tokens) and kept secret in the state all the same.
+    expect(init.additionalSecretOutputs).toEqual(
+      expect.arrayContaining(["stdout", "stderr", "stdin"]),
+    );
     // Nor do the previous tokens travel again as an environment variable on a re-run.
     expect(inputs(init).addPreviousOutputInEnv).toBe(false);
     expect(cmd(init.name).create).not.toContain(KEY_MATERIAL);
@@ -156,6 +159,7 @@ describe.each([
       expect(cmd(join.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
       // The swarm it joins heads the command: a swarm created anew makes it run again.
       expect(cmd(join.name).create.split("\n")[0]).toBe("# do-swarm: join swarm cluster");
+      expect(join.additionalSecretOutputs).toEqual(expect.arrayContaining(["stderr", "stdin"]));
     }
     const workerJoins = joins.filter((j) => !j.name.includes("-manager-"));
     for (const join of workerJoins) {
@@ -164,6 +168,7 @@ describe.each([
       expect(cmd(join.name).create).toContain("bash \"$f\" 'worker'");
       expect(isSecret(join.rawInputs.stdin)).toBe(true);
       expect(cmd(join.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
+      expect(join.additionalSecretOutputs).toEqual(expect.arrayContaining(["stderr", "stdin"]));
     }
   });
 
@@ -182,7 +187,6 @@ describe.each([
       // The delete runs with the stdin stored with it: the key the node's leave needs.
       expect(isSecret(r.rawInputs.stdin)).toBe(true);
       expect(cmd(r.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
-      expect(r.additionalSecretOutputs).toContain("stdin");
       // A replaced droplet replaces its registration, the old one deleted first (its delete
       // removes the OLD node from the swarm): see bootstrap.ts.
       const droplet = rec.byName(node);
@@ -190,6 +194,7 @@ describe.each([
       expect(r.replaceOnChanges).toContain("triggers[*]");
       expect(r.deleteBeforeReplace).toBe(true);
       expect(r.dependencies).toContain(droplet.urn);
+      expect(r.additionalSecretOutputs).toEqual(expect.arrayContaining(["stderr", "stdin"]));
     }
   });
 

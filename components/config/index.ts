@@ -14,7 +14,7 @@ import {
 } from "./nodes";
 import { StackConfig, validateStacks } from "./stacks";
 
-export { ConfigError } from "./common";
+export { cliScalarsAsStrings, ConfigError } from "./common";
 export type { Fail } from "./common";
 export { cidrsOverlap } from "./network";
 export type { ManagersConfig, WorkerPoolConfig } from "./nodes";

@@ -21,8 +21,18 @@ if [ -z "$(leftovers)" ]; then
   log "not deployed; nothing to remove"
   exit 0
 fi
-docker stack rm "$stack" >&2
+# `docker stack rm` fails ("failed to remove some resources from stack") when it races a task
+# still shutting down: the task holds the stack's network, whose removal is refused while it
+# is in use. The services are gone or going by then; what failed is retried until the deadline.
 deadline=$((SECONDS + timeout_s))
+until remove_output="$(docker stack rm "$stack" 2>&1)"; do
+  printf '%s\n' "$remove_output" >&2
+  [ -n "$(leftovers)" ] || break
+  [ "$SECONDS" -lt "$deadline" ] ||
+    die "docker stack rm still fails after ${timeout_s}s: $(printf '%s' "$remove_output" | tail -n 1)"
+  log "docker stack rm did not remove everything yet (a task still shutting down?); trying again"
+  sleep 2
+done
 while [ -n "$(leftovers)" ]; do
   [ "$SECONDS" -lt "$deadline" ] || die "services or networks of the stack still exist after ${timeout_s}s"
   sleep 2

@@ -14,6 +14,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/scenarios.sh"
 # shellcheck source=tests/lab/scenarios-day2.sh
 . "$LAB_DIR/scenarios-day2.sh"
+# shellcheck source=tests/lab/scenarios-deploy.sh
+. "$LAB_DIR/scenarios-deploy.sh"
 
 PASSED=0
 FAILED=0
@@ -142,12 +144,17 @@ main() {
     "scale managers 3 -> 1: demoted and removed before their droplets go, no Down node left"
     "the only manager lost: a new swarm, the worker moves to it, the stack deployed again"
     "remove the stack from the config: docker stack rm, services and networks gone"
+    "a five-service stack deployed, then updated: how long when nothing is wrong"
+    "a paused update fails the deploy with its FAILED line"
+    "new services that never converge (no such image, no node meets the constraint, crash at start) fail within timeoutSeconds, each named"
+    "stack-rm.sh removes the deploy scenarios' stacks"
     "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
-    scenario_remove_stack scenario_replace_manager_live)
+    scenario_remove_stack scenario_deploy_five scenario_paused_update scenario_broken_services
+    scenario_deploy_cleanup scenario_replace_manager_live)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do
@@ -172,6 +179,7 @@ main() {
   echo
   echo "=== summary (total $(lab_since "$t_all") s)"
   printf '%s\n' "${SUMMARY[@]}"
+  if [[ -f $LAB_OUT/timings.log ]]; then cat "$LAB_OUT/timings.log"; fi
   echo "$PASSED passed, $FAILED failed"
   trap - EXIT INT TERM
   ((FAILED == 0))
