@@ -19,8 +19,6 @@ export interface WorldOptions {
   /** Sizes before and after; every droplet changes from `from` to `to`. */
   from: string;
   to: string;
-  /** Pool sizes stay as they were (only the managers change). @default false */
-  managersOnly?: boolean;
   dryRun?: boolean;
   /** The stacks config (`do-swarm:stacks`). @default none */
   stacks?: unknown[];
@@ -112,8 +110,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
   };
   sshMock.mockImplementation(run);
 
-  const size = (role: "manager" | "worker", which: "from" | "to") =>
-    opts.managersOnly && role === "worker" ? opts.to : opts[which];
+  const size = (_role: "manager" | "worker", which: "from" | "to") => opts[which];
   const config = {
     "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
     "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
