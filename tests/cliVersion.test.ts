@@ -25,20 +25,17 @@ function satisfies(range: string, version: string): boolean {
   return true;
 }
 
-// 3.238.0 is where a failing after hook fails the deployment; the program needs 3.244.0 for other
-// reasons too (README, Prerequisites), so the range must at least exclude everything before 3.238.
 test("Pulumi.yaml refuses CLIs whose failing after hooks only warn", () => {
   const range = project.requiredPulumiVersion ?? "";
-  expect(range).toBe(">=3.244.0");
+  expect(range).toBe(">=3.238.0");
   expect(satisfies(range, "3.237.9")).toBe(false);
   expect(satisfies(range, "3.219.0")).toBe(false);
-  expect(satisfies(range, "3.238.0")).toBe(false);
-  expect(satisfies(range, "3.244.0")).toBe(true);
+  expect(satisfies(range, "3.238.0")).toBe(true);
   expect(satisfies(range, "3.248.1")).toBe(true);
 });
 
 test("the README names the same minimum, and says pushed images survive destroy", () => {
-  expect(readme).toMatch(/Pulumi CLI\]\([^)]*\)[^\n]*\n?[^\n]*3\.244\.0 or\s+newer/);
+  expect(readme).toMatch(/Pulumi CLI\]\([^)]*\)[^\n]*\n?[^\n]*3\.238\.0 or\s+newer/);
   expect(readme).toContain("3.238.0 fails the deployment when an after-hook fails");
   expect(readme).toContain("Images of build-only services survive `pulumi destroy`");
   expect(readme).toContain("doctl registry repository delete-manifest");

@@ -83,32 +83,32 @@ test("every key the README's configuration table lists is known, and only those"
 });
 
 describe("the engine", () => {
-  test("under mocks the SDK store answers, and both hook kinds are there", () => {
-    expect(engineFeatures()).toEqual({ resourceHooks: true, errorHooks: true });
+  test("under mocks the SDK store answers, and resource hooks are there", () => {
+    expect(engineFeatures()).toEqual({ resourceHooks: true });
     expect(engineProblems(engineFeatures())).toEqual([]);
   });
 
-  test("an engine without error hooks is refused with the other problems, before anything", async () => {
+  test("an engine without resource hooks is refused with the other problems, before anything", async () => {
     const s = store();
-    const saved = s.supportsErrorHooks;
-    s.supportsErrorHooks = false;
+    const saved = s.supportsResourceHooks;
+    s.supportsResourceHooks = false;
     try {
       const message = run({ ...keys, "do-swarm:managers": JSON.stringify({ count: 2 }) });
       expect(message).toContain("do-swarm configuration has 2 problem(s)");
       expect(message).toContain("do-swarm:managers.count = 2");
       expect(message).toContain(
-        `the Pulumi CLI running this program has no error hooks (added in 3.217.1): do-swarm needs Pulumi CLI ${MIN_PULUMI_CLI} or newer: check with \`pulumi version\``,
+        `the Pulumi CLI running this program has no resource hooks (added in 3.182.0): do-swarm needs Pulumi CLI ${MIN_PULUMI_CLI} or newer: check with \`pulumi version\``,
       );
     } finally {
-      s.supportsErrorHooks = saved;
+      s.supportsResourceHooks = saved;
     }
     await rec.settled();
     expect(rec.resources).toEqual([]);
   });
 
   test("no hooks at all, and an SDK whose store has moved (no answer: no false alarm)", () => {
-    expect(engineProblems({ resourceHooks: false, errorHooks: false })).toEqual([
-      `the Pulumi CLI running this program has no resource hooks (added in 3.182.0) and error hooks (added in 3.217.1): do-swarm needs Pulumi CLI ${MIN_PULUMI_CLI} or newer: check with \`pulumi version\`, upgrade as on https://www.pulumi.com/docs/install/ (README, Prerequisites)`,
+    expect(engineProblems({ resourceHooks: false })).toEqual([
+      `the Pulumi CLI running this program has no resource hooks (added in 3.182.0): do-swarm needs Pulumi CLI ${MIN_PULUMI_CLI} or newer: check with \`pulumi version\`, upgrade as on https://www.pulumi.com/docs/install/ (README, Prerequisites)`,
     ]);
     expect(engineProblems(undefined)).toEqual([]);
   });
@@ -116,10 +116,10 @@ describe("the engine", () => {
   test("the version check asks the engine for the minimum and adds how to upgrade", async () => {
     const spy = jest
       .spyOn(pulumi.runtime, "requirePulumiVersion")
-      .mockRejectedValueOnce(new Error("Pulumi CLI version 3.218.0 does not satisfy >=3.244.0"))
+      .mockRejectedValueOnce(new Error("Pulumi CLI version 3.218.0 does not satisfy >=3.238.0"))
       .mockResolvedValueOnce(undefined);
     await expect(requireEngineVersion()).rejects.toThrow(
-      /3\.218\.0 does not satisfy >=3\.244\.0\ndo-swarm needs Pulumi CLI 3\.244\.0 or newer/,
+      /3\.218\.0 does not satisfy >=3\.238\.0\ndo-swarm needs Pulumi CLI 3\.238\.0 or newer/,
     );
     await expect(requireEngineVersion()).resolves.toBeUndefined();
     expect(spy).toHaveBeenCalledWith(`>=${MIN_PULUMI_CLI}`);

@@ -51,7 +51,7 @@ describe.each(FILES)("%s", (file) => {
       expect(action.commands).toContain(s.with?.command);
       expect(s.with?.["stack-name"]).toBeDefined();
       // The CLI the program needs (README, Prerequisites), not whatever the runner has.
-      expect(s.with?.["pulumi-version"]).toBe("^3.244.0");
+      expect(s.with?.["pulumi-version"]).toBe("^3.238.0");
     }
   });
 
