@@ -198,12 +198,6 @@ export function validateEntryPoint(
         'pulumi config set --secret failoverToken (a custom-scoped token, see README "The entry point")',
     );
   }
-  if (failoverToken !== "unset" && entryPoint === "loadBalancer") {
-    problems.push(
-      'do-swarm:failoverToken is set but entryPoint is "loadBalancer", which has no reserved IP to move: ' +
-        "pulumi config rm failoverToken, or use entryPoint reservedIp",
-    );
-  }
   return { entryPoint: entryPoint as EntryPointKind, loadBalancer, domains };
 }
 
