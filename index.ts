@@ -122,6 +122,17 @@ const cluster = new SwarmCluster(clusterName, {
   publicPorts,
   vpcIpRange: cfg.vpcIpRange,
   overlayAddressPool: cfg.overlayAddressPool,
+  entryPoint: cfg.entryPoint,
+  loadBalancer: cfg.loadBalancer,
+  domains: cfg.domains,
+  failover:
+    raw.failoverToken === undefined
+      ? undefined
+      : {
+          token: config.requireSecret("failoverToken"),
+          // The provider's own setting: the agent calls the API the provider calls.
+          apiUrl: digitalocean.config.apiEndpoint,
+        },
 });
 
 // Build-only services are pushed with write credentials; the nodes pull with read-only ones.
@@ -163,6 +174,9 @@ const stacks = cfg.stacks.map(
 );
 
 export const reservedIp = cluster.reservedIp;
+/** Where visitors enter: the reserved IP, or the load balancer's address. */
+export const entryPoint = cluster.entryAddress;
+export const urls = cluster.urls;
 export const managers = cluster.managers;
 export const workers = cluster.workers;
 export const ssh = pulumi.interpolate`ssh root@${cluster.reservedIp}`;

@@ -25,7 +25,7 @@ export interface ClusterDropletsArgs {
   /** @default 600 */
   maintenanceTimeoutSeconds?: number;
   /** What must succeed before any droplet is created (the domains' zone check). @default [] */
-  dependsOn?: pulumi.Input<pulumi.Resource[]>;
+  dependsOn?: Promise<pulumi.Resource[]>;
 }
 
 export function createDroplets(

@@ -101,26 +101,26 @@ export function createLoadBalancer(
 /**
  * Fails with the fix when a domain's zone is not in the account's DigitalOcean DNS. Resolves to
  * no resources: the droplets take it as a dependency, so nothing is created before it passes
- * (`pulumi preview` runs the lookup too and fails the same way).
+ * (`pulumi preview` runs the lookup too and fails the same way). A plain promise, not an
+ * Output: its one rejection is the program's error, with no derived promises left unhandled.
  */
-export function checkZones(
+export async function checkZones(
   domains: readonly DomainConfig[],
   parent: pulumi.Resource,
-): pulumi.Output<pulumi.Resource[]> {
-  if (domains.length === 0) return pulumi.output([]);
-  return digitalocean.getDomainsOutput({}, { parent }).domains.apply((found) => {
-    const problems = missingZones(
-      domains,
-      (found ?? []).map((d) => d.name),
+): Promise<pulumi.Resource[]> {
+  if (domains.length === 0) return [];
+  const found = await digitalocean.getDomains({}, { parent });
+  const problems = missingZones(
+    domains,
+    (found.domains ?? []).map((d) => d.name),
+  );
+  if (problems.length > 0) {
+    throw new Error(
+      `do-swarm configuration has ${problems.length} problem(s):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
     );
-    if (problems.length > 0) {
-      throw new Error(
-        `do-swarm configuration has ${problems.length} problem(s):\n` +
-          problems.map((p) => `  - ${p}`).join("\n"),
-      );
-    }
-    return [];
-  });
+  }
+  return [];
 }
 
 /** An A record per domain, to the address visitors use. */
