@@ -35,7 +35,7 @@ AGENT=$LIB/failover-agent.sh
 UNIT=do-swarm-failover
 UNIT_FILE=/etc/systemd/system/$UNIT.service
 
-log() { printf 'failover-agent[%s]: %s\n' "$(hostname)" "$*" >&2; }
+log() { printf '%s failover-agent[%s]: %s\n' "$(date -u +%H:%M:%S.%3N)" "$(hostname)" "$*" >&2; }
 die() {
   log "ERROR: $*"
   exit 1
@@ -157,11 +157,16 @@ choose_target() {
   while read -r id name status ip; do
     if [ -z "$id" ] || [ "$id" = "$HOLDER_ID" ] || [ "$status" != active ]; then continue; fi
     read -r _ st av < <(awk -v n="$name" '$1 == n' <<<"$view") || continue
-    if [ "$st" != Ready ] || [ "$av" != Active ]; then continue; fi
+    # This node runs and answers (it is the leader): only its availability counts. Right after
+    # an election the new leader shows every node Unknown until their agents report again.
     if [ "$name" = "$self" ]; then
-      echo "$id $name"
-      return
+      if [ "$av" = Active ]; then
+        echo "$id $name"
+        return
+      fi
+      continue
     fi
+    if [ "$st" != Ready ] || [ "$av" != Active ]; then continue; fi
     if [ -z "$first" ] && answers "$ip" "$PROBE_PORT"; then first="$id $name"; fi
   done <<<"$MANAGERS"
   [ -z "$first" ] || echo "$first"

@@ -14,6 +14,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/scenarios.sh"
 # shellcheck source=tests/lab/scenarios-day2.sh
 . "$LAB_DIR/scenarios-day2.sh"
+# shellcheck source=tests/lab/scenarios-frontdoor.sh
+. "$LAB_DIR/scenarios-frontdoor.sh"
 
 PASSED=0
 FAILED=0
@@ -142,11 +144,16 @@ main() {
     "scale managers 3 -> 1: demoted and removed before their droplets go, no Down node left"
     "the only manager lost: a new swarm, the worker moves to it, the stack deployed again"
     "remove the stack from the config: docker stack rm, services and networks gone"
+    "front door: the reserved IP's holder (not the leader) powered off under load: the agent moves it"
+    "front door: the old holder comes back: the IP stays where it is"
+    "front door: the holder that is also the raft leader powered off under load: moved after the election"
+    "front door: a pulumi up replay after the failovers leaves the IP where it is"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
-    scenario_remove_stack)
+    scenario_remove_stack scenario_fd_holder_off scenario_fd_holder_back scenario_fd_leader_off
+    scenario_fd_replay)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do
