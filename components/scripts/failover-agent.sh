@@ -231,7 +231,7 @@ wipe() {
 }
 
 stop_service() {
-  if [ -d /run/systemd/system ]; then
+  if [ -d "$RUN_DIR/systemd/system" ]; then
     systemctl disable --now "$UNIT" >/dev/null 2>&1 || true
     rm -f "$UNIT_FILE"
     systemctl daemon-reload || true
@@ -260,7 +260,7 @@ cmd_run() {
         log "this node has left the swarm: removing the agent and its token"
         wipe
         rm -f "$RUN_DIR/$UNIT.pid"
-        [ -d /run/systemd/system ] && { rm -f "$UNIT_FILE"; systemctl disable --now "$UNIT" >/dev/null 2>&1 || true; }
+        [ -d "$RUN_DIR/systemd/system" ] && { rm -f "$UNIT_FILE"; systemctl disable --now "$UNIT" >/dev/null 2>&1 || true; }
         exit 0
       fi
     else
@@ -308,7 +308,7 @@ cmd_run() {
 cmd_start() {
   load_conf
   stop_service
-  if [ -d /run/systemd/system ]; then
+  if [ -d "$RUN_DIR/systemd/system" ]; then
     cat >"$UNIT_FILE" <<EOF
 [Unit]
 Description=do-swarm reserved IP failover agent
