@@ -72,7 +72,8 @@ fd_api_up() {
   printf '{"droplets": [%s], "reservedIps": [{"ip": "%s", "region": "fra1"%s}]}\n' \
     "$droplets" "$FD_IP" "${at:+, \"dropletId\": $at}" >"$LAB_RUN/do-state.json"
   # On completion of an action, the address moves to the new holder (host index = id - base).
-  setsid "${LAB_TSNODE[@]}" "$LAB_DIR/do-api.ts" --listen "${FD_API_URL#http://}" \
+  # It outlives this scenario (the next ones use it); lab_down stops it by its pid.
+  "${LAB_TSNODE[@]}" "$LAB_DIR/do-api.ts" --listen "${FD_API_URL#http://}" \
     --token-file "$FD_TOKEN_FILE" --state "$LAB_RUN/do-state.json" --action-seconds 3 \
     --on-move "bash '$LAB_DIR/lab.sh' move-address \"\$DO_API_IP\" \$([ -n \"\$DO_API_TO\" ] && echo \$((DO_API_TO - $FD_ID_BASE)))" \
     </dev/null >>"$LAB_OUT/do-api.log" 2>&1 &
