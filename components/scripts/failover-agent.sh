@@ -114,13 +114,14 @@ refresh() {
   LAST_REFRESH=$SECONDS
 }
 
+# Docker calls are time-limited: without a leader (an election) a manager's answers can stall.
 is_leader() {
-  [ "$(docker node inspect self --format '{{.ManagerStatus.Leader}}' 2>/dev/null)" = true ]
+  [ "$(timeout 5 docker node inspect self --format '{{.ManagerStatus.Leader}}' 2>/dev/null)" = true ]
 }
 
 # swarm_view: "hostname status availability" of every node, as the leader sees them.
 swarm_view() {
-  docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' 2>/dev/null || true
+  timeout 5 docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' 2>/dev/null || true
 }
 
 # why_not_serving VIEW: prints why the holder does not serve, nothing when it does.
@@ -253,7 +254,7 @@ cmd_run() {
   log "watching $IP (managers tagged $TAG, every ${INTERVAL_S}s, cool-down ${COOLDOWN_S}s)"
   while true; do
     # Removed with the node: once it has left the swarm, the token has no business here.
-    state=$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) || state=unknown
+    state=$(timeout 5 docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) || state=unknown
     if [ "$state" = inactive ]; then
       left=$((left + 1))
       if [ "$left" -ge 3 ]; then
