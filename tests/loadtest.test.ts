@@ -202,6 +202,35 @@ describe("runLoadtest against a local server that fails for a while", () => {
     }
   });
 
+  it("measures latency right against a server that closes after each response", async () => {
+    // busybox httpd, the lab's server, answers one request per connection.
+    const server = http
+      .createServer((_req, res) => {
+        res.setHeader("Connection", "close");
+        res.end("ok");
+      })
+      .listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    try {
+      const records = await runLoadtest({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+        connections: 4,
+        seconds: 2,
+        rate: 40,
+        maxRequests: 10000,
+        timeoutSeconds: 2,
+      });
+      const s = summarize(records);
+      expect(s.failed).toBe(0);
+      // 40 requests a second for 2 s, none lost to a closing socket.
+      expect(s.sent).toBeGreaterThanOrEqual(70);
+      expect(s.p99Ms).toBeLessThan(200);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+
   it("stops at --max-requests", async () => {
     const server = http.createServer((_req, res) => res.end("ok")).listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));

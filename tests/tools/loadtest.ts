@@ -96,11 +96,13 @@ const RECONNECT_PAUSE_MS = 100;
  * here pauses RECONNECT_PAUSE_MS first: failures are counted at a bounded rate and the time
  * resolution of an outage stays far below a second. Reaches into the client's _connect, which
  * autocannon's Client calls through `this` on every (re)connect, and its request queue.
+ * (The first connect happens in the Client's constructor, after setupClient: it is patched too.)
  */
 function paceReconnects(client: autocannon.Client): void {
   // Not in the published types: the Client's own connect method.
   const c = client as unknown as {
     _connect: () => void;
+    _doRequest: (...args: unknown[]) => void;
     destroyed?: boolean;
     pipelinedRequests: { clear: () => void };
   };
@@ -111,16 +113,33 @@ function paceReconnects(client: autocannon.Client): void {
   (client as NodeJS.EventEmitter).on("connError", () => {
     afterError = true;
   });
+  // A new connection starts with an empty queue. autocannon keeps what was queued on the old
+  // one, and the next answer would be matched to it: latency measured from before an outage, or,
+  // with a server that closes after each response (busybox httpd), from requests sent into the
+  // closing socket, growing all the time. A failed one is counted already (connError, timeout);
+  // one sent into a socket the server was closing after its answer was never served: dropped.
+  const reconnect = () => {
+    c.pipelinedRequests.clear();
+    closing = false;
+    if (!c.destroyed) connect();
+  };
+  // And nothing is sent into a connection the server said it closes (Connection: close): the
+  // request would be lost, and count against the rate. The reconnect sends it instead.
+  let closing = false;
+  (client as NodeJS.EventEmitter).on("headers", (info: { shouldKeepAlive?: boolean }) => {
+    closing = info.shouldKeepAlive === false;
+  });
+  const doRequest = c._doRequest.bind(client);
+  c._doRequest = (...args: unknown[]) => {
+    if (!closing) doRequest(...args);
+  };
   c._connect = () => {
-    if (!afterError) return connect();
+    if (!afterError) return reconnect();
     if (pending !== undefined) return;
     pending = setTimeout(() => {
       pending = undefined;
       afterError = false;
-      // The failed request is counted already; left queued, the next answer would be
-      // matched to it and its latency measured from before the outage.
-      c.pipelinedRequests.clear();
-      if (!c.destroyed) connect();
+      reconnect();
     }, RECONNECT_PAUSE_MS);
   };
 }
