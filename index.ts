@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import {
+  checkEntryPointPorts,
   ClusterConfig,
   ConfigError,
   RawConfig,
@@ -33,6 +34,11 @@ const raw: RawConfig = {
   overlayAddressPool: config.get("overlayAddressPool"),
   stacks: config.getObject("stacks"),
   registry: config.get("registry"),
+  entryPoint: config.get("entryPoint"),
+  loadBalancer: config.getObject("loadBalancer"),
+  domains: config.getObject("domains"),
+  // Read here only to check its form; the agent gets it with requireSecret.
+  failoverToken: config.get("failoverToken"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
 const registryServer = (name: string | undefined) =>
@@ -111,6 +117,7 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     ),
   );
   problems.push(...engineProblems(engineFeatures()));
+  if (cfg !== undefined) problems.push(...checkEntryPointPorts(cfg, publicPorts));
   if (problems.length > 0 || cfg === undefined) throw new ConfigError(problems);
   return { cfg, publicPorts };
 }
@@ -130,6 +137,17 @@ const cluster = new SwarmCluster(clusterName, {
   publicPorts,
   vpcIpRange: cfg.vpcIpRange,
   overlayAddressPool: cfg.overlayAddressPool,
+  entryPoint: cfg.entryPoint,
+  loadBalancer: cfg.loadBalancer,
+  domains: cfg.domains,
+  failover:
+    raw.failoverToken === undefined
+      ? undefined
+      : {
+          token: config.requireSecret("failoverToken"),
+          // The provider's own setting: the agent calls the API the provider calls.
+          apiUrl: digitalocean.config.apiEndpoint,
+        },
 });
 
 // Build-only services are pushed with write credentials; the nodes pull with read-only ones.
@@ -171,6 +189,9 @@ const stacks = cfg.stacks.map(
 );
 
 export const reservedIp = cluster.reservedIp;
+/** Where visitors enter: the reserved IP, or the load balancer's address. */
+export const entryPoint = cluster.entryAddress;
+export const urls = cluster.urls;
 export const managers = cluster.managers;
 export const workers = cluster.workers;
 export const ssh = pulumi.interpolate`ssh root@${cluster.reservedIp}`;

@@ -22,6 +22,11 @@ export const KNOWN_CONFIG_KEYS: string[] = [
   "overlayAddressPool",
   "stacks",
   "registry",
+  // The front door (components/config/entryPoint.ts).
+  "entryPoint",
+  "loadBalancer",
+  "domains",
+  "failoverToken",
 ];
 
 /** Levenshtein distance, case-insensitive (`clustername` is one slip from `clusterName`). */

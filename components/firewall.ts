@@ -1,9 +1,13 @@
-/** One inbound or outbound rule, in the shape `digitalocean.Firewall` takes. */
-export interface FirewallRule {
+/**
+ * One inbound or outbound rule, in the shape `digitalocean.Firewall` takes. `L` is how a load
+ * balancer's id is given (a string here, an Output where the component wires it).
+ */
+export interface FirewallRule<L = string> {
   protocol: "tcp" | "udp" | "icmp";
   portRange?: string;
   sourceAddresses?: string[];
   sourceTags?: string[];
+  sourceLoadBalancerUids?: L[];
   destinationAddresses?: string[];
 }
 
@@ -63,12 +67,17 @@ export function checkPublicPorts(ports: readonly PublicPort[]): string[] {
  * firewall change), ICMP for path-MTU and diagnostics, and exactly the ports the stacks publish.
  * DigitalOcean firewalls deny everything not listed, including VPC traffic between droplets.
  */
-export function inboundRules(args: {
+export function inboundRules<L = string>(args: {
   clusterTag: string;
   adminCidrs: readonly string[];
   publicPorts: readonly PublicPort[];
-}): FirewallRule[] {
-  const rules: FirewallRule[] = [
+  /**
+   * With a load balancer in front, the published ports admit only it (its id), never the
+   * internet. @default undefined: published ports are open to 0.0.0.0/0 and ::/0
+   */
+  loadBalancerUid?: L;
+}): FirewallRule<L>[] {
+  const rules: FirewallRule<L>[] = [
     // SSH between nodes lets a manager, handed the program's key on stdin for one step, reach a
     // peer over the VPC: a replaced manager-0 fetches a join token, a removed node leaves the
     // swarm. One rule with both sources: DigitalOcean merges same-port rules, which would diff.
@@ -78,7 +87,7 @@ export function inboundRules(args: {
       sourceAddresses: [...args.adminCidrs],
       sourceTags: [args.clusterTag],
     },
-    ...SWARM_PORTS.map((p): FirewallRule => ({
+    ...SWARM_PORTS.map((p): FirewallRule<L> => ({
       protocol: p.protocol,
       portRange: String(p.port),
       sourceTags: [args.clusterTag],
@@ -91,8 +100,13 @@ export function inboundRules(args: {
   const ports = [...distinct.values()].sort(
     (a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol),
   );
+  const lb = args.loadBalancerUid;
   for (const p of ports) {
-    rules.push({ protocol: p.protocol, portRange: String(p.port), sourceAddresses: [...ANYWHERE] });
+    rules.push(
+      lb === undefined
+        ? { protocol: p.protocol, portRange: String(p.port), sourceAddresses: [...ANYWHERE] }
+        : { protocol: p.protocol, portRange: String(p.port), sourceLoadBalancerUids: [lb] },
+    );
   }
   return rules;
 }

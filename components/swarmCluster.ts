@@ -1,11 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as command from "@pulumi/command";
+import type { DomainConfig, EntryPointKind, LoadBalancerSettings } from "./config";
+import { DEFAULTS } from "./config";
+import { FailoverTiming, loadBalancerMonthlyCost, urls } from "./entryPointPlan";
 import { checkPublicPorts, PublicPort } from "./firewall";
 import { faultTolerance, monthlyCost, NodePlan, planNodes } from "./nodes";
-import { createNetwork } from "./cluster/network";
+import { createFirewall, createNetwork } from "./cluster/network";
 import { createDroplets } from "./cluster/droplets";
-import { createEntryPoint } from "./cluster/entryPoint";
+import {
+  checkZones,
+  createDnsRecords,
+  createLoadBalancer,
+  createReservedIp,
+  visitorAddress,
+} from "./cluster/entryPoint";
+import { installFailoverAgents } from "./cluster/failover";
 import { bootstrapSwarm, sshConnection } from "./cluster/bootstrap";
 
 export interface SwarmClusterArgs {
@@ -41,6 +51,25 @@ export interface SwarmClusterArgs {
   sshDialAttempts?: number;
   /** Seconds a node may take to drain or to come back during a rolling resize. @default 600 */
   maintenanceTimeoutSeconds?: number;
+  /**
+   * How visitors enter: the reserved IP, or a load balancer in front of every node (the
+   * reserved IP stays the admin path). @default "reservedIp"
+   */
+  entryPoint?: EntryPointKind;
+  /** @default { httpPort: 80, healthCheckPath: "/", sizeUnit: 1 } */
+  loadBalancer?: LoadBalancerSettings;
+  /** Names visitors use: an A record each, in zones of the account's DigitalOcean DNS. @default [] */
+  domains?: DomainConfig[];
+  /**
+   * The reserved IP follows a healthy manager (an agent on every manager with this token).
+   * @default undefined: the reserved IP stays on manager-0
+   */
+  failover?: FailoverTiming & {
+    /** reserved_ip:update and the read scopes it requires. Secret. */
+    token: pulumi.Input<string>;
+    /** @default "https://api.digitalocean.com" */
+    apiUrl?: string;
+  };
 }
 
 /** Addresses of one node, as outputs. */
@@ -58,8 +87,13 @@ export interface NodeAddresses {
  * modules (nodes, firewall, cloudInit, remote); this class only calls them in order.
  */
 export class SwarmCluster extends pulumi.ComponentResource {
-  /** The entry point: a manager, reachable at a stable address. */
+  /** A manager, reachable at a stable address: the admin path (and visitors' in reservedIp mode). */
   readonly reservedIp: pulumi.Output<string>;
+  /** The address visitors reach: the reserved IP, or the load balancer's. */
+  readonly entryAddress: pulumi.Output<string>;
+  /** One URL per configured domain. */
+  readonly urls: string[];
+  readonly loadBalancer?: digitalocean.LoadBalancer;
   readonly managers: NodeAddresses[];
   /** Worker addresses by pool name. */
   readonly workers: Record<string, NodeAddresses[]>;
@@ -81,11 +115,54 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const nodes = planNodes(name, args);
     this.nodes = nodes;
 
+    const kind = args.entryPoint ?? DEFAULTS.entryPoint;
+    const domains = args.domains ?? [];
     const network = createNetwork(name, nodes, args, this);
-    const droplets = createDroplets(name, nodes, args, network, this);
+    const lb =
+      kind === "loadBalancer"
+        ? createLoadBalancer(
+            name,
+            network,
+            {
+              region: args.region,
+              settings: args.loadBalancer ?? { ...DEFAULTS.loadBalancer },
+              publicPorts: args.publicPorts ?? [],
+              domains,
+            },
+            this,
+          )
+        : undefined;
+    this.loadBalancer = lb?.loadBalancer;
+    const firewall = createFirewall(
+      name,
+      network,
+      { ...args, loadBalancer: lb?.loadBalancer },
+      this,
+    );
+    const droplets = createDroplets(
+      name,
+      nodes,
+      { ...args, dependsOn: checkZones(domains, this) },
+      network,
+      this,
+    );
     this.droplets = droplets;
-    const entryPoint = createEntryPoint(name, args.region, droplets[0], this);
-    this.reservedIp = entryPoint.address;
+    const reservedIp = createReservedIp(
+      name,
+      args.region,
+      droplets[0],
+      args.failover !== undefined,
+      this,
+    );
+    this.reservedIp = reservedIp.ipAddress;
+    if (args.failover === undefined && kind === "reservedIp") {
+      pulumi.log.warn(
+        "every request enters through one droplet: the reserved IP stays on manager-0, and if " +
+          "that droplet fails the site is down until it is back. Either set failoverToken (the IP " +
+          'then follows a healthy manager) or use entryPoint loadBalancer; see README, "The entry point".',
+        this,
+      );
+    }
     this.managerConnection = sshConnection(
       this.reservedIp,
       args.sshPrivateKey,
@@ -98,13 +175,32 @@ export class SwarmCluster extends pulumi.ComponentResource {
       {
         ...args,
         managerConnection: this.managerConnection,
-        firewall: network.firewall,
-        entryPointReady: entryPoint.ready,
+        firewall,
+        entryPointReady: [reservedIp],
       },
       this,
     );
     this.ready = swarm.registers;
     this.clusterId = swarm.clusterId;
+    if (args.failover !== undefined) {
+      installFailoverAgents(
+        name,
+        nodes,
+        droplets,
+        swarm.registers,
+        {
+          ...args.failover,
+          reservedIp: this.reservedIp,
+          managerTag: `${name}-manager`,
+          sshPrivateKey: args.sshPrivateKey,
+          sshDialAttempts: args.sshDialAttempts,
+        },
+        this,
+      );
+    }
+    this.entryAddress = visitorAddress(kind, this.reservedIp, lb?.loadBalancer);
+    createDnsRecords(name, domains, this.entryAddress, this);
+    this.urls = urls(domains);
 
     const managerIdx = nodes.flatMap((n, i) => (n.role === "manager" ? [i] : []));
     const addresses = (i: number): NodeAddresses => ({
@@ -121,12 +217,18 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const sizes = [...new Set(nodes.map((n) => n.size))];
     this.estimatedMonthlyCostUsd = digitalocean
       .getSizesOutput({ filters: [{ key: "slug", values: sizes }] }, { parent: this })
-      .sizes.apply((all) =>
-        monthlyCost(nodes, Object.fromEntries(all.map((s) => [s.slug, s.priceMonthly]))),
+      .sizes.apply(
+        (all) =>
+          monthlyCost(nodes, Object.fromEntries(all.map((s) => [s.slug, s.priceMonthly]))) +
+          (lb === undefined
+            ? 0
+            : loadBalancerMonthlyCost((args.loadBalancer ?? DEFAULTS.loadBalancer).sizeUnit)),
       );
 
     this.registerOutputs({
       reservedIp: this.reservedIp,
+      entryAddress: this.entryAddress,
+      urls: this.urls,
       clusterId: this.clusterId,
       managers: this.managers,
       workers: this.workers,

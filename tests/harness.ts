@@ -91,6 +91,11 @@ export async function recordProgram(
         if (args.token === "digitalocean:index/getSizes:getSizes") {
           return { sizes: FAKE_SIZES };
         }
+        if (args.token === "digitalocean:index/getDomains:getDomains") {
+          return {
+            domains: FAKE_ZONES.map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}` })),
+          };
+        }
         if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
           // A registry where every tag points at a digest derived from its name.
           const digest = createHash("sha256").update(String(args.inputs.name)).digest("hex");
@@ -176,6 +181,9 @@ export async function recordProgram(
   };
 }
 
+/** The zones the fake account has in its DigitalOcean DNS. */
+export const FAKE_ZONES = ["example.com", "example.org"];
+
 export const FAKE_SIZES = [
   { slug: "s-1vcpu-1gb", priceMonthly: 6 },
   { slug: "s-1vcpu-2gb", priceMonthly: 12 },
@@ -194,6 +202,8 @@ export function fakeCloud(): FakeOutputs {
       }
       case "digitalocean:index/reservedIp:ReservedIp":
         return { ipAddress: "198.51.100.7" };
+      case "digitalocean:index/loadBalancer:LoadBalancer":
+        return { ip: "192.0.2.80" };
       case "digitalocean:index/sshKey:SshKey":
         return { fingerprint: "aa:bb:cc" };
       case "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": {

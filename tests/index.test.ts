@@ -134,7 +134,7 @@ test("destroy order: a stack is removed before any node leaves, nodes before the
   const before = ancestors(deploy.urn);
   for (const r of rec.resources.filter((x) => x.custom && x.name !== deploy.name)) {
     // Every droplet, node registration, the reserved IP and firewall outlive the stack.
-    if (/-(manager|worker)-\d+(-register)?$|-reserved-ip-assignment$|-firewall$/.test(r.name)) {
+    if (/-(manager|worker)-\d+(-register)?$|-reserved-ip$|-firewall$/.test(r.name)) {
       expect(before.has(r.urn)).toBe(true);
     }
   }

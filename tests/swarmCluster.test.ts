@@ -88,11 +88,16 @@ describe.each([
     );
   });
 
-  test("reserved IP is assigned to manager-0", () => {
-    const assignment = inputs(rec.byName(`${cluster}-reserved-ip-assignment`));
-    expect(assignment.ipAddress).toBe("198.51.100.7");
-    expect(String(assignment.dropletId)).toBe(rec.state(`${cluster}-manager-0`).id);
-    expect(inputs(rec.byName(`${cluster}-reserved-ip`)).region).toBe(region);
+  test("reserved IP is created on manager-0, by the ReservedIp itself (no assignment resource)", () => {
+    const ip = rec.byName(`${cluster}-reserved-ip`);
+    expect(inputs(ip)).toEqual({
+      region,
+      dropletId: Number(rec.state(`${cluster}-manager-0`).id),
+    });
+    expect(ip.parent).toBe(urnOf(cluster));
+    // No failover agent here: the IP follows manager-0 (a replaced one gets it back).
+    expect(ip.ignoreChanges).toEqual([]);
+    expect(rec.ofType("digitalocean:index/reservedIpAssignment:ReservedIpAssignment")).toEqual([]);
   });
 
   test("swarm init on manager-0, advertising its private address, tokens secret", () => {
@@ -178,7 +183,7 @@ describe.each([
     for (const r of registers) {
       const i = inputs(r) as { connection: { host: string }; create: string; delete: string };
       expect(i.connection.host).toBe("198.51.100.7");
-      expect(r.dependencies).toContain(urnOf(`${cluster}-reserved-ip-assignment`));
+      expect(r.dependencies).toContain(urnOf(`${cluster}-reserved-ip`));
       const node = r.name.replace(/-register$/, "");
       const nodeId = node.endsWith("manager-0") ? `node-${cluster}-swarm-id` : `node-${node}`;
       expect(i.create).toContain(`bash "$f" '${nodeId}'`);

@@ -46,6 +46,8 @@ export interface ClusterDropletsArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** @default 600 */
   maintenanceTimeoutSeconds?: number;
+  /** What must succeed before any droplet is created (the domains' zone check). @default [] */
+  dependsOn?: Promise<pulumi.Resource[]>;
 }
 
 export function createDroplets(
@@ -103,6 +105,7 @@ export function createDroplets(
         },
         {
           parent,
+          dependsOn: args.dependsOn ?? [],
           // These only matter at first boot, and changing any of them REPLACES the droplet:
           // a Docker version bump or key rotation must not rebuild every node at once. They
           // apply to droplets created from then on (see README, "What applies to new nodes").

@@ -1,4 +1,4 @@
-/** The cluster's network: its VPC, its tags, the uploaded SSH key and the tag firewall. */
+/** The cluster's network: its VPC, its tags, the uploaded SSH key, and the tag firewall. */
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import { inboundRules, outboundRules, PublicPort } from "../firewall";
@@ -8,10 +8,6 @@ import { DEFAULTS } from "../config";
 export interface ClusterNetworkArgs {
   region: string;
   sshPublicKey: pulumi.Input<string>;
-  /** @default ["0.0.0.0/0", "::/0"] */
-  adminCidrs?: string[];
-  /** @default [] */
-  publicPorts?: PublicPort[];
   /** @default "10.110.0.0/20" */
   vpcIpRange?: string;
 }
@@ -20,8 +16,9 @@ export interface ClusterNetwork {
   vpc: digitalocean.Vpc;
   /** Every tag the nodes carry, by name. */
   tags: Map<string, digitalocean.Tag>;
+  /** The tag every node of the cluster carries (the firewall's and the load balancer's). */
+  clusterTag: digitalocean.Tag;
   sshKey: digitalocean.SshKey;
-  firewall: digitalocean.Firewall;
 }
 
 export function createNetwork(
@@ -47,19 +44,40 @@ export function createNetwork(
     { name, publicKey: args.sshPublicKey },
     { parent },
   );
-  const firewall = new digitalocean.Firewall(
+  return { vpc, tags, clusterTag, sshKey };
+}
+
+export interface ClusterFirewallArgs {
+  /** @default ["0.0.0.0/0", "::/0"] */
+  adminCidrs?: string[];
+  /** @default [] */
+  publicPorts?: PublicPort[];
+  /**
+   * A load balancer in front: the published ports admit only it.
+   * @default undefined (published ports open to the internet)
+   */
+  loadBalancer?: digitalocean.LoadBalancer;
+}
+
+export function createFirewall(
+  name: string,
+  network: ClusterNetwork,
+  args: ClusterFirewallArgs,
+  parent: pulumi.Resource,
+): digitalocean.Firewall {
+  return new digitalocean.Firewall(
     `${name}-firewall`,
     {
       name,
-      tags: [clusterTag.name],
-      inboundRules: inboundRules({
+      tags: [network.clusterTag.name],
+      inboundRules: inboundRules<pulumi.Input<string>>({
         clusterTag: name,
         adminCidrs: args.adminCidrs ?? [...DEFAULTS.adminCidrs],
         publicPorts: args.publicPorts ?? [],
+        loadBalancerUid: args.loadBalancer?.id,
       }),
       outboundRules: outboundRules(),
     },
-    { parent, dependsOn: [clusterTag] },
+    { parent, dependsOn: [network.clusterTag] },
   );
-  return { vpc, tags, sshKey, firewall };
 }

@@ -26,6 +26,10 @@ LAB_KEY=$LAB_RUN/id_ed25519
 # Seconds to wait for a dockerd to answer after it is started.
 LAB_DOCKERD_WAIT=${LAB_DOCKERD_WAIT:-90}
 LAB_IMAGES=(lab/web:v1 lab/web:v2 lab/web:v3-crash)
+# Directories a host has of its own (bind mounts of h<i>/disk/...), as a droplet's disk would.
+LAB_HOST_DIRS="/etc/do-swarm /usr/local/lib/do-swarm"
+# The DigitalOcean API stand-in of the front-door scenarios (tests/lab/do-api.ts), if running.
+LAB_DO_API_PID=$LAB_RUN/do-api.pid
 
 lab_log() { printf '[lab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 lab_die() {
@@ -291,6 +295,12 @@ lab__holder() {
     mount --bind "$hdir/tmp" /tmp
   fi
   if [[ -f $hdir/passwd ]]; then mount --bind "$hdir/passwd" /etc/passwd; fi
+  # The failover agent's files live on a droplet's own disk: here, per host.
+  local d
+  for d in $LAB_HOST_DIRS; do
+    mkdir -p "$d" "$hdir/disk$d"
+    mount --bind "$hdir/disk$d" "$d"
+  done
   echo $$ >"$hdir/holder.pid"
   : >"$hdir/holder.ready"
   exec sleep infinity
@@ -467,6 +477,28 @@ lab_add_address() {
   fi
 }
 
+# lab_move_address ADDR H: ADDR (the reserved IP's stand-in) now reaches host H only, as
+# DigitalOcean routes a reserved IP to the droplet it is assigned to; H empty: no host. The
+# machine forgets where ADDR was (its neighbour entry), as the route change would.
+lab_move_address() {
+  local addr=$1 to=${2:-} i
+  [[ $addr == "$LAB_PUBLIC_NET".* ]] ||
+    lab_die "$addr is not in the lab's public network $LAB_PUBLIC_NET.0/24" || return 1
+  for i in $(lab__existing); do
+    [[ $i == "$to" ]] && continue
+    if ip netns list | grep -qw "^$(lab_ns "$i")"; then
+      ip -n "$(lab_ns "$i")" addr del "$addr/24" dev eth0 2>/dev/null || true
+    fi
+  done
+  [[ -z $to ]] || lab_add_address "$to" "$addr"
+  ip neigh flush to "$addr" 2>/dev/null || true
+}
+
+# lab_unplug H / lab_plug H: takes host H's link down or up: a powered-off droplet answers
+# nothing (no refusal, no ARP), and packets to its addresses time out.
+lab_unplug() { ip link set "$LAB_VETH_PREFIX$(lab_index "$1")" down; }
+lab_plug() { ip link set "$LAB_VETH_PREFIX$(lab_index "$1")" up; }
+
 # Runs the docker CLI on host I locally (nsenter, no SSH), with a time limit.
 lab__docker() {
   local i=$1 limit=$2 pid
@@ -509,6 +541,10 @@ lab_down() {
   done
   for i in "${pids[@]}"; do wait "$i" || true; done
   lab_log "down: stacks removed, swarm left ($(lab_since "$t0") s)"
+  if [[ -f $LAB_DO_API_PID ]]; then
+    kill "$(cat "$LAB_DO_API_PID")" 2>/dev/null || true
+    rm -f "$LAB_DO_API_PID"
+  fi
   # 2. Stop every process: SIGTERM, 10 s, SIGKILL.
   pids=()
   for i in "${hosts[@]}"; do
@@ -540,6 +576,8 @@ lab_down() {
   done
   for i in "${hosts[@]}"; do rm -rf "$(lab_hdir "$i")"; done
   rm -f "$LAB_RUN/hosts.json" "$LAB_RUN/hosts.tsv"
+  local d
+  for d in $LAB_HOST_DIRS; do rmdir "$d" 2>/dev/null || true; done
   lab_log "lab down (${#hosts[@]} hosts) in $(lab_since "$t0") s"
   ((failed == 0)) || lab_die "some processes survived SIGKILL" || return 1
   lab_check_clean
@@ -635,10 +673,11 @@ lab__main() {
   ssh) lab_ssh "$@" ;;
   power-off) lab_power_off "$@" ;;
   power-on) lab_power_on "$@" ;;
+  move-address) lab_move_address "$@" ;;
   images) lab_images ;;
   check-clean) lab_check_clean ;;
   *)
-    echo "usage: $0 deps | up N [NAME...] | down | ssh HOST CMD | power-off H | power-on H | images | check-clean" >&2
+    echo "usage: $0 deps | up N [NAME...] | down | ssh HOST CMD | power-off H | power-on H | move-address ADDR [H] | images | check-clean" >&2
     exit 2
     ;;
   esac

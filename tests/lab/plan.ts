@@ -9,7 +9,7 @@
  *   npx ts-node --transpile-only tests/lab/plan.ts --hosts HOSTS.json [--key KEY]
  *     [--managers 3] [--workers 2] [--stack NAME=FILE[,OVERRIDE...] ...] [--env STACK.VAR=VALUE ...]
  *     [--stack-timeout STACK=SECONDS ...]
- *     [--reserved-ip ADDR]
+ *     [--reserved-ip ADDR] [--failover-token-file FILE --api-url URL]
  *
  * HOSTS.json: [{"name": "lab-manager-0", "public": "10.77.0.10", "private": "10.78.0.10"}, ...]
  */
@@ -37,6 +37,8 @@ function parseArgs(argv: string[]) {
     }[],
     env: [] as string[],
     reservedIp: undefined as string | undefined,
+    failoverTokenFile: undefined as string | undefined,
+    apiUrl: undefined as string | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
@@ -59,6 +61,12 @@ function parseArgs(argv: string[]) {
         break;
       case "--reserved-ip":
         opts.reservedIp = value();
+        break;
+      case "--failover-token-file":
+        opts.failoverTokenFile = value();
+        break;
+      case "--api-url":
+        opts.apiUrl = value();
         break;
       case "--stack": {
         // NAME=FILE, or NAME=BASE,OVERRIDE,... merged in order as `docker stack deploy -c ... -c ...`.
@@ -155,6 +163,12 @@ async function main() {
       "do-swarm:sshPublicKey": fs.readFileSync(`${opts.key}.pub`, "utf8").trim(),
       "do-swarm:sshPrivateKey": fs.readFileSync(opts.key, "utf8"),
       "do-swarm:stacks": JSON.stringify(opts.stacks),
+      // The failover agent, pointed at the lab's DigitalOcean API stand-in through the
+      // provider's own setting (what the program reads; nothing else differs).
+      ...(opts.failoverTokenFile === undefined
+        ? {}
+        : { "do-swarm:failoverToken": fs.readFileSync(opts.failoverTokenFile, "utf8").trim() }),
+      ...(opts.apiUrl === undefined ? {} : { "digitalocean:apiEndpoint": opts.apiUrl }),
     },
   );
   await import("../../index");

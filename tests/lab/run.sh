@@ -16,6 +16,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/scenarios-day2.sh"
 # shellcheck source=tests/lab/scenarios-deploy.sh
 . "$LAB_DIR/scenarios-deploy.sh"
+# shellcheck source=tests/lab/scenarios-frontdoor.sh
+. "$LAB_DIR/scenarios-frontdoor.sh"
 
 PASSED=0
 FAILED=0
@@ -148,13 +150,18 @@ main() {
     "a paused update fails the deploy with its FAILED line"
     "new services that never converge (no such image, no node meets the constraint, crash at start) fail within timeoutSeconds, each named"
     "stack-rm.sh removes the deploy scenarios' stacks"
+    "front door: the reserved IP's holder (not the leader) powered off under load: the agent moves it"
+    "front door: the old holder comes back: the IP stays where it is"
+    "front door: the holder that is also the raft leader powered off under load: moved after the election"
+    "front door: a pulumi up replay after the failovers leaves the IP where it is"
     "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
     scenario_remove_stack scenario_deploy_five scenario_paused_update scenario_broken_services
-    scenario_deploy_cleanup scenario_replace_manager_live)
+    scenario_deploy_cleanup scenario_fd_holder_off scenario_fd_holder_back scenario_fd_leader_off
+    scenario_fd_replay scenario_replace_manager_live)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do

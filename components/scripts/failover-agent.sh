@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# The reserved IP's failover agent: keeps the cluster's reserved IP on a manager that serves.
+# Runs on every manager; only the swarm's raft leader acts, so two managers never fight over the
+# IP (the swarm's own consensus, no second one: keepalived's VRRP cannot cross DigitalOcean's
+# cloud firewalls). Every manager watches the holder, so a newly elected leader acts at once.
+#
+# The holder stops serving when it is powered off or unreachable, or its Docker is down (it no
+# longer answers on the swarm port PROBE_PORT for FAIL_CHECKS checks in a row), or swarm reports
+# it Down or drained, or the IP is on no manager at all. Then the leader assigns the IP to a
+# healthy manager (itself first), waits on DigitalOcean's action, retries the 422 "pending
+# event" while another action runs, and moves nothing for COOLDOWN_S afterwards. A holder that
+# serves keeps the IP: a manager coming back never takes it back (no flapping). The rolling
+# resize's drain of the holder is the same case: the leader moves the IP off a drained node.
+#
+# Usage (the program runs `install` on every manager, the failover token on stdin, never in
+# argv; changing the token or any setting runs it again in place):
+#   failover-agent.sh install IP API_URL MANAGER_TAG [INTERVAL_S] [COOLDOWN_S] [FAIL_CHECKS] [PROBE_PORT]
+#   failover-agent.sh run      the loop (what the service runs)
+#   failover-agent.sh start    (re)starts the service from the installed files
+#   failover-agent.sh remove   stops it and deletes the token, the settings and the agent
+# The agent also removes itself once its node has left the swarm (scale-in), token included.
+#
+# Files: /etc/do-swarm/failover-token (0600, root), /etc/do-swarm/failover.conf,
+# /usr/local/lib/do-swarm/failover-agent.sh; a systemd unit where systemd runs, else (a
+# container, the lab) a detached loop with its pid in /run. Logs never contain the token: it
+# reaches curl on its standard input, as a config line.
+set -euo pipefail
+
+ETC=${DO_SWARM_FAILOVER_ETC:-/etc/do-swarm}
+LIB=${DO_SWARM_FAILOVER_LIB:-/usr/local/lib/do-swarm}
+RUN_DIR=${DO_SWARM_FAILOVER_RUN:-/run}
+TOKEN_FILE=$ETC/failover-token
+CONF=$ETC/failover.conf
+AGENT=$LIB/failover-agent.sh
+UNIT=do-swarm-failover
+UNIT_FILE=/etc/systemd/system/$UNIT.service
+
+log() { printf '%s failover-agent[%s]: %s\n' "$(date -u +%H:%M:%S.%3N)" "$(hostname)" "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# api METHOD PATH [BODY]: one DigitalOcean API call. Sets API_STATUS (000: no answer) and
+# API_BODY. The token goes to curl on stdin as a config line, never in its argv.
+api() {
+  local method=$1 path=$2 body=${3:-} out token
+  local args=(-sS -K - --max-time 10 -X "$method" -H 'Content-Type: application/json'
+    -w '\n%{http_code}')
+  [ -n "$body" ] && args+=(--data "$body")
+  token=$(<"$TOKEN_FILE")
+  if out=$(printf 'header = "Authorization: Bearer %s"\n' "$token" |
+    curl "${args[@]}" "$API_URL/v2$path"); then
+    API_STATUS=${out##*$'\n'}
+    API_BODY=${out%$'\n'*}
+  else
+    API_STATUS=000
+    API_BODY=""
+  fi
+}
+
+# json PYTHON_EXPR: evaluates EXPR with `d` = API_BODY parsed; prints the result (lists one item
+# a line). python3 is on every Ubuntu droplet (cloud-init is written in it).
+json() {
+  printf '%s' "$API_BODY" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = eval(sys.argv[1])
+print("\n".join(r) if isinstance(r, list) else ("" if r is None else r))
+' "$1"
+}
+
+# answers HOST PORT: whether HOST accepts a TCP connection on PORT within a second.
+answers() {
+  timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+load_conf() {
+  [ -r "$CONF" ] || die "no $CONF: run 'failover-agent.sh install' (the program does)"
+  [ -r "$TOKEN_FILE" ] || die "no $TOKEN_FILE: run 'failover-agent.sh install' (the program does)"
+  local k v
+  while IFS='=' read -r k v; do
+    case "$k" in
+      IP) IP=$v ;;
+      API_URL) API_URL=$v ;;
+      TAG) TAG=$v ;;
+      INTERVAL_S) INTERVAL_S=$v ;;
+      COOLDOWN_S) COOLDOWN_S=$v ;;
+      FAIL_CHECKS) FAIL_CHECKS=$v ;;
+      PROBE_PORT) PROBE_PORT=$v ;;
+    esac
+  done <"$CONF"
+}
+
+# refresh: the holder and the cluster's managers, from the API. MANAGERS: "id name status ip"
+# lines (ip: the private address); HOLDER_*: the holder's, empty when it is none of them.
+refresh() {
+  api GET "/reserved_ips/$IP"
+  if [ "$API_STATUS" != 200 ]; then
+    log "reading reserved IP $IP failed (HTTP $API_STATUS): keeping the last view"
+    return 1
+  fi
+  HOLDER_ID=$(json '(d["reserved_ip"].get("droplet") or {}).get("id")')
+  api GET "/droplets?tag_name=$TAG&per_page=200"
+  if [ "$API_STATUS" != 200 ]; then
+    log "listing the managers (tag $TAG) failed (HTTP $API_STATUS): keeping the last view"
+    return 1
+  fi
+  MANAGERS=$(json '[" ".join([str(x["id"]), x["name"], x["status"], next((n["ip_address"] for n in x["networks"]["v4"] if n["type"] == "private"), "-")]) for x in d["droplets"]]')
+  HOLDER_NAME="" HOLDER_STATUS="" HOLDER_IP=""
+  if [ -n "$HOLDER_ID" ]; then
+    read -r _ HOLDER_NAME HOLDER_STATUS HOLDER_IP < <(awk -v id="$HOLDER_ID" '$1 == id' <<<"$MANAGERS") || true
+  fi
+  LAST_REFRESH=$SECONDS
+}
+
+# Docker calls are time-limited: without a leader (an election) a manager's answers stall, and
+# a loop held up by one would notice late that this node was elected. 2 s: a leader answers
+# about itself at once.
+is_leader() {
+  [ "$(timeout 2 docker node inspect self --format '{{.ManagerStatus.Leader}}' 2>/dev/null)" = true ]
+}
+
+# swarm_view: "hostname status availability" of every node, as the leader sees them.
+swarm_view() {
+  timeout 5 docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' 2>/dev/null || true
+}
+
+# why_not_serving VIEW: prints why the holder does not serve, nothing when it does.
+why_not_serving() {
+  local view=$1 st av
+  if [ -z "$HOLDER_ID" ]; then
+    echo "the reserved IP is on no droplet"
+    return
+  fi
+  if [ -z "$HOLDER_NAME" ]; then
+    echo "droplet $HOLDER_ID holds it but is no manager of this cluster (tag $TAG)"
+    return
+  fi
+  if [ "$HOLDER_STATUS" != active ]; then
+    echo "$HOLDER_NAME is $HOLDER_STATUS"
+    return
+  fi
+  read -r _ st av < <(awk -v n="$HOLDER_NAME" '$1 == n' <<<"$view") || true
+  case "${st:-}" in Down | Disconnected) echo "swarm reports $HOLDER_NAME $st" && return ;; esac
+  case "${av:-}" in
+    Drain) echo "$HOLDER_NAME is drained" && return ;;
+    Pause) echo "$HOLDER_NAME is paused" && return ;;
+  esac
+  if [ "$FAILS" -ge "$FAIL_CHECKS" ]; then
+    echo "$HOLDER_NAME ($HOLDER_IP) has not answered on port $PROBE_PORT for $FAILS checks"
+  fi
+}
+
+# choose_target VIEW: "id name" of the manager to move to: this node when it is Ready and
+# Active, else the first other Ready, Active manager that answers; nothing when none does.
+choose_target() {
+  local view=$1 self id name status ip st av first=""
+  self=$(hostname)
+  while read -r id name status ip; do
+    if [ -z "$id" ] || [ "$id" = "$HOLDER_ID" ] || [ "$status" != active ]; then continue; fi
+    read -r _ st av < <(awk -v n="$name" '$1 == n' <<<"$view") || continue
+    # This node runs and answers (it is the leader): only its availability counts. Right after
+    # an election the new leader shows every node Unknown until their agents report again.
+    if [ "$name" = "$self" ]; then
+      if [ "$av" = Active ]; then
+        echo "$id $name"
+        return
+      fi
+      continue
+    fi
+    if [ "$st" != Ready ] || [ "$av" != Active ]; then continue; fi
+    if [ -z "$first" ] && answers "$ip" "$PROBE_PORT"; then first="$id $name"; fi
+  done <<<"$MANAGERS"
+  [ -z "$first" ] || echo "$first"
+}
+
+# wait_action ID: polls the action until it completes (0) or errors or times out (1).
+wait_action() {
+  local id=$1 status deadline=$((SECONDS + 120))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    api GET "/reserved_ips/$IP/actions/$id"
+    if [ "$API_STATUS" = 200 ]; then
+      status=$(json 'd["action"]["status"]')
+      case "$status" in
+        completed) return 0 ;;
+        errored) log "action $id errored" && return 1 ;;
+      esac
+    fi
+    sleep 1
+  done
+  log "action $id did not complete within 120 s"
+  return 1
+}
+
+# assign ID NAME: assigns the IP to droplet ID and waits for it. A 422 means another action on
+# the IP is pending (a resize hand-off, a previous leader's move): retried every 2 s for up to a
+# minute, and given up when the IP meanwhile landed on a manager that serves.
+assign() {
+  local id=$1 name=$2 action k
+  for ((k = 0; k < 30; k++)); do
+    api POST "/reserved_ips/$IP/actions" "{\"type\":\"assign\",\"droplet_id\":$id}"
+    case "$API_STATUS" in
+      201 | 200)
+        action=$(json 'd["action"]["id"]')
+        log "assign action $action: $IP -> $name (droplet $id)"
+        if wait_action "$action"; then
+          log "$IP is on $name"
+          return 0
+        fi
+        return 1
+        ;;
+      422)
+        log "another action on $IP is pending (422): retrying in 2 s"
+        sleep 2
+        refresh || true
+        if [ "$HOLDER_ID" = "$id" ]; then return 0; fi
+        ;;
+      401 | 403)
+        log "the failover token was refused (HTTP $API_STATUS): it needs reserved_ip:update and the read scopes (see README, \"The entry point\")"
+        return 1
+        ;;
+      *)
+        log "assign call failed (HTTP $API_STATUS): retrying in 2 s"
+        sleep 2
+        ;;
+    esac
+  done
+  return 1
+}
+
+wipe() {
+  rm -f "$TOKEN_FILE" "$TOKEN_FILE.tmp" "$CONF" "$AGENT" "$AGENT.tmp"
+}
+
+stop_service() {
+  if [ -d "$RUN_DIR/systemd/system" ]; then
+    systemctl disable --now "$UNIT" >/dev/null 2>&1 || true
+    rm -f "$UNIT_FILE"
+    systemctl daemon-reload || true
+  fi
+  local pid
+  pid=$(cat "$RUN_DIR/$UNIT.pid" 2>/dev/null) || pid=""
+  if [ -n "$pid" ] && [ "$pid" != "$$" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$RUN_DIR/$UNIT.pid"
+}
+
+cmd_run() {
+  load_conf
+  FAILS=0 LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
+  HOLDER_STATUS="" MANAGERS=""
+  local was_leader=0 leader left=0 state view reason target
+  log "watching $IP (managers tagged $TAG, every ${INTERVAL_S}s, cool-down ${COOLDOWN_S}s)"
+  while true; do
+    # Removed with the node: once it has left the swarm, the token has no business here.
+    state=$(timeout 5 docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) || state=unknown
+    if [ "$state" = inactive ]; then
+      left=$((left + 1))
+      if [ "$left" -ge 3 ]; then
+        log "this node has left the swarm: removing the agent and its token"
+        wipe
+        rm -f "$RUN_DIR/$UNIT.pid"
+        [ -d "$RUN_DIR/systemd/system" ] && { rm -f "$UNIT_FILE"; systemctl disable --now "$UNIT" >/dev/null 2>&1 || true; }
+        exit 0
+      fi
+    else
+      left=0
+    fi
+    leader=0
+    is_leader && leader=1
+    if { [ "$leader" = 1 ] && [ "$was_leader" = 0 ]; } ||
+      [ $((SECONDS - LAST_REFRESH)) -ge $((leader ? 15 : 60)) ]; then
+      refresh || true
+      [ "$leader" = 1 ] && [ "$was_leader" = 0 ] && log "this node leads the swarm: it decides where $IP goes"
+    fi
+    if [ -n "$HOLDER_IP" ] && [ "$HOLDER_IP" != - ]; then
+      if answers "$HOLDER_IP" "$PROBE_PORT"; then FAILS=0; else FAILS=$((FAILS + 1)); fi
+    fi
+    if [ "$leader" = 1 ]; then
+      view=$(swarm_view)
+      reason=$(why_not_serving "$view")
+      if [ -n "$reason" ] && [ $((SECONDS - LAST_MOVE)) -ge "$COOLDOWN_S" ]; then
+        # Decide on a fresh view: the holder may have changed since the last refresh.
+        refresh || true
+        reason=$(why_not_serving "$view")
+        if [ -n "$reason" ]; then
+          target=$(choose_target "$view")
+          if [ -z "$target" ]; then
+            log "$reason, but no other manager is Ready, Active and answering: leaving $IP"
+          else
+            log "$reason: moving $IP to ${target#* }"
+            # shellcheck disable=SC2086 # "id name"
+            assign $target || log "moving $IP failed; trying again next round"
+            LAST_MOVE=$SECONDS
+            FAILS=0
+            refresh || true
+          fi
+        fi
+      elif [ -n "$reason" ]; then
+        log "$reason, but the last move was $((SECONDS - LAST_MOVE)) s ago (cool-down ${COOLDOWN_S}s)"
+      fi
+    fi
+    was_leader=$leader
+    sleep "$INTERVAL_S"
+  done
+}
+
+cmd_start() {
+  load_conf
+  stop_service
+  if [ -d "$RUN_DIR/systemd/system" ]; then
+    cat >"$UNIT_FILE" <<EOF
+[Unit]
+Description=do-swarm reserved IP failover agent
+After=docker.service network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStart=/bin/bash $AGENT run
+Restart=always
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+EOF
+    systemctl daemon-reload
+    systemctl enable --now "$UNIT" >/dev/null 2>&1
+    systemctl restart "$UNIT"
+  else
+    # No systemd (a container, the lab): a detached loop; the next install or start replaces it.
+    setsid nohup bash "$AGENT" run >>"$RUN_DIR/$UNIT.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$UNIT.pid"
+  fi
+}
+
+cmd_install() {
+  [ "$#" -ge 3 ] || die "usage: failover-agent.sh install IP API_URL MANAGER_TAG [INTERVAL_S] [COOLDOWN_S] [FAIL_CHECKS] [PROBE_PORT] < token"
+  IP=$1 API_URL=${2%/} TAG=$3 INTERVAL_S=${4:-1} COOLDOWN_S=${5:-30} FAIL_CHECKS=${6:-3}
+  PROBE_PORT=${7:-2377}
+  [[ $IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "IP '$IP' is not an IPv4 address"
+  [[ $API_URL =~ ^https?://[A-Za-z0-9.:-]+$ ]] || die "API_URL '$API_URL' is not a base URL such as https://api.digitalocean.com"
+  [[ $TAG =~ ^[A-Za-z0-9:_.-]+$ ]] || die "MANAGER_TAG '$TAG' is not a DigitalOcean tag"
+  local n
+  for n in "$INTERVAL_S" "$COOLDOWN_S" "$FAIL_CHECKS" "$PROBE_PORT"; do
+    [[ $n =~ ^[0-9]+$ ]] || die "'$n' is not a whole number"
+  done
+  command -v curl >/dev/null || die "curl is missing (apt-get install curl)"
+  command -v python3 >/dev/null || die "python3 is missing (apt-get install python3)"
+  local token=""
+  IFS= read -r token || true
+  [ -n "$token" ] || die "no token on stdin (the program sends the failoverToken there)"
+
+  umask 077
+  mkdir -p "$ETC" "$LIB"
+  chmod 700 "$ETC"
+  # Written beside and renamed: a running agent never reads a half-written file.
+  printf '%s\n' "$token" >"$TOKEN_FILE.tmp"
+  chmod 600 "$TOKEN_FILE.tmp"
+  mv -f "$TOKEN_FILE.tmp" "$TOKEN_FILE"
+  printf '%s\n' "IP=$IP" "API_URL=$API_URL" "TAG=$TAG" "INTERVAL_S=$INTERVAL_S" \
+    "COOLDOWN_S=$COOLDOWN_S" "FAIL_CHECKS=$FAIL_CHECKS" "PROBE_PORT=$PROBE_PORT" >"$CONF.tmp"
+  mv -f "$CONF.tmp" "$CONF"
+  # A new file, not an overwrite: bash reads a running script as it goes.
+  cp "$0" "$AGENT.tmp"
+  chmod 700 "$AGENT.tmp"
+  mv -f "$AGENT.tmp" "$AGENT"
+
+  # Fail the step now, with the fix, rather than leave an agent that can never move the IP.
+  api GET "/reserved_ips/$IP"
+  case "$API_STATUS" in
+    200) ;;
+    401 | 403) die "the failover token cannot read reserved IP $IP (HTTP $API_STATUS): create it with the scopes reserved_ip:update, reserved_ip:read, droplet:read, actions:read (README, \"The entry point\"), then pulumi config set --secret failoverToken" ;;
+    404) die "reserved IP $IP does not exist for this token's account (HTTP 404)" ;;
+    *) die "the DigitalOcean API at $API_URL did not answer (HTTP $API_STATUS)" ;;
+  esac
+  cmd_start
+  log "installed: watching $IP"
+}
+
+cmd_remove() {
+  stop_service
+  wipe
+  log "removed"
+}
+
+case "${1:-}" in
+  install)
+    shift
+    cmd_install "$@"
+    ;;
+  run) cmd_run ;;
+  start) cmd_start ;;
+  remove) cmd_remove ;;
+  *) die "usage: failover-agent.sh install|run|start|remove (see the head of this file)" ;;
+esac

@@ -1,0 +1,266 @@
+/**
+ * The failover agent (components/scripts/failover-agent.sh) as it runs: real bash, curl and
+ * python3, against the lab's DigitalOcean API stand-in (in process) and stand-ins for `docker`
+ * and `hostname`; the managers' swarm ports are listeners on 127.0.0.x. The lab runs the same
+ * script on real managers; these pin down its decisions, loopback only.
+ */
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { spawn, spawnSync } from "child_process";
+import { DoApiStandIn, startDoApi } from "./lab/do-api";
+import { SCRIPTS_DIR } from "../components/remote";
+
+const TOKEN = "dop_v1_agent-test-token";
+const IP = "10.77.0.100";
+const AGENT = path.join(SCRIPTS_DIR, "failover-agent.sh");
+
+// docker: the leader flag, the node list and the local state come from files under $FAKE.
+const FAKE_DOCKER = String.raw`#!/usr/bin/env bash
+case "$1 $2" in
+  "node inspect") cat "$FAKE/leader" ;;
+  "node ls") cat "$FAKE/nodes" ;;
+  "info --format") cat "$FAKE/state" ;;
+  *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
+esac
+`;
+
+interface Rig {
+  dir: string;
+  fake: string;
+  env: NodeJS.ProcessEnv;
+  api: DoApiStandIn;
+  servers: net.Server[];
+  write(name: string, text: string): void;
+  log(): string;
+  posts(): string[];
+}
+
+/** Managers m0 (this node, 127.0.0.1), m1 (127.0.0.2), m2 (127.0.0.3); the IP on `holder`. */
+async function rig(holder: number, listening: number[], actionSeconds = 1): Promise<Rig> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-agent-"));
+  const fake = path.join(dir, "fake");
+  const bin = path.join(dir, "bin");
+  for (const d of [fake, bin, "etc", "lib", "run"].map((d) => path.resolve(dir, d))) {
+    fs.mkdirSync(d, { recursive: true });
+  }
+  fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "hostname"), "#!/bin/sh\necho m0\n", { mode: 0o755 });
+  const write = (name: string, text: string) => fs.writeFileSync(path.join(fake, name), text);
+  write("leader", "true\n");
+  write("state", "active\n");
+  write("nodes", "m0 Ready Active\nm1 Ready Active\nm2 Ready Active\n");
+  // One port for all: a free one, then a listener per healthy manager's address.
+  const probe = net.createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => probe.once("listening", r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const servers = await Promise.all(
+    listening.map(
+      (i) =>
+        new Promise<net.Server>((resolve) => {
+          const s = net
+            .createServer((c) => c.end())
+            .listen(port, `127.0.0.${i + 1}`, () => resolve(s));
+        }),
+    ),
+  );
+  const api = await startDoApi({
+    token: TOKEN,
+    actionSeconds,
+    droplets: [0, 1, 2].map((i) => ({
+      id: 100 + i,
+      name: `m${i}`,
+      tags: ["c", "c-manager"],
+      publicIp: `203.0.113.${i + 1}`,
+      privateIp: `127.0.0.${i + 1}`,
+    })),
+    reservedIps: [{ ip: IP, region: "fra1", dropletId: 100 + holder }],
+  });
+  const env = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    FAKE: fake,
+    DO_SWARM_FAILOVER_ETC: path.join(dir, "etc"),
+    DO_SWARM_FAILOVER_LIB: path.join(dir, "lib"),
+    DO_SWARM_FAILOVER_RUN: path.join(dir, "run"),
+    PROBE_PORT: String(port),
+  };
+  return {
+    dir,
+    fake,
+    env,
+    api,
+    servers,
+    write,
+    log: () => {
+      try {
+        return fs.readFileSync(path.join(dir, "run", "do-swarm-failover.log"), "utf8");
+      } catch {
+        return "";
+      }
+    },
+    posts: () => api.calls.filter((c) => c.startsWith("POST ")),
+  };
+}
+
+/**
+ * Installs the agent as the program does (token on stdin) with fast test settings. Async: the
+ * stand-in answers from this process's event loop.
+ */
+function install(r: Rig, token = TOKEN): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      "bash",
+      [AGENT, "install", IP, r.api.url, "c-manager", "1", "4", "2", String(r.env.PROBE_PORT)],
+      { env: r.env, stdio: ["pipe", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (status) => resolve({ status, stderr }));
+    child.stdin.end(`${token}\n`);
+  });
+}
+
+async function teardown(r: Rig) {
+  spawnSync("bash", [AGENT, "remove"], { env: r.env });
+  await r.api.close();
+  await Promise.all(r.servers.map((s) => new Promise((res) => s.close(res))));
+  fs.rmSync(r.dir, { recursive: true, force: true });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(200)) if (cond()) return true;
+  return cond();
+}
+
+const haveTools = ["curl", "python3"].every(
+  (t) => spawnSync("sh", ["-c", `command -v ${t}`]).status === 0,
+);
+const describeIfTools = haveTools ? describe : describe.skip;
+
+describeIfTools("failover agent", () => {
+  test("install: root-only token, settings, a copy of itself, running; the token in no argv or log", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      const res = await install(r);
+      expect(res.stderr).toContain("installed: watching 10.77.0.100");
+      expect(res.status).toBe(0);
+      const token = path.join(r.dir, "etc", "failover-token");
+      expect(fs.readFileSync(token, "utf8")).toBe(`${TOKEN}\n`);
+      expect(fs.statSync(token).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.join(r.dir, "etc")).mode & 0o777).toBe(0o700);
+      expect(fs.readFileSync(path.join(r.dir, "etc", "failover.conf"), "utf8")).toContain(
+        `API_URL=${r.api.url}\n`,
+      );
+      expect(fs.existsSync(path.join(r.dir, "lib", "failover-agent.sh"))).toBe(true);
+      const pid = fs.readFileSync(path.join(r.dir, "run", "do-swarm-failover.pid"), "utf8").trim();
+      expect(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain(TOKEN);
+      await sleep(2500);
+      expect(r.log()).toContain("watching 10.77.0.100");
+      expect(r.log()).not.toContain(TOKEN);
+      // A healthy holder: nothing moves.
+      expect(r.posts()).toEqual([]);
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test("install fails with the fix when the token is refused, and with no token", async () => {
+    const r = await rig(0, [0]);
+    try {
+      const bad = await install(r, "wrong-token");
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain(
+        "the failover token cannot read reserved IP 10.77.0.100 (HTTP 401)",
+      );
+      expect(bad.stderr).toContain("reserved_ip:update");
+      expect(bad.stderr).not.toContain("wrong-token");
+      const none = await install(r, "");
+      expect(none.stderr).toContain("no token on stdin");
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test("the leader moves the IP off a holder that stops answering, to itself, once", async () => {
+    const r = await rig(1, [0, 2]); // m1 holds the IP and answers nothing
+    try {
+      expect((await install(r)).status).toBe(0);
+      expect(await until(() => r.api.holder(IP) === 100, 15000)).toBe(true);
+      expect(r.posts()).toEqual([
+        `POST /v2/reserved_ips/${IP}/actions {"type":"assign","droplet_id":100}`,
+      ]);
+      expect(r.log()).toMatch(
+        /m1 \(127\.0\.0\.2\) has not answered on port \d+ for 2 checks: moving 10\.77\.0\.100 to m0/,
+      );
+      // It waited on the action (polled until completed).
+      expect(await until(() => r.log().includes("10.77.0.100 is on m0"), 5000)).toBe(true);
+      // m1 comes back: the IP stays where it is.
+      await sleep(6000);
+      expect(r.posts()).toHaveLength(1);
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test("a follower watches but never acts", async () => {
+    const r = await rig(1, [0, 2]);
+    try {
+      r.write("leader", "false\n");
+      expect((await install(r)).status).toBe(0);
+      await sleep(5000);
+      expect(r.posts()).toEqual([]);
+      // Elected: it acts at once on what it saw as a follower.
+      r.write("leader", "true\n");
+      expect(await until(() => r.api.holder(IP) === 100, 8000)).toBe(true);
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test("a drained holder loses the IP; a drained leader hands it to another manager that answers", async () => {
+    const r = await rig(1, [0, 1, 2]);
+    try {
+      r.write("nodes", "m0 Ready Drain\nm1 Ready Drain\nm2 Ready Active\n");
+      expect((await install(r)).status).toBe(0);
+      expect(await until(() => r.api.holder(IP) === 102, 10000)).toBe(true);
+      expect(r.log()).toContain("m1 is drained: moving 10.77.0.100 to m2");
+    } finally {
+      await teardown(r);
+    }
+  });
+
+  test("a pending action (422) is retried until it is done", async () => {
+    const r = await rig(1, [0, 2], 6);
+    try {
+      // Someone else's action (6 s long) is in progress when the agent decides.
+      await fetch(`${r.api.url}/v2/reserved_ips/${IP}/actions`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ type: "assign", droplet_id: 101 }),
+      });
+      expect((await install(r)).status).toBe(0);
+      expect(await until(() => r.api.holder(IP) === 100, 25000)).toBe(true);
+      expect(r.log()).toContain("another action on 10.77.0.100 is pending (422): retrying in 2 s");
+    } finally {
+      await teardown(r);
+    }
+  }, 40000);
+
+  test("once its node has left the swarm, the agent removes itself and the token", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      expect((await install(r)).status).toBe(0);
+      r.write("state", "inactive\n");
+      const token = path.join(r.dir, "etc", "failover-token");
+      expect(await until(() => !fs.existsSync(token), 8000)).toBe(true);
+      expect(fs.existsSync(path.join(r.dir, "lib", "failover-agent.sh"))).toBe(false);
+      expect(r.log()).toContain("this node has left the swarm: removing the agent and its token");
+    } finally {
+      await teardown(r);
+    }
+  });
+});

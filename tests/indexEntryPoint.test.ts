@@ -1,0 +1,91 @@
+/** index.ts reads the front door's config once and refuses bad values before creating anything. */
+import * as pulumi from "@pulumi/pulumi";
+import { fakeCloud, recordProgram, Recording, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+
+let rec: Recording;
+beforeAll(async () => {
+  rec = await recordProgram(fakeCloud());
+});
+
+function run(config: Record<string, string>): string {
+  pulumi.runtime.setAllConfig(config);
+  let message = "";
+  jest.isolateModules(() => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("../index");
+    } catch (e) {
+      message = (e as Error).message;
+    }
+  });
+  return message;
+}
+
+const keys = {
+  "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
+  "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
+};
+
+test("every front-door problem at once, with the others, and nothing is created", async () => {
+  const message = run({
+    ...keys,
+    "do-swarm:entryPoint": "loadBalancer",
+    "do-swarm:stacks": JSON.stringify([]),
+    "do-swarm:loadBalancer": JSON.stringify({ httpPort: 8080 }),
+    "do-swarm:domains": JSON.stringify([
+      { name: "app.example.com", zone: "example.org", https: true },
+      { name: "www.example.com", zone: "example.com", https: true },
+      { name: "www.example.com", zone: "example.com" },
+    ]),
+    "do-swarm:region": "Frankfurt",
+  });
+  const expected = [
+    'do-swarm:region = "Frankfurt"',
+    'do-swarm:domains[0].name = "app.example.com": it is not inside its zone "example.org"',
+    'do-swarm:domains[2].name = "www.example.com": it is listed twice',
+  ];
+  for (const e of expected) expect(message).toContain(e);
+  await rec.settled();
+  expect(rec.resources).toEqual([]);
+});
+
+test("a load balancer with nothing to forward, and https without the HTTP port, are refused", async () => {
+  const message = run({
+    ...keys,
+    "do-swarm:entryPoint": "loadBalancer",
+    "do-swarm:stacks": JSON.stringify([]),
+  });
+  expect(message).toContain(
+    'do-swarm:entryPoint = "loadBalancer": no stack publishes a port, so the load balancer would have nothing to forward',
+  );
+  const https = run({
+    ...keys,
+    "do-swarm:entryPoint": "loadBalancer",
+    "do-swarm:loadBalancer": JSON.stringify({ httpPort: 8080 }),
+    "do-swarm:domains": JSON.stringify([
+      { name: "app.example.com", zone: "example.com", https: true },
+    ]),
+    "do-swarm:stacks": JSON.stringify([{ name: "web", file: "stacks/web/stack.yml" }]),
+  });
+  expect(https).toContain(
+    "do-swarm:loadBalancer.httpPort = 8080: https domains (app.example.com) need the published port that serves HTTP",
+  );
+  await rec.settled();
+  expect(rec.resources).toEqual([]);
+});
+
+test("https at the reserved IP and a malformed token are refused; the token is never shown", () => {
+  const message = run({
+    ...keys,
+    "do-swarm:failoverToken": "not one token",
+    "do-swarm:domains": JSON.stringify([
+      { name: "app.example.com", zone: "example.com", https: true },
+    ]),
+    "do-swarm:stacks": JSON.stringify([]),
+  });
+  expect(message).toContain(
+    "do-swarm:domains[0].https = true: HTTPS is ended by the load balancer",
+  );
+  expect(message).toContain("do-swarm:failoverToken is not a DigitalOcean API token");
+  expect(message).not.toContain("not one token");
+});
