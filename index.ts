@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import {
+  checkEntryPointPorts,
   ClusterConfig,
   ConfigError,
   RawConfig,
@@ -30,6 +31,11 @@ const raw: RawConfig = {
   overlayAddressPool: config.get("overlayAddressPool"),
   stacks: config.getObject("stacks"),
   registry: config.get("registry"),
+  entryPoint: config.get("entryPoint"),
+  loadBalancer: config.getObject("loadBalancer"),
+  domains: config.getObject("domains"),
+  // Read here only to check its form; the agent gets it with requireSecret.
+  failoverToken: config.get("failoverToken"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
 const registryServer = (name: string | undefined) =>
@@ -97,6 +103,7 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     }
   }
   problems.push(...checkPublicPorts(publicPorts));
+  if (cfg !== undefined) problems.push(...checkEntryPointPorts(cfg, publicPorts));
   if (problems.length > 0 || cfg === undefined) throw new ConfigError(problems);
   return { cfg, publicPorts };
 }

@@ -33,6 +33,9 @@ describe("validateConfig", () => {
       adminCidrs: ["0.0.0.0/0", "::/0"],
       vpcIpRange: "10.110.0.0/20",
       overlayAddressPool: "10.200.0.0/16",
+      entryPoint: "reservedIp",
+      loadBalancer: { httpPort: 80, healthCheckPath: "/", sizeUnit: 1 },
+      domains: [],
       stacks: [],
     });
     expect(cfg.region).toBe(DEFAULTS.region);

@@ -4,6 +4,7 @@
  * problem of every area in one error.
  */
 import { ConfigError, DNS_LABEL, show } from "./common";
+import { ENTRY_POINT_DEFAULTS, EntryPointSettings, validateEntryPoint } from "./entryPoint";
 import { NETWORK_DEFAULTS, validateNetwork } from "./network";
 import {
   ManagersSettings,
@@ -21,9 +22,16 @@ export { cidrsOverlap } from "./network";
 export type { ManagersConfig, WorkerPoolConfig } from "./nodes";
 export type { StackConfig, StackUpdateConfig } from "./stacks";
 export type { EdgeConfig, EdgeRouteConfig, EdgeSettings } from "./edge";
+export { checkEntryPointPorts, recordName } from "./entryPoint";
+export type {
+  DomainConfig,
+  EntryPointKind,
+  EntryPointSettings,
+  LoadBalancerSettings,
+} from "./entryPoint";
 
 /** The validated configuration of one cluster, with every default applied. */
-export interface ClusterConfig {
+export interface ClusterConfig extends EntryPointSettings {
   region: string;
   managers: ManagersSettings;
   workers: WorkerPoolSettings[];
@@ -44,6 +52,8 @@ export interface ClusterConfig {
 export type RawConfig = { [K in keyof ClusterConfig]?: unknown } & {
   /** Only checked for presence and form; the value itself never enters an error message. */
   sshPrivateKey?: string;
+  /** Likewise: the failover agent's DigitalOcean token. */
+  failoverToken?: string;
 };
 
 export const DEFAULTS = {
@@ -52,6 +62,7 @@ export const DEFAULTS = {
   image: "ubuntu-24-04-x64",
   dockerVersion: "28.5",
   ...NETWORK_DEFAULTS,
+  ...ENTRY_POINT_DEFAULTS,
 } as const;
 
 const REGION_SLUG = /^[a-z]{3}[0-9]$/;
@@ -105,6 +116,14 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
   }
 
   const network = validateNetwork(raw, fail);
+  // The token is a secret too: only whether it is set and looks like one token.
+  const token = raw.failoverToken;
+  const entry = validateEntryPoint(
+    raw,
+    token === undefined ? "unset" : /^\S+$/.test(token.trim()) ? "ok" : "malformed",
+    fail,
+    problems,
+  );
 
   const stacks = validateStacks(raw.stacks ?? [], problems, fail);
   const registry = raw.registry;
@@ -127,6 +146,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     dockerVersion: dockerVersion as string,
     sshPublicKey: (sshPublicKey as string).trim(),
     ...network,
+    ...entry,
     stacks: stacks!,
     ...(registry === undefined ? {} : { registry: registry as string }),
     edge: edge!,
