@@ -51,7 +51,8 @@ export const EDGE_DEFAULTS = {
 } as const;
 
 /** A lowercase DNS name of at least two labels (`app.example.com`); no wildcard, no IP. */
-export const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const HOST_NAME =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** `/seg/seg`: no trailing slash, no wildcard, query or placeholder (a prefix is matched as a path). */
 const PATH_PREFIX = /^(\/[A-Za-z0-9._~!$&'()+,;=:@%-]+)+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -107,7 +108,8 @@ export function validateEdge(raw: unknown, fail: Fail): EdgeSettings | undefined
     if (typeof r.host !== "string" || !HOST_NAME.test(r.host)) {
       bad("host", "use a lowercase host name such as app.example.com (no scheme, port or path)");
     }
-    if (typeof r.stack !== "string" || r.stack === "") bad("stack", "name a stack of do-swarm:stacks");
+    if (typeof r.stack !== "string" || r.stack === "")
+      bad("stack", "name a stack of do-swarm:stacks");
     if (typeof r.service !== "string" || r.service === "") {
       bad("service", "name a service of that stack's compose file");
     }
@@ -115,7 +117,10 @@ export function validateEdge(raw: unknown, fail: Fail): EdgeSettings | undefined
       bad("port", "use the port the service listens on inside its containers (1-65535)");
     }
     if (r.path !== undefined && (typeof r.path !== "string" || !PATH_PREFIX.test(r.path))) {
-      bad("path", 'use a path prefix such as "/api" (leading slash, no trailing slash, no wildcard)');
+      bad(
+        "path",
+        'use a path prefix such as "/api" (leading slash, no trailing slash, no wildcard)',
+      );
     }
     if (typeof r.host === "string") {
       const where = `${r.host}${typeof r.path === "string" ? r.path : ""}`;

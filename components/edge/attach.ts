@@ -33,7 +33,11 @@ export function attachNetwork(yaml: string, attach: NetworkAttachment): string {
     if (nets === undefined || nets === null) {
       svc.set("networks", doc.createNode(["default", network]));
     } else if (isSeq(nets)) {
-      if (!(nets as YAMLSeq).items.some((n) => String((n as { value?: unknown }).value ?? n) === network)) {
+      if (
+        !(nets as YAMLSeq).items.some(
+          (n) => String((n as { value?: unknown }).value ?? n) === network,
+        )
+      ) {
         nets.add(doc.createNode(network));
       }
     } else if (isMap(nets)) {

@@ -80,7 +80,8 @@ export function renderCaddyfile(args: CaddyfileArgs): string {
     );
   }
   out.push("\trespond 404", "}");
-  for (const site of args.sites) out.push("", ...renderSite(site, args.behindLoadBalancer ?? false));
+  for (const site of args.sites)
+    out.push("", ...renderSite(site, args.behindLoadBalancer ?? false));
   return out.join("\n") + "\n";
 }
 

@@ -195,6 +195,10 @@ const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 function containerPort(v: unknown): number | undefined {
   if (typeof v === "number") return v;
   if (typeof v !== "string") return undefined;
-  const last = v.replace(/\/(tcp|udp|sctp)$/, "").split(":").pop() ?? "";
+  const last =
+    v
+      .replace(/\/(tcp|udp|sctp)$/, "")
+      .split(":")
+      .pop() ?? "";
   return /^\d+$/.test(last) ? Number(last) : undefined;
 }

@@ -59,7 +59,14 @@ export function renderEdgeStack(args: EdgeStackArgs): EdgeStack {
         volumes: ["caddy_data:/data", "caddy_config:/config"],
         networks: [EDGE_NETWORK],
         healthcheck: {
-          test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${INTERNAL_PORT}${HEALTH_PATH}`],
+          test: [
+            "CMD",
+            "wget",
+            "-q",
+            "-O",
+            "/dev/null",
+            `http://127.0.0.1:${INTERNAL_PORT}${HEALTH_PATH}`,
+          ],
           interval: "2s",
           timeout: "2s",
           retries: 3,
