@@ -8,7 +8,7 @@
  *
  *   npx ts-node --transpile-only tests/lab/plan.ts --hosts HOSTS.json [--key KEY]
  *     [--managers 3] [--workers 2] [--stack NAME=FILE ...] [--env STACK.VAR=VALUE ...]
- *     [--reserved-ip ADDR]
+ *     [--reserved-ip ADDR] [--domains JSON] [--edge JSON]
  *
  * HOSTS.json: [{"name": "lab-manager-0", "public": "10.77.0.10", "private": "10.78.0.10"}, ...]
  */
@@ -31,6 +31,9 @@ function parseArgs(argv: string[]) {
     stacks: [] as { name: string; file: string; env: Record<string, string> }[],
     env: [] as string[],
     reservedIp: undefined as string | undefined,
+    /** do-swarm:domains and do-swarm:edge as JSON, as `pulumi config set --path` would hold them. */
+    domains: undefined as string | undefined,
+    edge: undefined as string | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
@@ -63,6 +66,12 @@ function parseArgs(argv: string[]) {
         });
         break;
       }
+      case "--domains":
+        opts.domains = value();
+        break;
+      case "--edge":
+        opts.edge = value();
+        break;
       case "--env":
         opts.env.push(value());
         break;
@@ -131,6 +140,8 @@ async function main() {
       "do-swarm:sshPublicKey": fs.readFileSync(`${opts.key}.pub`, "utf8").trim(),
       "do-swarm:sshPrivateKey": fs.readFileSync(opts.key, "utf8"),
       "do-swarm:stacks": JSON.stringify(opts.stacks),
+      ...(opts.domains === undefined ? {} : { "do-swarm:domains": opts.domains }),
+      ...(opts.edge === undefined ? {} : { "do-swarm:edge": opts.edge }),
     },
   );
   await import("../../index");

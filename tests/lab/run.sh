@@ -14,6 +14,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/scenarios.sh"
 # shellcheck source=tests/lab/scenarios-day2.sh
 . "$LAB_DIR/scenarios-day2.sh"
+# shellcheck source=tests/lab/scenarios-edge.sh
+. "$LAB_DIR/scenarios-edge.sh"
 
 PASSED=0
 FAILED=0
@@ -142,11 +144,17 @@ main() {
     "scale managers 3 -> 1: demoted and removed before their droplets go, no Down node left"
     "the only manager lost: a new swarm, the worker moves to it, the stack deployed again"
     "remove the stack from the config: docker stack rm, services and networks gone"
+    "the edge: 3 managers + 2 workers again, the web stack behind the program's edge (Caddy, one per manager)"
+    "under load through the edge: rolling update v1 -> v2, 0 failed requests"
+    "under load through the edge: crashing v3 rolled back, 0 failed requests"
+    "under load through the edge: a worker holding web tasks powered off, 0 failed (retries)"
+    "under load through the edge: rolling resize of every node by the hooks, 0 failed but at the entry point's node"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
-    scenario_remove_stack)
+    scenario_remove_stack scenario_edge_setup scenario_edge_rolling_update scenario_edge_rollback
+    scenario_edge_worker_lost scenario_edge_rolling_resize)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do
@@ -171,6 +179,10 @@ main() {
   echo
   echo "=== summary (total $(lab_since "$t_all") s)"
   printf '%s\n' "${SUMMARY[@]}"
+  if [[ -f $LAB_OUT/edge-loadtests.log ]]; then
+    echo "=== load through the edge"
+    cat "$LAB_OUT/edge-loadtests.log"
+  fi
   echo "$PASSED passed, $FAILED failed"
   trap - EXIT INT TERM
   ((FAILED == 0))
