@@ -10,17 +10,15 @@ import {
   TEST_PUBLIC_KEY,
 } from "./harness";
 import { decodeBundle, renderFromHeader } from "../components/stackBundle";
-import { WEB_AND_API } from "./fixtures/edge/cases";
+import { planEdge } from "../components/edge";
+import { SHOP } from "./fixtures/edge/cases";
 
 let rec: Recording;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the program's exports, read by name
 let program: any;
 
-const edge = {
-  ...WEB_AND_API.edge,
-  // The admin route of the shared fixture needs a stack of its own; here: shop only.
-  routes: WEB_AND_API.edge.routes.filter((r) => r.stack === "shop"),
-};
+// CI validates this case's Caddyfile with caddy itself (tests/fixtures/edge/cases.ts).
+const edge = SHOP.edge;
 
 beforeAll(async () => {
   rec = await recordProgram(fakeCloud(), {
@@ -83,6 +81,7 @@ test("the bundle holds the stack and the Caddyfile; the ACME email is plain, not
   expect(caddyfile).toContain("name tasks.shop_api");
   expect(caddyfile).not.toContain("tasks.coins");
   expect(program.edgeConfig).toBe(caddyfile);
+  expect(caddyfile).toBe(planEdge(SHOP.edge, SHOP.domains, SHOP.entryPoint).caddyfile);
 });
 
 test("routed services join the edge's network; the stack deploys after the edge", () => {
