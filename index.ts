@@ -8,6 +8,8 @@ import {
   StackConfig,
   validateConfig,
 } from "./components/config";
+import { secretEnvKeys, unknownConfigKeyProblems } from "./components/configKeys";
+import { engineFeatures, engineProblems, requireEngineVersion } from "./components/engine";
 import { PublicPort } from "./components/firewall";
 import { validateEdge } from "./components/config/edge";
 import { validateEntryPoint } from "./components/config/entryPoint";
@@ -104,8 +106,8 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[]; edge?: 
       }
       facts.push({
         name: stack.name,
-        file: stack.file,
-        services: servicePorts(rendered.yaml, readSource(stack.file)),
+        file: [stack.file].flat().join(" + "),
+        services: servicePorts(rendered.yaml, readSources(stack.file)),
       });
       publicPorts.push(
         ...rendered.publishedPorts.map((p) => ({
@@ -118,12 +120,21 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[]; edge?: 
       const list = (e as { problems?: string[] }).problems;
       problems.push(
         ...(list ?? [(e as Error).message]).map(
-          (p) => `do-swarm:stacks[${stack.name}] (${stack.file}): ${p}`,
+          (p) => `do-swarm:stacks[${stack.name}] (${[stack.file].flat().join(" + ")}): ${p}`,
         ),
       );
     }
   }
   problems.push(...checkPublicPorts(publicPorts));
+  // A mistyped key would be ignored silently; keys a stack's secretEnv names are known too.
+  problems.push(
+    ...unknownConfigKeyProblems(
+      pulumi.runtime.allConfig(),
+      pulumi.getProject(),
+      secretEnvKeys(raw.stacks),
+    ),
+  );
+  problems.push(...engineProblems(engineFeatures()));
   // The routes are checked even when the config has problems (with what of it is well formed),
   // so that one run reports everything.
   const routing = cfg ? { ...cfg, stackNames: cfg.stacks.map((s) => s.name) } : wellFormedEdge();
@@ -158,16 +169,19 @@ function wellFormedEdge() {
   };
 }
 
-/** A stack's compose file as written (for what the render drops, such as expose:). */
-function readSource(file: string): string | undefined {
-  try {
-    return fs.readFileSync(path.resolve(projectDir, file), "utf8");
-  } catch {
-    return undefined; // the render has reported it
-  }
+/** A stack's compose files as written (for what the render drops, such as expose:). */
+function readSources(file: string | string[]): string[] {
+  return [file].flat().flatMap((f) => {
+    try {
+      return [fs.readFileSync(path.resolve(projectDir, f), "utf8")];
+    } catch {
+      return []; // the render has reported it
+    }
+  });
 }
 
 const { cfg, publicPorts, edge: edgePlan } = validateAll();
+void requireEngineVersion();
 
 const cluster = new SwarmCluster(clusterName, {
   region: cfg.region,

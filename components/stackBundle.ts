@@ -45,6 +45,13 @@ export function stackBundle(result: RenderResult, dockerConfigJson?: string): st
   });
 }
 
+/** A stack's compose file(s), absolute: one file, or several merged in order (base first). */
+export function stackFiles(stack: StackConfig, projectDir: string): string | string[] {
+  return typeof stack.file === "string"
+    ? path.resolve(projectDir, stack.file)
+    : stack.file.map((f) => path.resolve(projectDir, f));
+}
+
 /** What a secret variable renders as in the preview (and in everything that is not secret). */
 export const secretPlaceholder = (name: string) => `[secret:${name}]`;
 
@@ -59,7 +66,7 @@ export function renderPreview(
   images?: Record<string, string>,
 ): RenderResult {
   return renderStack({
-    file: path.resolve(projectDir, stack.file),
+    file: stackFiles(stack, projectDir),
     env: {
       ...(stack.env ?? {}),
       ...Object.fromEntries(
@@ -80,7 +87,7 @@ export function renderReal(
   images?: Record<string, string>,
 ): RenderResult {
   return renderStack({
-    file: path.resolve(projectDir, stack.file),
+    file: stackFiles(stack, projectDir),
     env: { ...(stack.env ?? {}), ...secretValues },
     replicas: stack.replicas,
     update: stack.update,

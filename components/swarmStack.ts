@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { StackConfig } from "./config";
+import { BuildSpec } from "./compose/types";
 import { scriptCommand } from "./remote";
 import { NetworkAttachment, withEdgeNetwork } from "./edge/attach";
 import * as path from "path";
@@ -55,6 +56,34 @@ export interface SwarmStackArgs {
   };
 }
 
+/**
+ * The `docker.Image` build paths of a build-only service, relative to the project directory (with
+ * `/`), so that every checkout gives the same inputs: the provider diffs them literally, and an
+ * absolute path would rebuild, push and roll the service from a teammate's clone or a CI runner.
+ * Relative paths mean the same thing to the provider: Pulumi runs the program and its provider
+ * plugins in the project directory, and pulumi-docker opens `context` and `dockerfile` relative
+ * to its working directory (the dockerfile too, not relative to the context, as `docker build -f`
+ * does). Compose's `dockerfile` is relative to the context, hence the join. Remote contexts (URLs)
+ * and absolute dockerfiles pass as written.
+ */
+export function imageBuildPaths(
+  projectDir: string,
+  build: Pick<BuildSpec, "context" | "dockerfile">,
+): { context: string; dockerfile?: string } {
+  const fromProject = (p: string) =>
+    path.relative(path.resolve(projectDir), p).split(path.sep).join("/") || ".";
+  if (!path.isAbsolute(build.context))
+    return { context: build.context, dockerfile: build.dockerfile };
+  const context = fromProject(build.context);
+  if (build.dockerfile === undefined) return { context };
+  return {
+    context,
+    dockerfile: path.isAbsolute(build.dockerfile)
+      ? build.dockerfile
+      : path.posix.join(context, build.dockerfile.split(path.sep).join("/")),
+  };
+}
+
 /** Whether an image reference is already pinned to a digest. */
 export const isPinned = (ref: string) => /@sha256:[0-9a-f]{64}$/.test(ref);
 
@@ -85,9 +114,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         {
           imageName: `${builtImageName(registry.server, stack.name, b.service)}:latest`,
           build: {
-            context: b.context,
-            dockerfile:
-              b.dockerfile === undefined ? undefined : path.resolve(b.context, b.dockerfile),
+            ...imageBuildPaths(projectDir, b),
             args: b.args,
             target: b.target,
             platform: "linux/amd64", // droplets are x86-64, whatever builds the image
@@ -164,8 +191,13 @@ export class SwarmStack extends pulumi.ComponentResource {
         update: deploy,
         delete: scriptCommand("stack-rm.sh", [stack.name]),
         stdin: bundle,
+        // The provider would send the previous stdout/stderr as SSH environment requests on
+        // every redeploy and on delete; sshd refuses them and the provider warns. Nothing reads
+        // them (see swarmCluster.ts).
+        addPreviousOutputInEnv: false,
       },
-      { parent: this, dependsOn: args.after ?? [] },
+      // stderr too: the bundle holds secret values, and docker's own errors may quote a value.
+      { parent: this, dependsOn: args.after ?? [], additionalSecretOutputs: ["stdin", "stderr"] },
     );
     this.registerOutputs({ rendered: this.rendered });
   }

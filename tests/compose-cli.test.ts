@@ -41,7 +41,7 @@ test("parses --env, --replicas, --image and --out", () => {
       "d",
     ]),
   ).toEqual({
-    file: "f.yml",
+    files: ["f.yml"],
     env: { A: "1=2" },
     replicas: { web: 3 },
     images: { web: "x@sha256:1" },
@@ -50,6 +50,12 @@ test("parses --env, --replicas, --image and --out", () => {
   expect(() => parseArgs(["f.yml", "--replicas", "web=three"])).toThrow(/whole number/);
   expect(() => parseArgs(["f.yml", "--env", "NOEQUALS"])).toThrow(/KEY=VALUE/);
   expect(() => parseArgs([])).toThrow(/usage/);
+  // Several files, merged in order as `docker stack deploy -c a -c b` merges them.
+  expect(parseArgs(["a.yml", "--env", "A=1", "b.yml", "c.yml"]).files).toEqual([
+    "a.yml",
+    "b.yml",
+    "c.yml",
+  ]);
 });
 
 test("prints the stack on stdout and warnings on stderr; --out writes the bundle", () => {
@@ -84,6 +90,18 @@ test("exits 1 listing every problem on stderr, and prints no stack", () => {
   expect(r.stderr).toMatch(/required variable TAG is missing a value: set TAG/);
   expect(r.stderr).toMatch(/configs\.c\.file: file \.\/c\.conf not found/);
   expect(r.stderr).toMatch(/options\.replicas\.nope/);
+});
+
+test("several files are merged in order, as docker stack deploy -c a -c b merges them", () => {
+  const dir = tmpDir({
+    "stack.yml": STACK,
+    "c.conf": "x\n",
+    "prod.yml": "services:\n  web:\n    deploy: { replicas: 4 }\n",
+  });
+  const r = run([path.join(dir, "stack.yml"), path.join(dir, "prod.yml"), "--env", "TAG=1.27"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("image: nginx:1.27");
+  expect(r.stdout).toContain("replicas: 4");
 });
 
 test("`npm run --silent render` works end to end", async () => {

@@ -97,6 +97,7 @@ describe("validateConfig", () => {
       'do-swarm:overlayAddressPool = "10.200.0.0/16": it overlaps vpcIpRange 10.200.0.0/20',
       'do-swarm:stacks[0].name = "Web": use a lowercase DNS label',
       'do-swarm:stacks[0].file = "": give the compose file',
+      'do-swarm:stacks[1].file = "a.yml": no such compose file (looked for',
       "do-swarm:stacks[1].replicas.web = -2: use a whole number of replicas",
       "do-swarm:stacks[1].update.speed = 1: unknown setting",
       'do-swarm:stacks[1].update.order = "sideways": use start-first or stop-first',
@@ -149,6 +150,31 @@ describe("validateConfig", () => {
       "do-swarm:stacks",
     ]);
   });
+});
+
+test("a stack's file may be a list of compose files merged in order: each must exist, none empty", () => {
+  const base = "stacks/web/stack.yml";
+  expect(problems({ ...valid, stacks: [{ name: "web", file: [base, base] }] })).toEqual([]);
+  expect(
+    validateConfig({ ...valid, stacks: [{ name: "web", file: [base, base] }] }).stacks[0].file,
+  ).toEqual([base, base]);
+  const p = problems({
+    ...valid,
+    stacks: [
+      { name: "a", file: [] },
+      { name: "b", file: [base, 3] },
+      { name: "c", file: [base, "stacks/web/missing.yml"] },
+      { name: "d", file: "stacks/web" },
+    ],
+  });
+  expect(p).toEqual([
+    expect.stringContaining("do-swarm:stacks[0].file = []: give the compose file's path"),
+    expect.stringContaining('do-swarm:stacks[1].file = ["stacks/web/stack.yml",3]: give the'),
+    expect.stringMatching(
+      /^do-swarm:stacks\[2\]\.file\[1\] = "stacks\/web\/missing\.yml": no such compose file \(looked for \/.*\/stacks\/web\/missing\.yml\)/,
+    ),
+    expect.stringContaining('do-swarm:stacks[3].file = "stacks/web": no such compose file'),
+  ]);
 });
 
 test("cidrsOverlap", () => {

@@ -38,7 +38,7 @@ test("config, stack files and ports are all reported in one error, and nothing i
     "do-swarm:stacks": JSON.stringify([
       { name: "web", file: "stacks/web/stack.yml", secretEnv: { X: "missingKey" } },
       { name: "gone", file: "stacks/nope.yml" },
-      { name: "corpus", file: "../shared/corpus/swarmprom-traefik.yml" },
+      { name: "corpus", file: "tests/fixtures/compose/cases/dollar-escapes.yml" },
     ]),
   });
   expect(message).toContain("do-swarm configuration has");
@@ -47,8 +47,8 @@ test("config, stack files and ports are all reported in one error, and nothing i
   expect(message).toContain(
     "do-swarm:stacks[web].secretEnv.X names config key 'missingKey', which is not set",
   );
-  expect(message).toMatch(/do-swarm:stacks\[gone\] \(stacks\/nope.yml\): .*cannot read/);
-  // swarmprom-traefik.yml requires ${DOMAIN?...}: a clear error naming the variable.
+  expect(message).toMatch(/do-swarm:stacks\[1\]\.file = "stacks\/nope.yml": no such compose file/);
+  // dollar-escapes.yml requires ${DOMAIN?...}: a clear error naming the variable.
   expect(message).toMatch(/do-swarm:stacks\[corpus\].*DOMAIN/);
   await rec.settled();
   expect(rec.resources).toEqual([]);

@@ -15,7 +15,7 @@ import {
   TEST_PUBLIC_KEY,
 } from "./harness";
 
-const CORPUS = path.resolve(__dirname, "../../shared/corpus");
+const CORPUS = path.resolve(__dirname, "fixtures/compose/coins");
 let rec: Recording;
 
 beforeAll(async () => {
@@ -23,10 +23,8 @@ beforeAll(async () => {
     "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
     "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
     "do-swarm:registry": "myreg",
-    // container.training's dockercoins compose file: four services with build: and no image:.
-    "do-swarm:stacks": JSON.stringify([
-      { name: "coins", file: path.join(CORPUS, "ct-dockercoins-compose.yml") },
-    ]),
+    // Four services with build: and no image:, in the shape of container.training's dockercoins.
+    "do-swarm:stacks": JSON.stringify([{ name: "coins", file: path.join(CORPUS, "compose.yml") }]),
   });
   await import("../index");
   await rec.settled();
@@ -45,7 +43,10 @@ test("each build-only service is built from its context and pushed to the regist
     registry: { server: string; username: string; password: string };
   };
   expect(hasher.imageName).toBe("registry.digitalocean.com/myreg/coins-hasher:latest");
-  expect(hasher.build.context).toBe(path.join(CORPUS, "hasher"));
+  // Relative to the project directory, as every checkout has it (see buildPaths.test.ts).
+  expect(hasher.build.context).toBe(
+    path.relative(path.resolve(__dirname, ".."), path.join(CORPUS, "hasher")),
+  );
   expect(hasher.build.platform).toBe("linux/amd64");
   expect(hasher.registry).toEqual({
     server: "registry.digitalocean.com",

@@ -5,13 +5,29 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { scriptCommand } from "../components/remote";
+import { SCRIPTS_DIR as SCRIPTS, scriptCommand } from "../components/remote";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n";
 
-// A stand-in engine: state in files under $FAKE, every call logged to $FAKE/calls.
+// Join tokens shaped like swarmkit's: SWMTKN-1-<root CA digest, base 36>-<secret>.
+const CA = "3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl";
+const WORKER_TOKEN = `SWMTKN-1-${CA}-1awxwuwd3z9j1z3puu7rcgdbx`;
+const MANAGER_TOKEN = `SWMTKN-1-${CA}-7p73s1dx5in4tatdymyhg9hu2`;
+
+// A stand-in engine: state in files under $FAKE, every call logged to $FAKE/calls. What it prints
+// is what the real CLI prints (docker/cli, cli/command/swarm/init.go, join.go, join_token.go).
 const FAKE_DOCKER = String.raw`#!/usr/bin/env bash
 echo "docker $*" >>"$FAKE/calls"
+WORKER_TOKEN=${WORKER_TOKEN}
+MANAGER_TOKEN=${MANAGER_TOKEN}
+# printJoinCommand in join_token.go
+join_command() {
+  printf 'To add a %s to this swarm, run the following command:
+
+    docker swarm join --token %s 10.0.0.10:2377
+
+' "$1" "$2"
+}
 state() { cat "$FAKE/state" 2>/dev/null || echo inactive; }
 case "$1 $2" in
   "info --format")
@@ -30,13 +46,30 @@ case "$1 $2" in
     esac ;;
   "swarm join")
     case "$FAKE_JOIN" in
-      ok) echo active >"$FAKE/state" ;;
+      ok)
+        echo active >"$FAKE/state"
+        case "$*" in
+          *"$MANAGER_TOKEN"*) echo "This node joined a swarm as a manager." ;;
+          *) echo "This node joined a swarm as a worker." ;;
+        esac ;;
       background | stuck) echo pending >"$FAKE/state"; echo "Timeout was reached before node joined." >&2; exit 1 ;;
-      fail) echo "rpc error: connection refused" >&2; exit 1 ;;
+      fail) echo "Error response from daemon: rpc error: code = Unavailable desc = connection error" >&2; exit 1 ;;
     esac ;;
-  "swarm init") echo active >"$FAKE/state" ;;
-  "swarm leave") echo inactive >"$FAKE/state" ;;
-  "swarm join-token") echo "SWMTKN-1-$4" ;;
+  "swarm init")
+    echo active >"$FAKE/state"
+    printf 'Swarm initialized: current node (%s) is now a manager.
+
+' node-new
+    join_command worker "$WORKER_TOKEN"
+    echo "To add a manager to this swarm, run 'docker swarm join-token manager' and follow the instructions." ;;
+  "swarm leave") echo inactive >"$FAKE/state"; echo "Node left the swarm." ;;
+  "swarm join-token")
+    for role; do :; done # the last argument
+    [ "$role" = worker ] && t=$WORKER_TOKEN || t=$MANAGER_TOKEN
+    case " $* " in
+      *" -q "*) echo "$t" ;;
+      *) join_command "$role" "$t" ;;
+    esac ;;
   *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
 esac
 `;
@@ -50,7 +83,7 @@ if [ "$n" -le "$FAKE_SSH_FAILS" ]; then
   echo "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader." >&2
   exit 1
 fi
-echo SWMTKN-1-abc-manager
+echo ${MANAGER_TOKEN}
 `;
 
 function fakeBin(): string {
@@ -74,8 +107,10 @@ function runWithFakes(
   input: string,
   sshFails: number,
   join: JoinOutcome,
+  initialState = "inactive",
 ) {
   const fake = fakeBin();
+  fs.writeFileSync(path.join(fake, "state"), `${initialState}\n`);
   const run = spawnSync("bash", ["-c", scriptCommand(script, args)], {
     input,
     env: {
@@ -118,14 +153,14 @@ describe("swarm-init.sh on a replaced bootstrap manager whose peers are live", (
       "ssh root@10.0.0.11",
     ]);
     expect(r.calls).toContain(
-      "docker swarm join --token SWMTKN-1-abc-manager --advertise-addr 10.0.0.10 --listen-addr 10.0.0.10:2377 10.0.0.11:2377",
+      `docker swarm join --token ${MANAGER_TOKEN} --advertise-addr 10.0.0.10 --listen-addr 10.0.0.10:2377 10.0.0.11:2377`,
     );
     expect(r.calls.some((c) => c.startsWith("docker swarm init"))).toBe(false);
     expect(JSON.parse(r.stdout)).toEqual({
       clusterId: "cluster-1",
       nodeId: "node-new",
-      workerToken: "SWMTKN-1-worker",
-      managerToken: "SWMTKN-1-manager",
+      workerToken: WORKER_TOKEN,
+      managerToken: MANAGER_TOKEN,
     });
   });
 
@@ -166,7 +201,7 @@ describe("swarm-join.sh when the CLI gives up before the engine has joined", () 
     runWithFakes(
       "swarm-join.sh",
       ["worker", "10.0.0.20", "10.0.0.10", "10.0.0.11"],
-      "SWMTKN-1-abc-worker\n",
+      `${WORKER_TOKEN}\n`,
       0,
       join,
     );
@@ -198,5 +233,131 @@ describe("swarm-join.sh when the CLI gives up before the engine has joined", () 
     expect(r.status).toBe(1);
     expect(r.calls.filter((c) => c.startsWith("docker swarm join "))).toHaveLength(2);
     expect(r.stderr).toContain("could not join the swarm through any of: 10.0.0.10 10.0.0.11");
+  });
+});
+
+// The provider logs a command's stderr (`logging: "stderr"`) and stores stderr, and a join's
+// stdout (the node ID), in the state; only swarm-init's stdout is secret. Issue 16: the token was
+// on swarm-init's stderr, because `docker swarm init` prints the worker's join command.
+describe("no join token reaches a stream that is logged or stored in plain text", () => {
+  // The whole token, and its secret half alone (a partial mask must not pass either).
+  const leaks = (text: string) =>
+    [WORKER_TOKEN, MANAGER_TOKEN, ...[WORKER_TOKEN, MANAGER_TOKEN].map((t) => t.slice(-25))].filter(
+      (t) => text.includes(t),
+    );
+
+  test("the stand-in prints what docker prints: a token in `swarm init` and `join-token`", () => {
+    const fake = fakeBin();
+    const env = { ...process.env, FAKE: fake };
+    const out = (...a: string[]) =>
+      spawnSync(path.join(fake, "docker"), a, { env }).stdout.toString();
+    expect(out("swarm", "init", "--advertise-addr", "10.0.0.10")).toContain(
+      `    docker swarm join --token ${WORKER_TOKEN} 10.0.0.10:2377\n`,
+    );
+    expect(out("swarm", "join-token", "manager")).toContain(`--token ${MANAGER_TOKEN} `);
+    expect(out("swarm", "join-token", "-q", "worker")).toBe(`${WORKER_TOKEN}\n`);
+    fs.rmSync(fake, { recursive: true, force: true });
+  });
+
+  const peers = ["10.0.0.11", "10.0.0.12"];
+  test.each([
+    ["swarm-init.sh creating the swarm", "swarm-init.sh", [], KEY, "ok", "inactive"],
+    ["swarm-init.sh re-run on its manager", "swarm-init.sh", [], KEY, "ok", "active"],
+    [
+      "swarm-init.sh, a replaced manager-0 joining its peers",
+      "swarm-init.sh",
+      peers,
+      KEY,
+      "ok",
+      "inactive",
+    ],
+    [
+      "swarm-init.sh, a replaced manager-0 whose joins fail",
+      "swarm-init.sh",
+      peers,
+      KEY,
+      "fail",
+      "inactive",
+    ],
+  ] as const)(
+    "%s: stderr is clean, the tokens are on the secret stdout only",
+    (_, script, extra, input, join, state) => {
+      const r = runWithFakes(
+        script,
+        ["10.0.0.10", "10.20.0.0/16", ...extra],
+        input,
+        0,
+        join,
+        state,
+      );
+      expect(leaks(r.stderr)).toEqual([]);
+      if (join === "ok") {
+        expect(r.status).toBe(0);
+        expect(JSON.parse(r.stdout)).toMatchObject({
+          workerToken: WORKER_TOKEN,
+          managerToken: MANAGER_TOKEN,
+        });
+      } else {
+        expect(r.status).toBe(1);
+        expect(r.stdout).toBe("");
+      }
+    },
+  );
+
+  test("swarm-init.sh still says what it did, without the join command", () => {
+    const r = runWithFakes("swarm-init.sh", ["10.0.0.10", "10.20.0.0/16"], KEY, 0, "ok");
+    expect(r.stderr).toContain("initialised swarm cluster-1; this node is its first manager");
+    expect(r.stderr).not.toContain("docker swarm join --token");
+  });
+
+  test.each([
+    ["worker", "ok", "inactive"],
+    ["manager", "ok", "inactive"],
+    ["worker", "fail", "inactive"],
+    ["worker", "ok", "pending"],
+  ] as const)(
+    "swarm-join.sh as a %s (join %s, node %s): neither stdout nor stderr has a token",
+    (role, join, state) => {
+      const token = role === "manager" ? MANAGER_TOKEN : WORKER_TOKEN;
+      const args = [role, "10.0.0.20", "10.0.0.10", "10.0.0.11"];
+      const r = runWithFakes("swarm-join.sh", args, `${token}\n`, 0, join, state);
+      expect(leaks(r.stdout + r.stderr)).toEqual([]);
+      expect(r.status).toBe(join === "ok" ? 0 : 1);
+      if (join === "ok") expect(r.stderr).toContain(`This node joined a swarm as a ${role}.`);
+    },
+  );
+
+  test("a join error that quotes a token is masked", () => {
+    const run = spawnSync("bash", [
+      "-c",
+      `. ${path.join(SCRIPTS, "lib/swarm.sh")}; echo "bad token $1" | mask_tokens`,
+      "_",
+      WORKER_TOKEN,
+    ]);
+    expect(run.stdout.toString()).toBe("bad token SWMTKN-[masked]\n");
+  });
+});
+
+describe("every script keeps tokens out of its output (static rules)", () => {
+  const files = [
+    ...fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh")),
+    ...fs.readdirSync(path.join(SCRIPTS, "lib")).map((f) => `lib/${f}`),
+  ];
+  // Logical lines: continuation lines joined, comments dropped.
+  const lines = (f: string) =>
+    fs
+      .readFileSync(path.join(SCRIPTS, f), "utf8")
+      .replace(/\\\n\s*/g, " ")
+      .split("\n")
+      .filter((l) => !/^\s*#/.test(l));
+
+  test.each(files)("%s: no xtrace, join-token only with -q, swarm init/join output masked", (f) => {
+    for (const l of lines(f)) {
+      expect(l).not.toMatch(/set -x|set -o xtrace|bash -x|BASH_XTRACEFD/);
+      if (/docker swarm join-token/.test(l) && !/["'].*docker swarm join-token.*["']/.test(l)) {
+        expect(l).toMatch(/join-token -q /);
+      }
+      if (/^\s*(if\s+)?docker swarm (init|join)\s/.test(l)) expect(l).toMatch(/\| mask_tokens >&2/);
+    }
   });
 });

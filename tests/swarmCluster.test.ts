@@ -119,7 +119,10 @@ describe.each([
     const init = rec.byName(`${cluster}-swarm-init`);
     expect(isSecret(init.rawInputs.stdin)).toBe(true);
     expect(cmd(init.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
-    expect(init.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stdin"]));
+    // stderr is logged (scripts mask tokens) and kept secret in the state all the same.
+    expect(init.additionalSecretOutputs).toEqual(
+      expect.arrayContaining(["stdout", "stderr", "stdin"]),
+    );
     // Nor do the previous tokens travel again as an environment variable on a re-run.
     expect(inputs(init).addPreviousOutputInEnv).toBe(false);
     expect(cmd(init.name).create).not.toContain(KEY_MATERIAL);
@@ -146,6 +149,7 @@ describe.each([
       expect(isSecret(join.rawInputs.stdin)).toBe(true);
       expect(cmd(join.name).stdin).toBe("SWMTKN-1-manager-secret\n");
       expect(cmd(join.name).create).not.toContain("manager-secret");
+      expect(join.additionalSecretOutputs).toEqual(expect.arrayContaining(["stderr", "stdin"]));
     }
     const workerJoins = joins.filter((j) => !j.name.includes("-manager-"));
     for (const join of workerJoins) {
@@ -154,6 +158,7 @@ describe.each([
       expect(cmd(join.name).create).toContain("bash \"$f\" 'worker'");
       expect(isSecret(join.rawInputs.stdin)).toBe(true);
       expect(cmd(join.name).stdin).toBe("SWMTKN-1-worker-secret\n");
+      expect(join.additionalSecretOutputs).toEqual(expect.arrayContaining(["stderr", "stdin"]));
     }
   });
 
@@ -172,7 +177,7 @@ describe.each([
       // The delete runs with the stdin stored with it: the key the node's leave needs.
       expect(isSecret(r.rawInputs.stdin)).toBe(true);
       expect(cmd(r.name).stdin).toBe(TEST_PRIVATE_KEY.replace(/\n*$/, "\n"));
-      expect(r.additionalSecretOutputs).toContain("stdin");
+      expect(r.additionalSecretOutputs).toEqual(expect.arrayContaining(["stderr", "stdin"]));
     }
   });
 

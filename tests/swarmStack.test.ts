@@ -54,7 +54,7 @@ beforeAll(async () => {
     workers: [{ name: "worker", count: 1, size: "s-1vcpu-1gb" }],
   });
   const base = { projectDir: dir, connection: cluster.managerConnection, after: cluster.ready };
-  const stack = (name: string, file: string, extra: object = {}) =>
+  const stack = (name: string, file: string | string[], extra: object = {}) =>
     new SwarmStack(`c-stack-${name}`, {
       ...base,
       stack: {
@@ -74,6 +74,14 @@ beforeAll(async () => {
   stack("timeout", stackDir("timeout", "nginx:1.27"), { timeoutSeconds: 90 });
   stack("pinned", stackDir("pinned", "nginx:1.27"), { pinImages: true });
   stack("moved", stackDir("moved", "nginx:1.28"), { pinImages: true });
+  // A base file plus an override in another directory, as `docker stack deploy -c a -c b`.
+  const baseFile = stackDir("merged", "nginx:1.27");
+  fs.mkdirSync(path.join(dir, "merged-prod"));
+  fs.writeFileSync(
+    path.join(dir, "merged-prod", "prod.yml"),
+    "services:\n  app:\n    image: nginx:1.29\n    deploy: { replicas: 6 }\n",
+  );
+  stack("merged", [baseFile, path.join("merged-prod", "prod.yml")]);
   await rec.settled();
 });
 
@@ -155,6 +163,18 @@ test("an unchanged file keeps the command; replicas, image and file content chan
   expect(parse(t("replicas")).services.app.deploy.replicas).toBe(5);
   expect(parse(t("image")).services.app.image).toBe("nginx:1.28");
   expect(Object.keys(parse(t("file")).configs)).not.toEqual(Object.keys(parse(t("a")).configs));
+});
+
+test("a stack of several files deploys their merge (each path relative to the project)", () => {
+  const merged = parse(render("merged"));
+  expect(merged.services.app.image).toBe("nginx:1.29");
+  expect(merged.services.app.deploy.replicas).toBe(6);
+  // From the base; typed and keyed by docker's merge, since both files define the service.
+  expect(merged.services.app.ports).toEqual([
+    { mode: "ingress", target: 80, published: 8080, protocol: "tcp" },
+  ]);
+  // The config file still resolves against the first file's directory: same content, same name.
+  expect(Object.keys(merged.configs)).toEqual(Object.keys(parse(render("a")).configs));
 });
 
 test("pinImages resolves each tag to its digest: the command and the shipped stack carry it", () => {

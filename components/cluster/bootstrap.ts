@@ -75,6 +75,7 @@ export function bootstrapSwarm(
         {
           connection: connection(droplets[i].ipv4Address),
           create: scriptCommand("node-ready.sh"),
+          addPreviousOutputInEnv: false, // see the join below
         },
         { parent, dependsOn: [args.firewall] },
       ),
@@ -82,6 +83,9 @@ export function bootstrapSwarm(
 
   // 2. manager-0 creates the swarm; its stdout (the join tokens) is secret and never logged.
   //    A replaced manager-0 joins its live peers instead, with a token fetched with the key.
+  //    stderr is logged and kept: the scripts mask every token docker prints (mask_tokens in
+  //    scripts/lib/swarm.sh), and every command that holds a secret also keeps its stderr
+  //    secret in the state, in case a later edit of a script prints one anyway.
   const init = new command.remote.Command(
     `${name}-swarm-init`,
     {
@@ -101,7 +105,7 @@ export function bootstrapSwarm(
       // environment request on every re-run; sshd drops it, but it need not travel at all.
       addPreviousOutputInEnv: false,
     },
-    { parent, dependsOn: [ready[0]], additionalSecretOutputs: ["stdout", "stdin"] },
+    { parent, dependsOn: [ready[0]], additionalSecretOutputs: ["stdout", "stderr", "stdin"] },
   );
   const tokens = pulumi.secret(
     init.stdout.apply(
@@ -135,11 +139,17 @@ export function bootstrapSwarm(
           ),
         stdin: tokens.apply((t) => (n.role === "manager" ? t.managerToken : t.workerToken) + "\n"),
         logging: "stderr",
+        // By default the provider sends the previous stdout and stderr as SSH environment
+        // requests (PULUMI_COMMAND_STDOUT/STDERR) on every update and delete; stock sshd
+        // refuses them (AcceptEnv LANG LC_*) and the provider warns each time. No script
+        // reads them.
+        addPreviousOutputInEnv: false,
       },
       {
         parent,
         dependsOn: [ready[i], n.role === "manager" ? previousManager : init],
-        additionalSecretOutputs: ["stdin"],
+        // Not stdout: it is the node ID, which the register command's readable diff shows.
+        additionalSecretOutputs: ["stderr", "stdin"],
       },
     );
     joins[i] = join;
@@ -163,10 +173,11 @@ export function bootstrapSwarm(
         delete: nodeId.apply((id) => scriptCommand("node-remove.sh", [id])),
         stdin: keyOnStdin,
         logging: "stderr",
+        addPreviousOutputInEnv: false, // see the join above
       },
       {
         parent,
-        additionalSecretOutputs: ["stdin"],
+        additionalSecretOutputs: ["stderr", "stdin"],
         dependsOn: [
           ...args.entryPointReady,
           joins[i] ?? init,

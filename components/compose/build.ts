@@ -1,7 +1,9 @@
 // `build:` is ignored by `docker stack deploy`, but it tells us how to make the image: the caller
 // may build and push it (when a registry is configured) and pass the pushed reference back in
 // `images`. The rendered stack never contains `build:`.
+import * as fs from "fs";
 import * as path from "path";
+import { onlyBesideOther } from "./files";
 import { BuildSpec, Report, Yaml, isMap } from "./types";
 
 /** A name for the image of a build-only service, like compose's `<project>-<service>`. */
@@ -56,6 +58,17 @@ export function buildSpec(
     return undefined;
   }
   const context = typeof raw.context === "string" && raw.context !== "" ? raw.context : ".";
+  if (!isRemote(context) && !fs.existsSync(path.resolve(dir, context))) {
+    // A context that exists nowhere is the builder's to report; one that exists only beside a
+    // later file of a merge is a path written relative to the wrong directory.
+    const elsewhere = onlyBesideOther(dir, context, report.sourceOf(`${where}.context`));
+    if (elsewhere) {
+      report.problem(
+        `${where}.context`,
+        `${path.resolve(dir, context)} does not exist: ${elsewhere}`,
+      );
+    }
+  }
   const spec: BuildSpec = {
     service,
     context: isRemote(context) ? context : path.resolve(dir, context),

@@ -1,11 +1,13 @@
-// `npm run --silent render -- FILE [--env KEY=VALUE ...] [--replicas svc=N ...] [--out DIR]`
+// `npm run --silent render -- FILE [FILE ...] [--env KEY=VALUE ...] [--replicas svc=N ...] [--out DIR]`
+// Several files are merged in order, as `docker stack deploy -c FILE -c FILE` merges them.
 // Prints the rendered stack to stdout and warnings to stderr; exits 1 listing every problem.
 import * as fs from "fs";
 import * as path from "path";
 import { RenderOptions, StackRenderError, renderStack } from "./index";
 
 export interface CliArgs {
-  file: string;
+  /** The compose files, merged in order. */
+  files: string[];
   env: Record<string, string>;
   replicas: Record<string, number>;
   images: Record<string, string>;
@@ -20,7 +22,7 @@ function pair(flag: string, arg: string | undefined): [string, string] {
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const args: CliArgs = { file: "", env: {}, replicas: {}, images: {} };
+  const args: CliArgs = { files: [], env: {}, replicas: {}, images: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--env") {
@@ -38,15 +40,13 @@ export function parseArgs(argv: string[]): CliArgs {
       if (!args.out) throw new Error("--out needs a directory");
     } else if (a.startsWith("--")) {
       throw new Error(`unknown option ${a}`);
-    } else if (args.file === "") {
-      args.file = a;
     } else {
-      throw new Error(`unexpected argument ${a}`);
+      args.files.push(a);
     }
   }
-  if (args.file === "")
+  if (args.files.length === 0)
     throw new Error(
-      "usage: render FILE [--env K=V ...] [--replicas svc=N ...] [--image svc=REF ...] [--out DIR]",
+      "usage: render FILE [FILE ...] [--env K=V ...] [--replicas svc=N ...] [--image svc=REF ...] [--out DIR]",
     );
   return args;
 }
@@ -71,7 +71,7 @@ export function main(argv: string[]): number {
     return 2;
   }
   const opts: RenderOptions = {
-    file: args.file,
+    file: args.files.length === 1 ? args.files[0] : args.files,
     env: args.env,
     replicas: args.replicas,
     images: args.images,

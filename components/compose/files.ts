@@ -32,9 +32,29 @@ export function readBeside(
     }
     return fs.readFileSync(abs);
   } catch {
-    report.problem(where, `file ${rel} not found (looked for ${abs}); create it or fix the path`);
+    const elsewhere = onlyBesideOther(dir, rel, report.sourceOf(where));
+    report.problem(
+      where,
+      elsewhere
+        ? `file ${rel} not found (looked for ${abs}): ${elsewhere}`
+        : `file ${rel} not found (looked for ${abs}); create it or fix the path`,
+    );
     return undefined;
   }
+}
+
+/** The first file's directory resolves every relative path; say so when the file sits elsewhere. */
+export function onlyBesideOther(dir: string, rel: string, sourceFile: string): string | undefined {
+  const otherDir = path.dirname(path.resolve(sourceFile));
+  if (path.isAbsolute(rel) || otherDir === path.resolve(dir)) return undefined;
+  const there = path.resolve(otherDir, rel);
+  if (!fs.existsSync(there)) return undefined;
+  const fix = path.relative(dir, there) || ".";
+  return (
+    `it exists only next to ${path.basename(sourceFile)} (${there}), but docker stack deploy ` +
+    `resolves relative paths in every file against the first compose file's directory (${path.resolve(dir)}): ` +
+    `write it as ${fix.startsWith(".") ? fix : `./${fix}`}, or move the file`
+  );
 }
 
 function safeSegment(s: string): string {

@@ -1,13 +1,16 @@
-// The compose stack renderer: a pure function from a compose file (plus env and overrides) to a
-// swarm-ready stack bundle. "Pure": it reads only the compose file and the files it references,
-// never process.env, the clock or the network, so the same inputs give byte-identical output.
+// The compose stack renderer: a pure function from a compose file, or several merged as
+// `docker stack deploy -c a -c b` merges them (merge.ts), plus env and overrides, to a
+// swarm-ready stack bundle. "Pure": it reads only the compose files and the files they
+// reference, never process.env, the clock or the network, so the same inputs give
+// byte-identical output.
 import * as fs from "fs";
 import * as path from "path";
 import { emitStack } from "./emit";
-import { hashFileObjects } from "./files";
+import { hashFileObjects, readBeside } from "./files";
 import { interpolateTree } from "./interpolate";
 import { OUTPUT_VERSION, SCHEMA_TOP_KEYS } from "./keys";
 import { decode, parseCompose } from "./load";
+import { MergeInput, Origins, mergeFiles, schemaVersion } from "./merge";
 import { checkReferences } from "./references";
 import { ServiceContext, normalizeService } from "./service";
 import { checkUpdateDefaults } from "./defaults";
@@ -31,15 +34,50 @@ export type {
 } from "./types";
 export { StackRenderError } from "./types";
 
-function readSource(opts: RenderOptions): string {
-  if (opts.text !== undefined) return decode(opts.text);
+function readSource(file: string, text: string | Buffer | undefined): string {
+  if (text !== undefined) return decode(text);
   try {
-    return decode(fs.readFileSync(opts.file));
+    return decode(fs.readFileSync(file));
   } catch (e) {
-    throw new StackRenderError(opts.file, [
-      `${opts.file}: cannot read the compose file: ${(e as Error).message}`,
+    throw new StackRenderError(file, [
+      `${file}: cannot read the compose file: ${(e as Error).message}`,
     ]);
   }
+}
+
+/**
+ * Each file on its own, as docker's loader takes them: parsed, interpolated, top level
+ * normalised, its messages naming it. Every unreadable or unparsable file is reported at once.
+ */
+function loadFiles(
+  files: string[],
+  text: RenderOptions["text"],
+  env: Record<string, string>,
+  report: Report,
+): MergeInput[] {
+  const inputs: MergeInput[] = [];
+  const parsed = files.map((file, i) => {
+    const r = report.forFile(file);
+    try {
+      return { file, r, data: parseCompose(readSource(file, i === 0 ? text : undefined), r) };
+    } catch (e) {
+      if (!(e instanceof StackRenderError)) throw e;
+      report.problems.push(...e.problems);
+      return { file, r, data: undefined };
+    }
+  });
+  report.throwIfProblems();
+  const firstVersion = schemaVersion(parsed[0].data);
+  for (const { file, r, data } of parsed) {
+    if (schemaVersion(data) !== firstVersion) {
+      r.problem(
+        "version",
+        `${JSON.stringify(schemaVersion(data))} differs from ${JSON.stringify(firstVersion)} in ${files[0]}: docker stack deploy refuses files whose versions differ ("version mismatched between two composefiles"); give every file the same version: (or none)`,
+      );
+    }
+    inputs.push({ file, report: r, data: normalizeTop(interpolateTree(data ?? {}, env, r), r) });
+  }
+  return inputs;
 }
 
 /** Top-level keys: version is rewritten, name and unknown keys are dropped with a warning. */
@@ -105,19 +143,31 @@ function checkNames(data: YamlMap, report: Report): void {
 }
 
 /**
- * Render a compose file into a swarm stack bundle. The pipeline, in docker's own order:
- * decode and parse (anchors and merges resolved), interpolate values from `env`, normalise the
- * top level, hash and collect file configs/secrets, normalise each service (drop or convert
+ * Render a compose file (or several, merged) into a swarm stack bundle. The pipeline, in
+ * docker's own order: per file, decode and parse (anchors and merges resolved), interpolate
+ * values from `env` and normalise the top level; merge the files (docker/cli's loader merges
+ * the loaded files, after per-file interpolation); then, on the merged result, hash and collect
+ * file configs/secrets, normalise each service (drop or convert
  * what swarm ignores, resolve images and builds, merge rolling-update defaults), check
  * references, then emit deterministic YAML. Throws one StackRenderError listing every problem.
  */
 export function renderStack(opts: RenderOptions): RenderResult {
-  const report = new Report(opts.file);
-  const dir = path.dirname(path.resolve(opts.file));
+  const sources = typeof opts.file === "string" ? [opts.file] : opts.file;
+  if (sources.length === 0) {
+    throw new StackRenderError("(no file)", ["no compose file given: name at least one"]);
+  }
+  // Relative paths in every file resolve against the first file's directory, as in docker's
+  // GetConfigDetails (cli/command/stack/loader): WorkingDir is the first file's.
+  const dir = path.dirname(path.resolve(sources[0]));
   const env = opts.env ?? {};
-  const parsed = parseCompose(readSource(opts), report);
-  report.throwIfProblems();
-  const data = normalizeTop(interpolateTree(parsed ?? {}, env, report), report);
+  const origins = new Origins(sources[0]);
+  const report = new Report(
+    sources.join(" + "),
+    sources.length > 1 ? (w) => origins.of(w) : undefined,
+  );
+  const inputs = loadFiles(sources, opts.text, env, report);
+  const data =
+    inputs.length === 1 ? inputs[0].data : mergeFiles(inputs, dir, env, origins, readBeside);
   checkUpdateDefaults(opts.update, report);
   checkNames(data, report);
 
@@ -164,7 +214,7 @@ export function renderStack(opts: RenderOptions): RenderResult {
       if (!Object.prototype.hasOwnProperty.call(services, name)) {
         report.problem(
           `options.${option}.${name}`,
-          `no service ${name} in this file (services: ${names.join(", ")}); fix the name or remove the override`,
+          `no service ${name} in ${sources.length > 1 ? "these files" : "this file"} (services: ${names.join(", ")}); fix the name or remove the override`,
         );
       }
     }

@@ -20,9 +20,13 @@ export interface UpdateDefaults {
 }
 
 export interface RenderOptions {
-  /** Path of the compose file: errors name it; file configs/secrets resolve relative to its directory. */
-  file: string;
-  /** File contents if already read (else `file` is read). Buffers are decoded (BOM-aware). */
+  /**
+   * Path of the compose file, or of several merged in order as `docker stack deploy -c a -c b`
+   * merges them (see merge.ts). Errors name the file a key came from; relative paths (file
+   * configs/secrets, env_file, build contexts) resolve against the FIRST file's directory.
+   */
+  file: string | string[];
+  /** Contents of the (first) file if already read (else it is read). Buffers are decoded (BOM-aware). */
   text?: string | Buffer;
   /** The ONLY source for ${VAR} interpolation (never process.env: renders must be reproducible). */
   env?: Record<string, string>;
@@ -90,14 +94,30 @@ export class StackRenderError extends Error {
  * problem at once instead of stopping at the first (docker stops at the first; users hate that).
  */
 export class Report {
-  readonly warnings: string[] = [];
-  readonly problems: string[] = [];
-  constructor(readonly file: string) {}
+  /**
+   * @param file the file (or `a + b` for a merge) the render is about: StackRenderError names it
+   * @param origin for a merge: the file a key (`services.web.ports[0]`) came from; messages
+   *   about that key name it. @default every key comes from `file`
+   */
+  constructor(
+    readonly file: string,
+    private readonly origin?: (where: string) => string,
+    readonly warnings: string[] = [],
+    readonly problems: string[] = [],
+  ) {}
+  /** The file a message about `where` names. */
+  sourceOf(where: string): string {
+    return this.origin?.(where) ?? this.file;
+  }
+  /** A report about one of several files, writing into the same lists. */
+  forFile(file: string): Report {
+    return new Report(file, undefined, this.warnings, this.problems);
+  }
   warn(where: string, message: string): void {
-    this.warnings.push(`${this.file}: ${where}: ${message}`);
+    this.warnings.push(`${this.sourceOf(where)}: ${where}: ${message}`);
   }
   problem(where: string, message: string): void {
-    this.problems.push(`${this.file}: ${where}: ${message}`);
+    this.problems.push(`${this.sourceOf(where)}: ${where}: ${message}`);
   }
   throwIfProblems(builds: BuildSpec[] = []): void {
     if (this.problems.length > 0) {

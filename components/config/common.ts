@@ -29,3 +29,21 @@ export const isCount = (v: unknown): v is number =>
   typeof v === "number" && Number.isInteger(v) && v >= 0;
 
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/**
+ * `pulumi config set --path 'workers[0].labels.ssd' true` stores a boolean, and `... env.TAG 2`
+ * an integer: for a nested path the CLI turns "true"/"false" into booleans and base-10 digits
+ * (without a leading 0) into integers (pulumi/pulumi, sdk/go/common/resource/config: Map.Set
+ * calls Value.coerceObject, which uses coerce in object.go). Label and env values are strings,
+ * and compose accepts numbers and booleans in `environment` too, so such values are taken as
+ * the string the user typed. Anything else is returned as it is, for validation to report.
+ */
+export function cliScalarsAsStrings(v: unknown): unknown {
+  if (!isObject(v)) return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [
+      k,
+      typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x)) ? String(x) : x,
+    ]),
+  );
+}

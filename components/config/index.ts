@@ -16,7 +16,7 @@ import {
 import { StackConfig, validateStacks } from "./stacks";
 import { EdgeSettings, validateEdge } from "./edge";
 
-export { ConfigError } from "./common";
+export { cliScalarsAsStrings, ConfigError } from "./common";
 export type { Fail } from "./common";
 export { cidrsOverlap } from "./network";
 export type { ManagersConfig, WorkerPoolConfig } from "./nodes";

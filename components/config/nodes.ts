@@ -1,5 +1,5 @@
 /** Config of the droplets: the managers and the worker pools. */
-import { DNS_LABEL, Fail, isCount, isObject } from "./common";
+import { cliScalarsAsStrings, DNS_LABEL, Fail, isCount, isObject } from "./common";
 
 /** The control plane: an odd number of managers, all one size. */
 export interface ManagersConfig {
@@ -109,7 +109,7 @@ export function validateWorkers(w: unknown, fail: Fail): WorkerPoolSettings[] | 
         "use a droplet size slug such as s-1vcpu-1gb (doctl compute size list)",
       );
     }
-    const labels = pool.labels ?? {};
+    const labels = cliScalarsAsStrings(pool.labels ?? {});
     if (!isObject(labels)) {
       fail(`${key}.labels`, labels, 'use an object of KEY: VALUE strings, e.g. { "db": "true" }');
     } else {

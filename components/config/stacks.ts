@@ -1,6 +1,8 @@
 /** Config of the stacks: which compose files to deploy, and how. */
+import * as fs from "fs";
+import * as path from "path";
 import type { UpdateDefaults } from "../compose";
-import { DNS_LABEL, Fail, isCount, isObject } from "./common";
+import { cliScalarsAsStrings, DNS_LABEL, Fail, isCount, isObject } from "./common";
 
 /** Overrides of the rolling-update defaults the renderer merges into every service. */
 export type StackUpdateConfig = UpdateDefaults;
@@ -9,8 +11,12 @@ export type StackUpdateConfig = UpdateDefaults;
 export interface StackConfig {
   /** Stack name (`docker stack deploy ... NAME`): DNS-safe. */
   name: string;
-  /** Compose file, relative to the project directory. */
-  file: string;
+  /**
+   * Compose file, relative to the project directory; or several, merged in order as
+   * `docker stack deploy -c base.yml -c prod.yml` merges them (relative paths inside every file
+   * resolve against the first file's directory).
+   */
+  file: string | string[];
   /** Plain values for `${VAR}` interpolation. Put secrets in `secretEnv`. @default {} */
   env?: Record<string, string>;
   /**
@@ -61,15 +67,32 @@ export function validateStacks(
     } else if (seen.has(stack.name)) {
       fail(`${key}.name`, stack.name, "stack names must be unique");
     } else seen.add(stack.name);
-    if (typeof stack.file !== "string" || stack.file === "") {
+    const files: unknown[] = Array.isArray(stack.file) ? stack.file : [stack.file];
+    if (files.length === 0 || files.some((f) => typeof f !== "string" || f === "")) {
       fail(
         `${key}.file`,
         stack.file,
-        "give the compose file's path relative to the project, e.g. stacks/web/stack.yml",
+        'give the compose file\'s path relative to the project, e.g. stacks/web/stack.yml, or a non-empty list merged in order, e.g. ["stacks/web/docker-compose.yml", "stacks/web/docker-compose.prod.yml"]',
       );
+    } else {
+      // The project directory: this module lives in components/config/ (index.ts resolves
+      // stack files against its own directory, the project's).
+      const projectDir = path.resolve(__dirname, "../..");
+      files.forEach((f, j) => {
+        const abs = path.resolve(projectDir, f as string);
+        if (!fs.existsSync(abs) || fs.statSync(abs).isDirectory()) {
+          fail(
+            Array.isArray(stack.file) ? `${key}.file[${j}]` : `${key}.file`,
+            f,
+            `no such compose file (looked for ${abs}); fix the path, relative to the project directory`,
+          );
+        }
+      });
     }
-    stringMap(`${key}.env`, stack.env);
-    stringMap(`${key}.secretEnv`, stack.secretEnv);
+    const env = cliScalarsAsStrings(stack.env);
+    const secretEnv = cliScalarsAsStrings(stack.secretEnv);
+    stringMap(`${key}.env`, env);
+    stringMap(`${key}.secretEnv`, secretEnv);
     if (stack.replicas !== undefined) {
       if (!isObject(stack.replicas))
         fail(`${key}.replicas`, stack.replicas, "use an object of SERVICE: count");
@@ -87,7 +110,12 @@ export function validateStacks(
     if (t !== undefined && (!isCount(t) || t < 30)) {
       fail(`${key}.timeoutSeconds`, t, "use a whole number of seconds, at least 30");
     }
-    if (problems.length === before) good.push(stack as unknown as StackConfig);
+    if (problems.length === before) {
+      const ok = { ...stack } as unknown as StackConfig;
+      if (env !== undefined) ok.env = env as Record<string, string>;
+      if (secretEnv !== undefined) ok.secretEnv = secretEnv as Record<string, string>;
+      good.push(ok);
+    }
   });
   return good;
 }

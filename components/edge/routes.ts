@@ -152,17 +152,20 @@ type Doc = { services?: Record<string, Record<string, unknown> | null> };
  * The ports each service says it listens on: container ports of `ports:`, `expose:` (which the
  * renderer drops, as swarm ignores it, so it is read from the file as written) and the port of
  * a local URL its healthcheck fetches. Undefined for a service that says nothing.
+ * @param sourceTexts the stack's files as written (several: merged, as `-c a -c b`).
  */
 export function servicePorts(
   renderedYaml: string,
-  sourceText?: string,
+  sourceTexts: string | readonly string[] = [],
 ): Record<string, number[] | undefined> {
   const rendered = (parse(renderedYaml) as Doc)?.services ?? {};
-  let source: Doc["services"] = {};
-  try {
-    source = sourceText === undefined ? {} : ((parse(sourceText) as Doc)?.services ?? {});
-  } catch {
-    source = {}; // the renderer has reported any problem with the file
+  const sources: NonNullable<Doc["services"]>[] = [];
+  for (const text of [sourceTexts].flat()) {
+    try {
+      sources.push((parse(text) as Doc)?.services ?? {});
+    } catch {
+      // the renderer has reported any problem with the file
+    }
   }
   const out: Record<string, number[] | undefined> = {};
   for (const [name, svc] of Object.entries(rendered)) {
@@ -172,7 +175,7 @@ export function servicePorts(
       const port = containerPort(target);
       if (port !== undefined) found.add(port);
     }
-    for (const e of asList(source?.[name]?.expose)) {
+    for (const e of sources.flatMap((src) => asList(src?.[name]?.expose))) {
       const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp))?$/.exec(String(e));
       if (m) for (let p = Number(m[1]); p <= Number(m[2] ?? m[1]); p++) found.add(p);
     }

@@ -50,7 +50,7 @@ rejoin() {
       fi
       log "joining as a manager through $peer, advertising $advertise"
       if docker swarm join --token "$token" --advertise-addr "$advertise" \
-        --listen-addr "$advertise:2377" "$peer:2377" >&2 || joined_in_background; then
+        --listen-addr "$advertise:2377" "$peer:2377" 2>&1 | mask_tokens >&2 || joined_in_background; then
         in_raft || die "joined through $peer, but this manager did not become reachable in the raft within 120s"
         return 0
       fi
@@ -72,8 +72,12 @@ start() {
     rejoin "${peers[@]}"
   else
     log "initialising a new swarm advertised on $advertise (overlay pool $pool)"
+    # Its stdout is the worker's join command, token included: dropped (the tokens are read
+    # below with -q). Its errors name no token, and are masked all the same.
     docker swarm init --advertise-addr "$advertise" --listen-addr "$advertise:2377" \
-      --default-addr-pool "$pool" >&2
+      --default-addr-pool "$pool" 2>&1 >/dev/null | mask_tokens >&2 ||
+      die "docker swarm init failed (see above); 'docker info' on this node tells its swarm state"
+    log "initialised swarm $(info '{{.Swarm.Cluster.ID}}'); this node is its first manager"
   fi
 }
 
@@ -103,6 +107,14 @@ case "$state" in
     ;;
 esac
 
+# Read into variables first: a failure inside printf's arguments would not stop the script, and
+# the program would get an empty token. Only this line, on the secret stdout, carries them.
+cluster_id="$(info '{{.Swarm.Cluster.ID}}')"
+node_id="$(info '{{.Swarm.NodeID}}')"
+worker_token="$(docker swarm join-token -q worker)"
+manager_token="$(docker swarm join-token -q manager)"
+if [ -z "$cluster_id" ] || [ -z "$node_id" ] || [ -z "$worker_token" ] || [ -z "$manager_token" ]; then
+  die "the swarm is up, but docker returned an empty cluster ID, node ID or join token; run 'pulumi up' again"
+fi
 printf '{"clusterId":"%s","nodeId":"%s","workerToken":"%s","managerToken":"%s"}\n' \
-  "$(info '{{.Swarm.Cluster.ID}}')" "$(info '{{.Swarm.NodeID}}')" \
-  "$(docker swarm join-token -q worker)" "$(docker swarm join-token -q manager)"
+  "$cluster_id" "$node_id" "$worker_token" "$manager_token"

@@ -77,8 +77,9 @@ join() {
   for m in "$@"; do
     log "joining as $role through $m, advertising $advertise"
     # The token is an argument of the docker CLI for the second this takes; only root can see it.
+    # What docker prints is logged and stored in plain text: masked (see mask_tokens).
     if docker swarm join --token "$token" --advertise-addr "$advertise" \
-      --listen-addr "$advertise:2377" "$m:2377" >&2 || joined_in_background; then
+      --listen-addr "$advertise:2377" "$m:2377" 2>&1 | mask_tokens >&2 || joined_in_background; then
       return 0
     fi
     log "could not join through $m; trying the next manager"

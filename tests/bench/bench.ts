@@ -2,9 +2,13 @@
  * `npm run bench`: simulated `pulumi up` time of a fresh cluster for several sizes, with the
  * per-operation latencies in simulate.ts. Each size runs in its own process (Pulumi's runtime
  * state is per process). The figure that matters: time and depth must not grow with workers.
+ * A second table bounds the operations in flight as the engine does (`--parallel`; the CLI's
+ * default is 4 x cores: 8 on a 2-core runner, 16 on 4 cores) and at the value the README and the
+ * workflows pass (RECOMMENDED_PARALLEL).
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
+import { RECOMMENDED_PARALLEL } from "./schedule";
 import { LATENCY_SECONDS } from "./simulate";
 
 const SHAPES: [number, number][] = [
@@ -13,7 +17,14 @@ const SHAPES: [number, number][] = [
   [3, 20],
   [7, 50],
 ];
+/** Shapes and `--parallel` values of the second table. */
+const BOUNDED_SHAPES = new Set(["3+2", "3+20", "7+50"]);
+const PARALLELS = [8, 16, RECOMMENDED_PARALLEL];
 
+const time = (seconds: number) =>
+  `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
+
+const bounded: string[] = [];
 console.log("managers workers resources depth simulated-up");
 for (const [m, w] of SHAPES) {
   const out = execFileSync(
@@ -24,16 +35,29 @@ for (const [m, w] of SHAPES) {
       path.join(__dirname, "simulate.ts"),
       String(m),
       String(w),
+      ...PARALLELS.map(String),
     ],
     { cwd: path.resolve(__dirname, "../.."), stdio: ["ignore", "pipe", "ignore"] },
   ).toString();
-  const r = JSON.parse(out.trim().split("\n").pop()!);
-  const min = Math.floor(r.simulatedSeconds / 60);
-  const sec = String(r.simulatedSeconds % 60).padStart(2, "0");
+  const r = JSON.parse(out.trim().split("\n").pop()!) as {
+    resources: number;
+    depth: number;
+    simulatedSeconds: number;
+    bounded: Record<string, number>;
+  };
   console.log(
-    `${String(m).padStart(8)} ${String(w).padStart(7)} ${String(r.resources).padStart(9)} ${String(r.depth).padStart(5)} ${`${min}m${sec}s`.padStart(13)}`,
+    `${String(m).padStart(8)} ${String(w).padStart(7)} ${String(r.resources).padStart(9)} ${String(r.depth).padStart(5)} ${time(r.simulatedSeconds).padStart(13)}`,
   );
+  if (BOUNDED_SHAPES.has(`${m}+${w}`)) {
+    for (const p of PARALLELS) {
+      bounded.push(
+        `${String(m).padStart(8)} ${String(w).padStart(7)} ${String(p).padStart(8)} ${time(r.bounded[p]).padStart(13)}`,
+      );
+    }
+  }
 }
+console.log("\nmanagers workers parallel simulated-up");
+bounded.forEach((line) => console.log(line));
 console.log(
   "\nassumed seconds per operation (tests/bench/simulate.ts): " +
     Object.entries(LATENCY_SECONDS)

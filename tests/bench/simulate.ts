@@ -1,13 +1,15 @@
 /**
  * One simulated `pulumi up` of a fresh cluster: runs the real program (index.ts) under mocks,
  * records the resource graph it registers (every dependency, explicit or through an output),
- * and schedules it the way the engine does with its default unbounded parallelism: each
- * operation starts when all its dependencies are done and takes its typical time. Prints JSON:
- * the simulated wall time (the critical path), the resource count and the dependency depth.
+ * and schedules it: each operation starts when all its dependencies are done and takes its
+ * typical time. Prints JSON: the simulated wall time with unbounded parallelism (the critical
+ * path), the resource count, the dependency depth, and the wall time with at most P operations
+ * in flight for each P given (the engine's `--parallel`; see schedule.ts).
  * Deterministic: no sleeping, no timing of this machine.
- *   ts-node tests/bench/simulate.ts MANAGERS WORKERS
+ *   ts-node tests/bench/simulate.ts MANAGERS WORKERS [PARALLEL ...]
  */
 import { recordProgram, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "../harness";
+import { boundedMakespan } from "./schedule";
 
 /**
  * Typical seconds per operation (assumptions, stated in the README): droplet until active,
@@ -40,7 +42,7 @@ function latency(type: string, name: string): number {
 }
 
 async function main() {
-  const [managers, workers] = process.argv.slice(2).map(Number);
+  const [managers, workers, ...parallels] = process.argv.slice(2).map(Number);
   let ip = 0;
   const rec = await recordProgram(
     (type, name) => {
@@ -92,13 +94,25 @@ async function main() {
   };
   const custom = rec.resources.filter((r) => r.custom);
   const paths = custom.map((r) => longest(r.urn));
+  const steps = rec.resources.map((r) => ({
+    id: r.urn,
+    deps: r.dependencies,
+    seconds: latency(r.type, r.name),
+  }));
+  const simulatedSeconds = Math.max(...paths.map((p) => p.finish));
+  // The scheduler, unbounded, must agree with the critical path: one model, two views.
+  const unbounded = boundedMakespan(steps, Infinity);
+  if (unbounded !== simulatedSeconds) {
+    throw new Error(`scheduler says ${unbounded} s unbounded, critical path ${simulatedSeconds} s`);
+  }
   process.stdout.write(
     JSON.stringify({
       managers,
       workers,
       resources: custom.length,
       depth: Math.max(...paths.map((p) => p.depth)),
-      simulatedSeconds: Math.max(...paths.map((p) => p.finish)),
+      simulatedSeconds,
+      bounded: Object.fromEntries(parallels.map((p) => [p, boundedMakespan(steps, p)])),
     }) + "\n",
   );
 }

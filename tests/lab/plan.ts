@@ -7,7 +7,7 @@
  * the commands it ran: {{stdout:NAME}} and {{stdout:NAME|json:FIELD}}.
  *
  *   npx ts-node --transpile-only tests/lab/plan.ts --hosts HOSTS.json [--key KEY]
- *     [--managers 3] [--workers 2] [--stack NAME=FILE ...] [--env STACK.VAR=VALUE ...]
+ *     [--managers 3] [--workers 2] [--stack NAME=FILE[,OVERRIDE...] ...] [--env STACK.VAR=VALUE ...]
  *     [--reserved-ip ADDR] [--domains JSON] [--edge JSON]
  *
  * HOSTS.json: [{"name": "lab-manager-0", "public": "10.77.0.10", "private": "10.78.0.10"}, ...]
@@ -28,7 +28,7 @@ function parseArgs(argv: string[]) {
     key: path.join(__dirname, ".run", "id_ed25519"),
     managers: 3,
     workers: 2,
-    stacks: [] as { name: string; file: string; env: Record<string, string> }[],
+    stacks: [] as { name: string; file: string | string[]; env: Record<string, string> }[],
     env: [] as string[],
     reservedIp: undefined as string | undefined,
     /** do-swarm:domains and do-swarm:edge as JSON, as `pulumi config set --path` would hold them. */
@@ -58,12 +58,12 @@ function parseArgs(argv: string[]) {
         opts.reservedIp = value();
         break;
       case "--stack": {
-        const [name, file] = value().split("=");
-        opts.stacks.push({
-          name,
-          file: path.relative(path.resolve(__dirname, "../.."), path.resolve(file)),
-          env: {},
-        });
+        // NAME=FILE, or NAME=BASE,OVERRIDE,... merged in order as `docker stack deploy -c ... -c ...`.
+        const [name, spec] = value().split("=");
+        const files = spec
+          .split(",")
+          .map((f) => path.relative(path.resolve(__dirname, "../.."), path.resolve(f)));
+        opts.stacks.push({ name, file: files.length === 1 ? files[0] : files, env: {} });
         break;
       }
       case "--domains":

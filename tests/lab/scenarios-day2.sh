@@ -67,6 +67,7 @@ scenario_replace_bootstrap_manager() {
     fail "the bootstrap after replacing $victim failed" || return 1
   grep -q "asking .* for a manager join token" "$LAB_OUT/replace-bootstrap/lab-swarm-init.create.err" ||
     fail "swarm-init did not take the replaced-manager path" || return 1
+  check_no_token "$LAB_OUT/replace-bootstrap" || return 1
   [[ $(m "docker info --format '{{.Swarm.Cluster.ID}}'") == "$cluster" ]] ||
     fail "$victim is not in the original swarm $cluster (a second swarm was created?)" || return 1
   [[ $(m "docker info --format '{{.Swarm.ControlAvailable}}'") == true ]] ||

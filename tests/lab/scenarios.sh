@@ -116,6 +116,23 @@ check_managers() {
   [[ $(awk '$3 == "true"' <<<"$got" | wc -l) == 1 ]] || fail "not exactly one leader: $got"
 }
 
+# check_no_token DIR: the swarm's join tokens appear in no output the provider logs or keeps in
+# plain text: every command's stderr, and every stdout but swarm-init's (secret by design).
+check_no_token() {
+  local dir=$1 t f leaked=() errs=("$1"/*.err)
+  [[ -f ${errs[0]} ]] || fail "no command output in $dir" || return 1
+  for t in $(m 'docker swarm join-token -q worker; docker swarm join-token -q manager'); do
+    [[ $t == SWMTKN-* ]] || fail "no join token from the manager: $t" || return 1
+    for f in "$dir"/*.err "$dir"/*.out; do
+      [[ $f == */lab-swarm-init.create.out ]] && continue
+      # The token's secret half: a token masked only in part must fail too.
+      if grep -qF -- "${t##*-}" "$f"; then leaked+=("${f##*/}"); fi
+    done
+  done
+  ((${#leaked[@]} == 0)) || fail "a join token is in ${leaked[*]}" || return 1
+  note "no join token in the logged output of ${#errs[@]} commands"
+}
+
 # check_labels PLAN: every node has the labels its register command applies.
 check_labels() {
   local node labels have l n=0
@@ -248,6 +265,7 @@ scenario_bootstrap() {
   settle check_managers 3
   check_labels "$LAB_OUT/boot.json"
   check_addresses
+  check_no_token "$LAB_OUT/boot"
 }
 
 scenario_rerun() {
@@ -261,6 +279,7 @@ scenario_rerun() {
     return 1
   fi
   note "swarm unchanged ($(grep -c . <<<"$after") facts compared)"
+  check_no_token "$LAB_OUT/rerun"
 }
 
 scenario_stack() {

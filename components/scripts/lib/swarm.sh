@@ -2,6 +2,14 @@
 # Swarm steps shared by swarm-init.sh and swarm-join.sh (remote.ts inlines this file where a
 # script sources it).
 
+# mask_tokens: copies its input with every swarm join token (SWMTKN-1-<ca digest>-<secret>)
+# masked. The provider logs what the scripts print on stderr and keeps it in the state in plain
+# text, and docker's swarm commands print tokens (`swarm init` prints the worker's whole join
+# command), so their output reaches stderr only through this filter. The tokens the program
+# needs are read with `docker swarm join-token -q` into variables, never printed but on the
+# secret stdout of swarm-init.sh.
+mask_tokens() { sed -E 's/SWMTKN-[[:alnum:]-]+/SWMTKN-[masked]/g'; }
+
 # answers HOST PORT: whether HOST accepts a TCP connection on PORT within 3 s (a manager serving
 # a swarm answers on 2377; a fresh droplet or a dead one does not).
 answers() {

@@ -1,0 +1,100 @@
+/**
+ * The GitHub workflows: valid YAML, and every pulumi/actions step passes only inputs that
+ * pulumi/actions' action.yml declares (copied to tests/fixtures/pulumi/actions-inputs.json, with
+ * its origin), with a command it accepts. The deploy workflow's guards are checked too.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import action from "./fixtures/pulumi/actions-inputs.json";
+
+const DIR = path.join(__dirname, "..", ".github", "workflows");
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  if?: string;
+  env?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  concurrency?: { group: string; "cancel-in-progress"?: boolean };
+  jobs: Record<string, Job>;
+}
+
+const load = (file: string) =>
+  parse(fs.readFileSync(path.join(DIR, file), "utf8"), { uniqueKeys: true }) as Workflow;
+const FILES = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
+const pulumiSteps = (w: Workflow) =>
+  Object.values(w.jobs).flatMap((j) =>
+    j.steps.filter((s) => s.uses?.startsWith("pulumi/actions@")),
+  );
+
+test("both workflows are there", () => {
+  expect(FILES.sort()).toEqual(expect.arrayContaining(["deploy.yml", "preview.yml"]));
+});
+
+describe.each(FILES)("%s", (file) => {
+  const w = load(file);
+
+  test("each pulumi/actions step uses the documented tag, inputs and command", () => {
+    const steps = pulumiSteps(w);
+    expect(steps.length).toBeGreaterThan(0);
+    for (const s of steps) {
+      expect(s.uses).toBe(`pulumi/actions@${action.tag}`);
+      const inputs = Object.keys(s.with ?? {});
+      expect(inputs.filter((i) => !(i in action.inputs))).toEqual([]);
+      expect(action.commands).toContain(s.with?.command);
+      expect(s.with?.["stack-name"]).toBeDefined();
+      // The CLI the program needs (README, Prerequisites), not whatever the runner has.
+      expect(s.with?.["pulumi-version"]).toBe("^3.244.0");
+    }
+  });
+
+  test("the tests run before Pulumi does", () => {
+    for (const job of Object.values(w.jobs)) {
+      const runs = job.steps.map((s) => s.run ?? s.uses ?? "");
+      const pulumi = runs.findIndex((r) => r.startsWith("pulumi/actions@"));
+      if (pulumi >= 0)
+        expect(runs.slice(0, pulumi)).toEqual(expect.arrayContaining(["npm ci", "npm test"]));
+    }
+  });
+});
+
+describe("deploy.yml", () => {
+  const w = load("deploy.yml");
+  const job = w.jobs.deploy;
+
+  test("runs `pulumi up` on pushes to the default branch, never on forks", () => {
+    expect(Object.keys(w.on)).toContain("push");
+    expect(pulumiSteps(w).map((s) => s.with?.command)).toEqual(["up"]);
+    expect(job.if).toContain("github.event.repository.fork == false");
+    expect(job.if).toContain("github.ref_name == github.event.repository.default_branch");
+  });
+
+  test("two deploys of a stack never overlap, and a running one is never cancelled", () => {
+    expect(w.concurrency?.group).toMatch(/^deploy-/);
+    expect(w.concurrency?.group).toContain(String(pulumiSteps(w)[0].with?.["stack-name"]));
+    expect(w.concurrency?.["cancel-in-progress"]).toBe(false);
+  });
+
+  test("has the same secrets as the preview workflow", () => {
+    const preview = load("preview.yml");
+    expect(job.env).toEqual(preview.jobs.preview.env);
+  });
+
+  test("the README names its secrets and how it is used", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+    const section = readme.split(/^## /m).find((s) => s.startsWith("Deploy on merge")) ?? "";
+    expect(section).toContain(".github/workflows/deploy.yml");
+    for (const v of Object.values(job.env ?? {})) {
+      const secret = /secrets\.(\w+)/.exec(v)?.[1];
+      expect(readme).toContain(`\`${secret}\``);
+    }
+    expect(section).toContain("DEPLOY_STACK");
+  });
+});
