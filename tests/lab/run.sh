@@ -149,12 +149,13 @@ main() {
     "under load through the edge: crashing v3 rolled back, 0 failed requests"
     "under load through the edge: a worker holding web tasks powered off, 0 failed (retries)"
     "under load through the edge: rolling resize of every node by the hooks, 0 failed but at the entry point's node"
+    "under load: an update of the edge itself (a new route), measured"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
     scenario_remove_stack scenario_edge_setup scenario_edge_rolling_update scenario_edge_rollback
-    scenario_edge_worker_lost scenario_edge_rolling_resize)
+    scenario_edge_worker_lost scenario_edge_rolling_resize scenario_edge_self_update)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do

@@ -195,3 +195,20 @@ scenario_edge_rolling_resize() {
   note "the node holding the entry point (lab-manager-0): $holder_failed failed requests (goal 0)"
   ((${#others[@]} == 0)) || fail "requests failed while resizing ${others[*]}"
 }
+
+# An update of the edge itself (a new route: a new Caddyfile, so a new config and new tasks),
+# under the same load: one manager's Caddy at a time, stop-first (a host port is one task's per
+# node). Measured, not judged: on the manager holding the entry point this is a short gap
+# (README, "Domains and HTTPS"); the line says how short.
+scenario_edge_self_update() {
+  local routes='{"routes": [{"host": "app.lab.test", "stack": "web", "service": "web", "port": 80}, {"host": "app.lab.test", "stack": "web", "service": "web", "port": 80, "path": "/version"}]}'
+  lab_plan edge-route2 --managers 3 --workers 2 --stack "$LAB_STACK=$LAB_DIR/stacks/web-v2.yml" \
+    --domains "$LAB_EDGE_DOMAINS" --edge "$routes"
+  load_start edge-self-update
+  lab_replay edge-route2 --plan "$LAB_OUT/edge-route2.json" --prev "$LAB_OUT/current.json" ||
+    fail "the edge's update failed" || return 1
+  cp "$LAB_OUT/edge-route2.json" "$LAB_OUT/current.json"
+  load_stop || return 1
+  note "the edge's own update (every manager's Caddy replaced in turn): $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms"
+  poll 30 edge_serves v2 || fail "the updated edge does not serve v2" || return 1
+}
