@@ -62,8 +62,8 @@ load_start() {
 load_signal() {
   local pgid
   pgid=$(cat "$LAB_OUT/$LOAD_TAG.pgid" 2>/dev/null) || return 0
-  [[ -n $pgid ]] && kill -TERM -- "-$pgid" 2>/dev/null
-  return 0
+  # (an if, not `&&`: under set -e a failed kill of a group already gone would end the shell)
+  if [[ -n $pgid ]]; then kill -TERM -- "-$pgid" 2>/dev/null || true; fi
 }
 
 # load_stop: stops the load (after a few steady seconds), prints its line; sets LOAD_FAILED and
