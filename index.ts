@@ -11,11 +11,24 @@ import {
 import { secretEnvKeys, unknownConfigKeyProblems } from "./components/configKeys";
 import { engineFeatures, engineProblems, requireEngineVersion } from "./components/engine";
 import { PublicPort } from "./components/firewall";
+import { validateEdge } from "./components/config/edge";
+import { validateEntryPoint } from "./components/config/entryPoint";
 import { encryptedNetworks, planStackRender } from "./components/stackBundle";
 import { SwarmCluster } from "./components/swarmCluster";
 import { SwarmStack } from "./components/swarmStack";
 import { checkPublicPorts } from "./components/firewall";
 import { hostnameProblems, planNodes } from "./components/nodes";
+import {
+  checkRoutes,
+  EdgePlan,
+  planEdge,
+  portConflicts,
+  servicePorts,
+  StackFacts,
+  SwarmEdge,
+} from "./components/edge";
+import * as fs from "fs";
+import * as path from "path";
 
 const config = new pulumi.Config();
 const projectDir = __dirname;
@@ -39,6 +52,7 @@ const raw: RawConfig = {
   domains: config.getObject("domains"),
   // Read here only to check its form; the agent gets it with requireSecret.
   failoverToken: config.get("failoverToken"),
+  edge: config.getObject("edge"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
 const registryServer = (name: string | undefined) =>
@@ -47,9 +61,10 @@ const registryServer = (name: string | undefined) =>
 /**
  * Everything is checked before any resource exists, and every problem is reported at once:
  * the config, then each stack's file (rendered with placeholders for its secrets), then the
- * ports the stacks would open in the firewall.
+ * ports the stacks would open in the firewall, then the edge's routes against the stacks as
+ * rendered and the domains.
  */
-function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
+function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[]; edge?: EdgePlan } {
   const problems: string[] = [];
   let cfg: ClusterConfig | undefined;
   let stacks: StackConfig[] = [];
@@ -69,6 +84,7 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     problems.push(...hostnameProblems(clusterName, planNodes(clusterName, cfg)));
   }
   const publicPorts: PublicPort[] = [];
+  const facts: StackFacts[] = [];
   for (const stack of stacks) {
     for (const [variable, key] of Object.entries(stack.secretEnv ?? {})) {
       if (config.get(key) === undefined) {
@@ -91,6 +107,11 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
             "droplets is likely dropped. Remove the encrypted option (the VPC is private) or test it first.",
         );
       }
+      facts.push({
+        name: stack.name,
+        file: [stack.file].flat().join(" + "),
+        services: servicePorts(rendered.yaml, readSources(stack.file)),
+      });
       publicPorts.push(
         ...rendered.publishedPorts.map((p) => ({
           port: p.port,
@@ -117,12 +138,52 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
     ),
   );
   problems.push(...engineProblems(engineFeatures()));
+  // The routes are checked even when the config has problems (with what of it is well formed),
+  // so that one run reports everything.
+  const routing = cfg ? { ...cfg, stackNames: cfg.stacks.map((s) => s.name) } : wellFormedEdge();
+  let edge: EdgePlan | undefined;
+  if (routing.edge.routes.length > 0) {
+    edge = planEdge(routing.edge, routing.domains, routing.entryPoint);
+    problems.push(
+      ...checkRoutes(routing.edge.routes, {
+        stacks: facts,
+        domains: routing.domains,
+        configured: routing.stackNames,
+      }),
+      ...portConflicts(edge.publicPorts, publicPorts),
+    );
+    publicPorts.push(...edge.publicPorts);
+  }
   if (cfg !== undefined) problems.push(...checkEntryPointPorts(cfg, publicPorts));
   if (problems.length > 0 || cfg === undefined) throw new ConfigError(problems);
-  return { cfg, publicPorts };
+  return { cfg, publicPorts, edge };
 }
 
-const { cfg, publicPorts } = validateAll();
+/** What of the edge, the domains and the stack names is well formed (their problems are reported). */
+function wellFormedEdge() {
+  const ignore = () => undefined;
+  const stacks = Array.isArray(raw.stacks) ? (raw.stacks as unknown[]) : [];
+  return {
+    edge: validateEdge(raw.edge, ignore) ?? { routes: [], image: "" },
+    ...validateEntryPoint(raw, "unset", ignore, []),
+    stackNames: stacks.flatMap((x) =>
+      typeof (x as { name?: unknown })?.name === "string" ? [(x as { name: string }).name] : [],
+    ),
+  };
+}
+
+/** A stack's compose files as written (for what the render drops, such as expose:). */
+function readSources(file: string | string[]): string[] {
+  return [file].flat().flatMap((f) => {
+    try {
+      return [fs.readFileSync(path.resolve(projectDir, f), "utf8")];
+    } catch {
+      return []; // the render has reported it
+    }
+  });
+}
+
+const { cfg, publicPorts, edge: edgePlan } = validateAll();
 void requireEngineVersion();
 
 const cluster = new SwarmCluster(clusterName, {
@@ -166,13 +227,28 @@ const registry =
         }),
       };
 
+// The edge first: its network must exist before a routed stack joins it (and a routed stack is
+// removed before the edge on destroy).
+const edge =
+  edgePlan &&
+  new SwarmEdge(`${clusterName}-edge`, {
+    plan: edgePlan,
+    connection: cluster.managerConnection,
+    after: cluster.ready,
+    clusterId: cluster.clusterId,
+  });
+
 const stacks = cfg.stacks.map(
   (stack) =>
     new SwarmStack(`${clusterName}-stack-${stack.name}`, {
       stack,
       projectDir,
       connection: cluster.managerConnection,
-      after: cluster.ready,
+      after:
+        edge && edgePlan?.attachments.has(stack.name) ? [...cluster.ready, edge] : cluster.ready,
+      edgeNetwork: edgePlan?.attachments.has(stack.name)
+        ? { services: edgePlan.attachments.get(stack.name)! }
+        : undefined,
       clusterId: cluster.clusterId,
       registry: registry && {
         server: registry.server,
@@ -199,3 +275,5 @@ export const dockerHost = pulumi.interpolate`ssh://root@${cluster.reservedIp}`;
 export const faultTolerance = cluster.faultTolerance;
 export const estimatedMonthlyCostUsd = cluster.estimatedMonthlyCostUsd;
 export const deployedStacks = stacks.map((s) => s.urn);
+/** The Caddyfile the edge runs (also shown in full, with the edge stack, in every preview). */
+export const edgeConfig = edge?.caddyfile;

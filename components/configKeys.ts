@@ -22,11 +22,12 @@ export const KNOWN_CONFIG_KEYS: string[] = [
   "overlayAddressPool",
   "stacks",
   "registry",
-  // The front door (components/config/entryPoint.ts).
+  // The front door (components/config/entryPoint.ts) and the edge (components/config/edge.ts).
   "entryPoint",
   "loadBalancer",
   "domains",
   "failoverToken",
+  "edge",
 ];
 
 /** Levenshtein distance, case-insensitive (`clustername` is one slip from `clusterName`). */

@@ -4,6 +4,7 @@ import * as docker from "@pulumi/docker";
 import { StackConfig } from "./config";
 import { BuildSpec } from "./compose/types";
 import { scriptCommand } from "./remote";
+import { NetworkAttachment, withEdgeNetwork } from "./edge/attach";
 import * as path from "path";
 import {
   builtImageName,
@@ -42,6 +43,11 @@ export interface SwarmStackArgs {
    * Where build-only services are built and pushed (`docker build` on the machine running
    * Pulumi). Without it such services are an error. @default none
    */
+  /**
+   * Services of this stack the edge routes to: they join the edge's overlay network (a step
+   * after the render, in the preview and the real render alike). @default none
+   */
+  edgeNetwork?: NetworkAttachment;
   registry?: {
     /** e.g. `registry.digitalocean.com/my-registry` */
     server: string;
@@ -145,7 +151,10 @@ export class SwarmStack extends pulumi.ComponentResource {
         ...Object.fromEntries(builds),
         ...explicit,
       }));
-    this.rendered = images.apply((imgs) => renderPreview(stack, projectDir, imgs).yaml);
+    const attach = args.edgeNetwork;
+    this.rendered = images.apply(
+      (imgs) => withEdgeNetwork(renderPreview(stack, projectDir, imgs), attach).yaml,
+    );
 
     // The real render carries secret values (and file-based secrets), so the whole bundle is
     // secret: encrypted in state, "[secret]" in diffs, and sent only on the command's stdin.
@@ -153,7 +162,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       pulumi
         .all([pulumi.all(args.secretEnv ?? {}), images, pulumi.output(args.registryAuth)])
         .apply(([secrets, imgs, auth]) =>
-          stackBundle(renderReal(stack, projectDir, secrets, imgs), auth),
+          stackBundle(withEdgeNetwork(renderReal(stack, projectDir, secrets, imgs), attach), auth),
         ),
     );
 

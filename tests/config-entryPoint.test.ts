@@ -66,12 +66,13 @@ describe("entryPoint, loadBalancer, domains, failoverToken", () => {
     expected.forEach((e, i) => expect(p[i]).toContain(e));
   });
 
-  test("https needs the load balancer", () => {
-    expect(
-      problems({ domains: [{ name: "app.example.com", zone: "example.com", https: true }] }),
-    ).toEqual([
-      'do-swarm:domains[0].https = true: HTTPS is ended by the load balancer: set entryPoint to "loadBalancer", or serve TLS yourself behind the reserved IP and leave https false',
+  test("https at the reserved IP needs the edge to route the name", () => {
+    const domains = [{ name: "app.example.com", zone: "example.com", https: true }];
+    expect(problems({ domains })).toEqual([
+      'do-swarm:domains[0].https = true: at the reserved IP, HTTPS is served by the edge: route this name in do-swarm:edge.routes; or set entryPoint to "loadBalancer" (TLS at the load balancer), or leave https false',
     ]);
+    const edge = { routes: [{ host: "app.example.com", stack: "web", service: "web", port: 80 }] };
+    expect(problems({ domains, edge })).toEqual([]);
   });
 
   test("domains and loadBalancer must have the right shape", () => {

@@ -37,6 +37,7 @@ describe("validateConfig", () => {
       loadBalancer: { httpPort: 80, healthCheckPath: "/", sizeUnit: 1 },
       domains: [],
       stacks: [],
+      edge: { routes: [], image: "caddy:2.11.4-alpine" },
     });
     expect(cfg.region).toBe(DEFAULTS.region);
   });

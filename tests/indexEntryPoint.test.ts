@@ -74,7 +74,7 @@ test("a load balancer with nothing to forward, and https without the HTTP port, 
   expect(rec.resources).toEqual([]);
 });
 
-test("https at the reserved IP and a malformed token are refused; the token is never shown", () => {
+test("https at the reserved IP without an edge route and a malformed token are refused; the token is never shown", () => {
   const message = run({
     ...keys,
     "do-swarm:failoverToken": "not one token",
@@ -84,7 +84,7 @@ test("https at the reserved IP and a malformed token are refused; the token is n
     "do-swarm:stacks": JSON.stringify([]),
   });
   expect(message).toContain(
-    "do-swarm:domains[0].https = true: HTTPS is ended by the load balancer",
+    "do-swarm:domains[0].https = true: at the reserved IP, HTTPS is served by the edge: route this name in do-swarm:edge.routes",
   );
   expect(message).toContain("do-swarm:failoverToken is not a DigitalOcean API token");
   expect(message).not.toContain("not one token");

@@ -61,7 +61,7 @@ const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.
  *   value itself never reaches this module.
  */
 export function validateEntryPoint(
-  raw: { entryPoint?: unknown; loadBalancer?: unknown; domains?: unknown },
+  raw: { entryPoint?: unknown; loadBalancer?: unknown; domains?: unknown; edge?: unknown },
   failoverToken: "unset" | "ok" | "malformed",
   fail: Fail,
   problems: string[],
@@ -112,6 +112,9 @@ export function validateEntryPoint(
     } else loadBalancer.sizeUnit = units;
   }
 
+  // Hosts the edge routes (do-swarm:edge): it serves them over HTTPS at the reserved IP.
+  const edgeRoutes = isObject(raw.edge) && Array.isArray(raw.edge.routes) ? raw.edge.routes : [];
+  const edgeHosts = new Set(edgeRoutes.map((r) => (isObject(r) ? r.host : undefined)));
   const domains: DomainConfig[] = [];
   const rawDomains = raw.domains ?? ENTRY_POINT_DEFAULTS.domains;
   if (!Array.isArray(rawDomains)) {
@@ -170,11 +173,11 @@ export function validateEntryPoint(
       if (typeof https !== "boolean") {
         fail(`${key}.https`, https, "use true or false");
         good = false;
-      } else if (https && entryPoint === "reservedIp") {
+      } else if (https && entryPoint === "reservedIp" && !edgeHosts.has(name as string)) {
         fail(
           `${key}.https`,
           https,
-          'HTTPS is ended by the load balancer: set entryPoint to "loadBalancer", or serve TLS yourself behind the reserved IP and leave https false',
+          'at the reserved IP, HTTPS is served by the edge: route this name in do-swarm:edge.routes; or set entryPoint to "loadBalancer" (TLS at the load balancer), or leave https false',
         );
         good = false;
       }

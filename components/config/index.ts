@@ -14,12 +14,14 @@ import {
   WorkerPoolSettings,
 } from "./nodes";
 import { StackConfig, validateStacks } from "./stacks";
+import { EdgeSettings, validateEdge } from "./edge";
 
 export { cliScalarsAsStrings, ConfigError } from "./common";
 export type { Fail } from "./common";
 export { cidrsOverlap } from "./network";
 export type { ManagersConfig, WorkerPoolConfig } from "./nodes";
 export type { StackConfig, StackUpdateConfig } from "./stacks";
+export type { EdgeConfig, EdgeRouteConfig, EdgeSettings } from "./edge";
 export { checkEntryPointPorts, recordName } from "./entryPoint";
 export type {
   DomainConfig,
@@ -42,6 +44,8 @@ export interface ClusterConfig extends EntryPointSettings {
   stacks: StackConfig[];
   /** Name of an existing DigitalOcean Container Registry for build-only services. */
   registry?: string;
+  /** The edge: the user's domains routed to stack services (components/edge). */
+  edge: EdgeSettings;
 }
 
 /** Raw values as read from Pulumi config: anything may be missing or of the wrong type. */
@@ -131,6 +135,8 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     );
   }
 
+  const edge = validateEdge(raw.edge, fail);
+
   if (problems.length > 0) throw new ConfigError(problems, stacks ?? []);
   return {
     region: region as string,
@@ -143,5 +149,6 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     ...entry,
     stacks: stacks!,
     ...(registry === undefined ? {} : { registry: registry as string }),
+    edge: edge!,
   };
 }

@@ -30,6 +30,9 @@ LAB_IMAGES=(lab/web:v1 lab/web:v2 lab/web:v3-crash)
 LAB_HOST_DIRS="/etc/do-swarm /usr/local/lib/do-swarm"
 # The DigitalOcean API stand-in of the front-door scenarios (tests/lab/do-api.ts), if running.
 LAB_DO_API_PID=$LAB_RUN/do-api.pid
+# The edge's production image name (components/config/edge.ts): the lab builds a stand-in under
+# that very name, so the program's own edge stack runs unchanged.
+LAB_EDGE_IMAGE=$(sed -n 's/^  image: "\(caddy:[^"]*\)",$/\1/p' "$LAB_DIR/../../components/config/edge.ts")
 
 lab_log() { printf '[lab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 lab_die() {
@@ -639,7 +642,8 @@ lab_images() {
     tar -C "$fs" -c . | lab__docker 0 60 import "${changes[@]}" - "$img" >/dev/null ||
       lab_die "docker import of $img failed" || return 1
   done
-  lab__docker 0 60 save "${LAB_IMAGES[@]}" >"$root/images.tar" || lab_die "docker save failed" || return 1
+  lab_edge_image "$root" "$bb" || return 1
+  lab__docker 0 60 save "${LAB_IMAGES[@]}" "$LAB_EDGE_IMAGE" >"$root/images.tar" || lab_die "docker save failed" || return 1
   local pids=() failed=0 p
   for ((i = 1; i < n; i++)); do
     lab_load_images "$i" &
@@ -647,7 +651,32 @@ lab_images() {
   done
   for p in "${pids[@]}"; do wait "$p" || failed=1; done
   ((failed == 0)) || lab_die "docker load failed on a host" || return 1
-  lab_log "images ${LAB_IMAGES[*]} on $n hosts in $(lab_since "$t0") s"
+  lab_log "images ${LAB_IMAGES[*]} $LAB_EDGE_IMAGE on $n hosts in $(lab_since "$t0") s"
+}
+
+# lab_edge_image ROOT BUSYBOX: the edge's image, imported on host 0 under the production name
+# $LAB_EDGE_IMAGE: Debian's /usr/bin/caddy with the shared libraries it links (it is not a
+# static binary: `ldd /usr/bin/caddy`), and busybox for the healthcheck's wget. The official
+# image keeps its state in /data and /config the same way (XDG_DATA_HOME, XDG_CONFIG_HOME).
+lab_edge_image() {
+  local root=$1 bb=$2 fs lib a
+  [[ -n $LAB_EDGE_IMAGE ]] || lab_die "no edge image name found in components/config/edge.ts" || return 1
+  [[ -x /usr/bin/caddy ]] || lab_die "no /usr/bin/caddy: apt-get install caddy" || return 1
+  fs=$root/rootfs-edge
+  mkdir -p "$fs"/{bin,usr/bin,etc/caddy,data,config,tmp}
+  chmod 1777 "$fs/tmp"
+  cp /usr/bin/caddy "$fs/usr/bin/caddy"
+  cp "$bb" "$fs/bin/busybox"
+  for a in sh wget; do ln -s busybox "$fs/bin/$a"; done
+  while read -r lib; do
+    mkdir -p "$fs$(dirname "$lib")"
+    cp -L "$lib" "$fs$lib"
+  done < <(ldd /usr/bin/caddy | grep -o '/[^ ]*' | sort -u)
+  echo "root:x:0:0:root:/:/bin/sh" >"$fs/etc/passwd"
+  tar -C "$fs" -c . | lab__docker 0 60 import --change 'ENV PATH=/usr/bin:/bin' \
+    --change 'ENV XDG_DATA_HOME=/data' --change 'ENV XDG_CONFIG_HOME=/config' \
+    --change 'EXPOSE 80' --change 'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]' \
+    - "$LAB_EDGE_IMAGE" >/dev/null || lab_die "docker import of $LAB_EDGE_IMAGE failed" || return 1
 }
 
 # lab_load_images H: loads the lab's images (saved by lab_images) on host H. The lab has no

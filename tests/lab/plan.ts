@@ -9,7 +9,7 @@
  *   npx ts-node --transpile-only tests/lab/plan.ts --hosts HOSTS.json [--key KEY]
  *     [--managers 3] [--workers 2] [--stack NAME=FILE[,OVERRIDE...] ...] [--env STACK.VAR=VALUE ...]
  *     [--stack-timeout STACK=SECONDS ...]
- *     [--reserved-ip ADDR] [--failover-token-file FILE --api-url URL]
+ *     [--reserved-ip ADDR] [--failover-token-file FILE --api-url URL] [--domains JSON] [--edge JSON]
  *
  * HOSTS.json: [{"name": "lab-manager-0", "public": "10.77.0.10", "private": "10.78.0.10"}, ...]
  */
@@ -39,6 +39,9 @@ function parseArgs(argv: string[]) {
     reservedIp: undefined as string | undefined,
     failoverTokenFile: undefined as string | undefined,
     apiUrl: undefined as string | undefined,
+    /** do-swarm:domains and do-swarm:edge as JSON, as `pulumi config set --path` would hold them. */
+    domains: undefined as string | undefined,
+    edge: undefined as string | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
@@ -77,6 +80,12 @@ function parseArgs(argv: string[]) {
         opts.stacks.push({ name, file: files.length === 1 ? files[0] : files, env: {} });
         break;
       }
+      case "--domains":
+        opts.domains = value();
+        break;
+      case "--edge":
+        opts.edge = value();
+        break;
       case "--env":
         opts.env.push(value());
         break;
@@ -169,6 +178,8 @@ async function main() {
         ? {}
         : { "do-swarm:failoverToken": fs.readFileSync(opts.failoverTokenFile, "utf8").trim() }),
       ...(opts.apiUrl === undefined ? {} : { "digitalocean:apiEndpoint": opts.apiUrl }),
+      ...(opts.domains === undefined ? {} : { "do-swarm:domains": opts.domains }),
+      ...(opts.edge === undefined ? {} : { "do-swarm:edge": opts.edge }),
     },
   );
   await import("../../index");

@@ -18,6 +18,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/scenarios-deploy.sh"
 # shellcheck source=tests/lab/scenarios-frontdoor.sh
 . "$LAB_DIR/scenarios-frontdoor.sh"
+# shellcheck source=tests/lab/scenarios-edge.sh
+. "$LAB_DIR/scenarios-edge.sh"
 
 PASSED=0
 FAILED=0
@@ -150,6 +152,12 @@ main() {
     "a paused update fails the deploy with its FAILED line"
     "new services that never converge (no such image, no node meets the constraint, crash at start) fail within timeoutSeconds, each named"
     "stack-rm.sh removes the deploy scenarios' stacks"
+    "the edge: 3 managers + 2 workers again, the web stack behind the program's edge (Caddy, one per manager)"
+    "under load through the edge: rolling update v1 -> v2, 0 failed requests"
+    "under load through the edge: crashing v3 rolled back, 0 failed requests"
+    "under load through the edge: a worker holding web tasks powered off, 0 failed (retries)"
+    "under load through the edge: rolling resize of every node by the hooks, 0 failed but at the entry point's node"
+    "under load: an update of the edge itself (a new route), measured"
     "front door: the reserved IP's holder (not the leader) powered off under load: the agent moves it"
     "front door: the old holder comes back: the IP stays where it is"
     "front door: the holder that is also the raft leader powered off under load: moved after the election"
@@ -160,8 +168,10 @@ main() {
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
     scenario_remove_stack scenario_deploy_five scenario_paused_update scenario_broken_services
-    scenario_deploy_cleanup scenario_fd_holder_off scenario_fd_holder_back scenario_fd_leader_off
-    scenario_fd_replay scenario_replace_manager_live)
+    scenario_deploy_cleanup scenario_edge_setup scenario_edge_rolling_update scenario_edge_rollback
+    scenario_edge_worker_lost scenario_edge_rolling_resize scenario_edge_self_update
+    scenario_fd_holder_off scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay
+    scenario_replace_manager_live)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do
@@ -187,6 +197,10 @@ main() {
   echo "=== summary (total $(lab_since "$t_all") s)"
   printf '%s\n' "${SUMMARY[@]}"
   if [[ -f $LAB_OUT/timings.log ]]; then cat "$LAB_OUT/timings.log"; fi
+  if [[ -f $LAB_OUT/edge-loadtests.log ]]; then
+    echo "=== load through the edge"
+    cat "$LAB_OUT/edge-loadtests.log"
+  fi
   echo "$PASSED passed, $FAILED failed"
   trap - EXIT INT TERM
   ((FAILED == 0))

@@ -161,6 +161,11 @@ export async function runLoadtest(args: LoadtestArgs): Promise<RequestRecord[]> 
       },
       (err) => (err ? reject(err) : resolve(records)),
     );
+    // --seconds is an upper bound: SIGINT or SIGTERM ends the run early, still with its line
+    // (the lab stops the load when the change it watches is over).
+    const stop = () => instance.stop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
     const add = (r: RequestRecord) => {
       if (records.length < args.maxRequests) records.push(r);
     };

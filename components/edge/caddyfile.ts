@@ -1,0 +1,135 @@
+/**
+ * The edge's proxy config: a Caddyfile, rendered by a pure function from the planned sites.
+ * Every directive below exists in Caddy 2.6 (Debian's package, which CI's `caddy validate` and
+ * the lab run) and in 2.11 (the image the program deploys); checked against both releases'
+ * Caddyfile parsers (caddyserver/caddy v2.6.2 and v2.11.4).
+ */
+import { EdgeSite, SiteRoute, upstreamName } from "./routes";
+
+/** Loopback-only listener inside the edge container: its health check and the on-demand gate. */
+export const INTERNAL_PORT = 9180;
+export const HEALTH_PATH = "/healthz";
+const ASK_PATH = "/on-demand-allowed";
+
+/** How quickly the edge follows swarm, and how it rides over a task that went away. */
+export const PROXY_TIMING = {
+  /** Re-resolve tasks.<service> this often: new tasks get traffic, stopping ones none. */
+  refresh: "1s",
+  /** A connect attempt to a task gives up after this (a powered-off node never answers). */
+  dialTimeout: "1s",
+  /** A request is retried on another task for this long when no task could take it. */
+  tryDuration: "5s",
+  tryInterval: "100ms",
+  /** A task that failed a request is skipped for this long (passive health check). */
+  failDuration: "30s",
+  /** In-flight requests get this long to finish when the edge stops. */
+  gracePeriod: "10s",
+} as const;
+
+export interface CaddyfileArgs {
+  sites: readonly EdgeSite[];
+  /** ACME account contact. @default none */
+  email?: string;
+  /**
+   * TLS ends in front of the edge (the load balancer): trust the X-Forwarded-* headers it sets
+   * when it connects from a private address. @default false
+   */
+  behindLoadBalancer?: boolean;
+}
+
+/**
+ * Renders the Caddyfile. Deterministic: sites by host, routes most specific first, so an
+ * unchanged config renders to the same bytes (and redeploys nothing).
+ */
+export function renderCaddyfile(args: CaddyfileArgs): string {
+  const httpsHosts = args.sites.filter((s) => s.https).map((s) => s.host);
+  const out: string[] = [
+    "# do-swarm edge (Caddy): rendered by components/edge/caddyfile.ts from do-swarm:edge.",
+    "{",
+  ];
+  if (args.email !== undefined) out.push(`\temail ${args.email}`);
+  if (httpsHosts.length > 0) {
+    // Certificates are obtained when the first TLS handshake for a host reaches THIS edge, not
+    // when it starts: only the edge behind the entry point receives handshakes, so only it asks
+    // Let's Encrypt, and the HTTP-01 challenge comes back to it through the same address. The
+    // same holds for renewals: certmagic never renews on-demand certificates in the background,
+    // only at a handshake (maintain.go, v0.17.2 and v0.25.3, in Caddy 2.6.2 and 2.11.4). The
+    // gate admits only the configured HTTPS hosts.
+    out.push("\ton_demand_tls {", `\t\task http://127.0.0.1:${INTERNAL_PORT}${ASK_PATH}`, "\t}");
+  }
+  out.push(
+    // HTTP/3 would need 443/udp through the firewall and host-mode publishing; browsers would
+    // try it on every Alt-Svc hint first. TCP only.
+    "\tservers {",
+    "\t\tprotocols h1 h2",
+    "\t}",
+    `\tgrace_period ${PROXY_TIMING.gracePeriod}`,
+    "}",
+    "",
+    `http://127.0.0.1:${INTERNAL_PORT} {`,
+    "\tbind 127.0.0.1",
+    `\thandle ${HEALTH_PATH} {`,
+    '\t\trespond "ok" 200',
+    "\t}",
+  );
+  if (httpsHosts.length > 0) {
+    out.push(
+      `\t@allowed query ${httpsHosts.map((h) => `domain=${h}`).join(" ")}`,
+      `\thandle ${ASK_PATH} {`,
+      "\t\trespond @allowed 200",
+      "\t\trespond 403",
+      "\t}",
+    );
+  }
+  out.push("\trespond 404", "}");
+  for (const site of args.sites)
+    out.push("", ...renderSite(site, args.behindLoadBalancer ?? false));
+  return out.join("\n") + "\n";
+}
+
+function renderSite(site: EdgeSite, behindLoadBalancer: boolean): string[] {
+  // https:// gets a certificate and a redirect of plain HTTP to HTTPS; http:// serves plain HTTP.
+  const lines = [`${site.https ? "https" : "http"}://${site.host} {`];
+  if (site.https) lines.push("\ttls {", "\t\ton_demand", "\t}");
+  let catchAll = false;
+  site.routes.forEach((r, i) => {
+    if (r.path === undefined) {
+      catchAll = true;
+      lines.push("\thandle {", ...proxy(r, behindLoadBalancer, "\t\t"), "\t}");
+    } else {
+      const m = `@route${i}`;
+      lines.push(
+        `\t${m} path ${r.path} ${r.path}/*`,
+        `\thandle ${m} {`,
+        ...proxy(r, behindLoadBalancer, "\t\t"),
+        "\t}",
+      );
+    }
+  });
+  if (!catchAll) lines.push("\thandle {", '\t\trespond "no route for this path" 404', "\t}");
+  lines.push("}");
+  return lines;
+}
+
+function proxy(r: SiteRoute, behindLoadBalancer: boolean, indent: string): string[] {
+  const t = PROXY_TIMING;
+  const body = [
+    "reverse_proxy {",
+    "\tdynamic a {",
+    `\t\tname ${upstreamName(r.stack, r.service)}`,
+    `\t\tport ${r.port}`,
+    `\t\trefresh ${t.refresh}`,
+    "\t}",
+    "\tlb_policy round_robin",
+    `\tlb_try_duration ${t.tryDuration}`,
+    `\tlb_try_interval ${t.tryInterval}`,
+    `\tfail_duration ${t.failDuration}`,
+    "\tmax_fails 1",
+    ...(behindLoadBalancer ? ["\ttrusted_proxies private_ranges"] : []),
+    "\ttransport http {",
+    `\t\tdial_timeout ${t.dialTimeout}`,
+    "\t}",
+    "}",
+  ];
+  return body.map((l) => indent + l);
+}

@@ -1,0 +1,138 @@
+/**
+ * The edge: the user's domains routed to their stacks' services by a reverse proxy (Caddy) that
+ * the program configures and deploys as a stack of its own. What it serves is decided by pure
+ * functions (routes.ts: checks and sites; caddyfile.ts: the proxy config; stack.ts: the stack;
+ * attach.ts: routed services joining its network); SwarmEdge only deploys the result.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import type { EdgeSettings } from "../config/edge";
+import type { PublicPort } from "../firewall";
+import { scriptCommand } from "../remote";
+import { withRenderHeader } from "../stackBundle";
+import { renderCaddyfile } from "./caddyfile";
+import { EDGE_STACK, EdgeDomain, EdgeSite, planSites, routedServices } from "./routes";
+import { edgeBundle, EdgeStack, renderEdgeStack } from "./stack";
+
+export { attachNetwork, withEdgeNetwork } from "./attach";
+export type { NetworkAttachment } from "./attach";
+export { renderCaddyfile } from "./caddyfile";
+export { checkRoutes, EDGE_NETWORK, EDGE_STACK, servicePorts, upstreamName } from "./routes";
+export type { EdgeDomain, EdgeSite, StackFacts } from "./routes";
+export { renderEdgeStack } from "./stack";
+
+/** Where traffic enters the cluster (do-swarm:entryPoint). */
+export type EntryPointMode = "reservedIp" | "loadBalancer";
+
+/** Everything the edge will be, decided before any resource exists. */
+export interface EdgePlan {
+  sites: EdgeSite[];
+  caddyfile: string;
+  stack: EdgeStack;
+  /** Ports the edge publishes on its nodes: opened by the firewall (or the load balancer). */
+  publicPorts: PublicPort[];
+  /** Stack name -> the services the edge routes to, which join its network. */
+  attachments: Map<string, string[]>;
+}
+
+/**
+ * The edge for these routes. At the reserved IP the edge terminates TLS itself for `https`
+ * domains (ACME HTTP-01) and runs on the managers, one of which holds the IP. Behind the load
+ * balancer, TLS ends at the load balancer (its managed certificate, which never expires under
+ * the edge's feet), the edge serves HTTP on every node the load balancer targets, and trusts the
+ * X-Forwarded-Proto the balancer sets.
+ */
+export function planEdge(
+  edge: EdgeSettings,
+  domains: readonly EdgeDomain[],
+  entryPoint: EntryPointMode = "reservedIp",
+): EdgePlan {
+  const behindLoadBalancer = entryPoint === "loadBalancer";
+  const sites = planSites(edge.routes, domains, !behindLoadBalancer);
+  const caddyfile = renderCaddyfile({ sites, email: edge.email, behindLoadBalancer });
+  const https = sites.some((s) => s.https);
+  const stack = renderEdgeStack({
+    caddyfile,
+    image: edge.image,
+    placement: behindLoadBalancer ? "all" : "managers",
+    https,
+  });
+  const publicPorts: PublicPort[] = [80, ...(https ? [443] : [])].map((port) => ({
+    port,
+    protocol: "tcp",
+    source: "the edge (do-swarm:edge)",
+  }));
+  return { sites, caddyfile, stack, publicPorts, attachments: routedServices(edge.routes) };
+}
+
+/** Ports the stacks publish that the edge needs for itself. */
+export function portConflicts(
+  edgePorts: readonly PublicPort[],
+  stackPorts: readonly PublicPort[],
+): string[] {
+  return stackPorts
+    .filter((p) => p.protocol === "tcp" && edgePorts.some((e) => e.port === p.port))
+    .map(
+      (p) =>
+        `${p.source ?? "a stack"} publishes ${p.port}/tcp, which the edge publishes on the entry nodes: route the service through do-swarm:edge and remove the published port`,
+    );
+}
+
+/** Default seconds stack-deploy.sh waits for the edge to converge. */
+export const EDGE_DEPLOY_TIMEOUT_SECONDS = 300;
+
+export interface SwarmEdgeArgs {
+  /** The plan (planEdge). */
+  plan: EdgePlan;
+  /** SSH connection to a manager. */
+  connection: command.types.input.remote.ConnectionArgs;
+  /** Resources that must exist first: the cluster's bootstrap. @default [] */
+  after?: pulumi.Input<pulumi.Resource>[];
+  /** The swarm's cluster ID: a swarm created anew gets the edge again. @default none */
+  clusterId?: pulumi.Input<string>;
+  /** Seconds the deploy waits for every edge task to run. @default 300 */
+  timeoutSeconds?: number;
+}
+
+/**
+ * The edge stack on the swarm, deployed like any stack (stack-deploy.sh, which fails when swarm
+ * rolled the edge back). Its bundle holds no secret: the ACME account key and the certificates
+ * are made on the nodes, in the edge's volume, and never pass through Pulumi.
+ */
+export class SwarmEdge extends pulumi.ComponentResource {
+  readonly caddyfile: string;
+  readonly deploy: command.remote.Command;
+
+  constructor(name: string, args: SwarmEdgeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("do-swarm:index:SwarmEdge", name, {}, opts);
+    const { plan } = args;
+    this.caddyfile = plan.caddyfile;
+    // Preview shows the stack and the Caddyfile as a line diff; either changing redeploys.
+    const readable = `${plan.stack.yaml}# Caddyfile:\n${plan.caddyfile.replace(/^/gm, "# ")}`;
+    const deploy = pulumi
+      .output(args.clusterId)
+      .apply((clusterId) =>
+        withRenderHeader(
+          EDGE_STACK,
+          clusterId,
+          readable,
+          scriptCommand("stack-deploy.sh", [
+            EDGE_STACK,
+            String(args.timeoutSeconds ?? EDGE_DEPLOY_TIMEOUT_SECONDS),
+          ]),
+        ),
+      );
+    this.deploy = new command.remote.Command(
+      `${name}-deploy`,
+      {
+        connection: args.connection,
+        create: deploy,
+        update: deploy,
+        delete: scriptCommand("stack-rm.sh", [EDGE_STACK]),
+        stdin: edgeBundle(plan.stack),
+      },
+      { parent: this, dependsOn: args.after ?? [] },
+    );
+    this.registerOutputs({ caddyfile: this.caddyfile });
+  }
+}

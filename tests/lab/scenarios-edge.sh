@@ -1,0 +1,214 @@
+# shellcheck shell=bash disable=SC2016 # remote commands expand on the host, in single quotes here
+# The edge scenarios (issue 11), sourced by run.sh after the others: the program's edge (Caddy,
+# one per manager, host-mode port 80, TLS off: the lab has no ACME) in front of the lab's web
+# service, with constant load through the entry point while the service and the nodes change.
+# Each prints the load generator's line (`npm run loadtest`, the product's own), bounded in time
+# and rate, sent only to the lab's reserved-IP stand-in.
+
+LAB_EDGE_HOST=app.lab.test
+LAB_EDGE_DOMAINS='[{"name": "app.lab.test", "zone": "lab.test"}]'
+LAB_EDGE_ROUTES='{"routes": [{"host": "app.lab.test", "stack": "web", "service": "web", "port": 80}]}'
+# Modest load: the machine's two cores run five engines too; what matters is failures.
+LAB_LOAD_CONNECTIONS=${LAB_LOAD_CONNECTIONS:-4}
+LAB_LOAD_RATE=${LAB_LOAD_RATE:-40}
+# Upper bound of one load run; each is stopped (SIGTERM, which still prints its line) when the
+# change it watches is over.
+LAB_LOAD_MAX_SECONDS=${LAB_LOAD_MAX_SECONDS:-300}
+
+# edge_plan NAME FILE [WORKERS]: the plan of the 3-manager cluster with the web stack from FILE
+# and the edge routing app.lab.test to it.
+edge_plan() {
+  lab_plan "$1" --managers 3 --workers "${3:-2}" --stack "$LAB_STACK=$LAB_DIR/stacks/$2" \
+    --domains "$LAB_EDGE_DOMAINS" --edge "$LAB_EDGE_ROUTES"
+}
+
+# edge_get: one request through the entry point with the lab domain's Host header (bash's
+# /dev/tcp: no HTTP client needed on the machine); prints the body.
+edge_get() {
+  local reply
+  reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/80"; printf "GET / HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" >&3; cat <&3' \
+    _ "$LAB_RESERVED_STANDIN" "$LAB_EDGE_HOST" 2>/dev/null) || return 1
+  [[ $reply == "HTTP/1."?" 200"* ]] || return 1
+  printf '%s\n' "${reply##*$'\r\n\r\n'}"
+}
+edge_serves() { [[ $(edge_get) == "do-swarm lab web $1" ]]; }
+
+# load_start TAG: constant load on http://app.lab.test/ through the stand-in of the reserved IP,
+# in the background, in its own session (so that it can be stopped alone). The name resolves
+# through a hosts file bind-mounted in a private mount namespace: nothing on the machine changes.
+load_start() {
+  LOAD_TAG=$1
+  printf '127.0.0.1 localhost\n%s %s\n' "$LAB_RESERVED_STANDIN" "$LAB_EDGE_HOST" >"$LAB_OUT/edge-hosts"
+  rm -f "$LAB_OUT/$LOAD_TAG.pgid"
+  # setsid forks when its caller leads a process group (job control is on here): --wait keeps
+  # LOAD_PID alive until the load ends, and the session's leader writes its PID (= its process
+  # group) for load_stop to signal.
+  (
+    cd "$LAB_REPO" || exit 1
+    exec setsid --wait unshare --mount -- bash -c 'echo $$ >"$1" && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
+      _ "$LAB_OUT/$LOAD_TAG.pgid" "$LAB_OUT/edge-hosts" npm run --silent loadtest -- "http://$LAB_EDGE_HOST/" \
+      --connections "$LAB_LOAD_CONNECTIONS" --rate "$LAB_LOAD_RATE" \
+      --seconds "$LAB_LOAD_MAX_SECONDS" --plot "$LAB_OUT/$LOAD_TAG.svg"
+  ) >"$LAB_OUT/$LOAD_TAG.load" 2>"$LAB_OUT/$LOAD_TAG.load.err" &
+  LOAD_PID=$!
+  # In its own session, so a failed check or a signal ending the scenario must stop it too.
+  trap 'load_signal' EXIT
+  LOAD_T0=$(lab_now)
+  sleep 3 # steady load before the change
+}
+
+# load_signal: SIGTERM to the load's process group (npm does not pass signals on; the load
+# generator ends early on SIGTERM and still prints its line).
+load_signal() {
+  local pgid
+  pgid=$(cat "$LAB_OUT/$LOAD_TAG.pgid" 2>/dev/null) || return 0
+  # (an if, not `&&`: under set -e a failed kill of a group already gone would end the shell)
+  if [[ -n $pgid ]]; then kill -TERM -- "-$pgid" 2>/dev/null || true; fi
+}
+
+# load_stop: stops the load (after a few steady seconds), prints its line; sets LOAD_FAILED and
+# LOAD_OUTAGE_MS. Fails when the run ended by itself (its bound was too short for the change).
+load_stop() {
+  local line
+  sleep 3
+  if ! kill -0 "$LOAD_PID" 2>/dev/null; then
+    fail "the load ended before the change did (raise LAB_LOAD_MAX_SECONDS)" || return 1
+  fi
+  load_signal
+  wait "$LOAD_PID" || true
+  # npm exits at once; the load generator prints its line as it ends (within its 2 s timeout).
+  local pgid k
+  pgid=$(cat "$LAB_OUT/$LOAD_TAG.pgid" 2>/dev/null || true)
+  for ((k = 0; k < 50; k++)); do
+    if [[ -z $pgid ]] || ! kill -0 -- "-$pgid" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  line=$(grep '^loadtest:' "$LAB_OUT/$LOAD_TAG.load" || true)
+  if [[ -z $line ]]; then
+    fail "no loadtest line: $(tail -n 3 "$LAB_OUT/$LOAD_TAG.load.err" | paste -sd'|')"
+    return 1
+  fi
+  echo "    $LOAD_TAG ($(lab_since "$LOAD_T0") s): $line"
+  LOAD_LINE=$line
+  LOAD_FAILED=$(sed -n 's/.* requests, \([0-9]*\) failed,.*/\1/p' <<<"$line")
+  LOAD_OUTAGE_MS=$(sed -n 's/.*longest outage \([0-9]*\) ms.*/\1/p' <<<"$line")
+  echo "$LOAD_TAG: $line" >>"$LAB_OUT/edge-loadtests.log"
+}
+
+no_failed() {
+  ((LOAD_FAILED == 0)) || fail "$LOAD_TAG: $LOAD_FAILED requests failed ($LOAD_LINE)"
+}
+
+scenario_edge_setup() {
+  local i
+  # After the day-two scenarios only manager-0 and worker-0 run; the others left the swarm and
+  # were powered off. They come back as they are (out of the swarm) and join again.
+  for i in $(seq 0 $(($(lab_count) - 1))); do
+    lab_ssh "$i" true 2>/dev/null || lab_power_on "$i"
+  done
+  lab_add_address 0 "$LAB_RESERVED_STANDIN"
+  edge_plan edge-v1 web-v1.yml
+  lab_replay edge-v1 --plan "$LAB_OUT/edge-v1.json" --all || fail "bootstrap with the edge failed" || return 1
+  cp "$LAB_OUT/edge-v1.json" "$LAB_OUT/current.json"
+  settle check_nodes "${LAB_NAMES[@]}"
+  settle check_managers 3
+  check_service lab/web:v1
+  local edges
+  edges=$(m "docker service ps do-swarm-edge_caddy --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'" | grep -c Running || true)
+  [[ $edges == 3 ]] || fail "want an edge on each of 3 managers, got $edges running" || return 1
+  poll 60 edge_serves v1 || fail "the edge does not serve v1 at http://$LAB_EDGE_HOST/ through $LAB_RESERVED_STANDIN" || return 1
+  note "the edge (one per manager) serves $LAB_EDGE_HOST through $LAB_RESERVED_STANDIN: $(edge_get)"
+  # The web service publishes nothing: the edge reaches it over its network.
+  [[ -z $(m "docker service inspect --format '{{range .Endpoint.Ports}}{{.PublishedPort}}{{end}}' $LAB_SERVICE") ]] ||
+    fail "$LAB_SERVICE publishes a port" || return 1
+}
+
+scenario_edge_rolling_update() {
+  edge_plan edge-v2 web-v2.yml
+  load_start edge-update-v1-v2
+  lab_replay edge-v2 --plan "$LAB_OUT/edge-v2.json" --prev "$LAB_OUT/current.json" ||
+    fail "the update to v2 failed" || return 1
+  cp "$LAB_OUT/edge-v2.json" "$LAB_OUT/current.json"
+  load_stop || return 1
+  check_service lab/web:v2
+  edge_serves v2 || fail "the edge does not serve v2 after the update" || return 1
+  no_failed
+}
+
+scenario_edge_rollback() {
+  edge_plan edge-v3 web-v3-crash.yml
+  load_start edge-crash-v3-rollback
+  if lab_replay edge-v3 --plan "$LAB_OUT/edge-v3.json" --prev "$LAB_OUT/current.json"; then
+    fail "the deploy of the crashing image exited 0"
+    return 1
+  fi
+  load_stop || return 1
+  check_service lab/web:v2
+  edge_serves v2 || fail "the edge does not serve v2 after the rollback" || return 1
+  no_failed
+}
+
+scenario_edge_worker_lost() {
+  local victim=lab-worker-1 tasks
+  tasks=$(m "docker node ps --filter desired-state=running -q $victim" | wc -l)
+  ((tasks > 0)) || fail "$victim runs no web task" || return 1
+  load_start edge-worker-powered-off
+  lab_power_off "$victim"
+  note "$victim (holding $tasks task(s) of $LAB_SERVICE) powered off without warning"
+  # Until swarm sees the node Down and starts its tasks elsewhere, and a while after.
+  local ok=1
+  poll 90 full_strength_running || fail "$LAB_SERVICE did not get back to $LAB_REPLICAS running tasks" || ok=0
+  sleep 5
+  load_stop || ok=0
+  # Back on in any case: the next scenario resizes every node.
+  lab_power_on "$victim"
+  ((ok)) || return 1
+  note "worker lost: $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms (goal: 0 failed, through retries)"
+  settle check_nodes "${LAB_NAMES[@]}"
+  no_failed
+}
+
+# Running tasks on Ready nodes only: `docker service ls` still counts the lost node's task.
+full_strength_running() {
+  [[ $(m "docker service ps $LAB_SERVICE --filter desired-state=running --format '{{.CurrentState}}'" | grep -c '^Running') == "$LAB_REPLICAS" ]]
+}
+
+# A rolling resize of every node by the program's hooks (maintenance.ts, as scenario 6), one
+# node per run of the driver, with its own load run, so each node has its own figure. The node
+# holding the entry point hands the reserved IP's stand-in to another manager first.
+scenario_edge_rolling_resize() {
+  local node holder_failed="" others=()
+  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength before the resize" || return 1
+  for node in "${LAB_NAMES[@]}"; do
+    load_start "edge-resize-$node"
+    "${LAB_TSNODE[@]}" "$LAB_DIR/maintenance.ts" --hosts "$LAB_RUN/hosts.json" --only "$node" \
+      --key "$LAB_KEY" --reserved-ip "$LAB_RESERVED_STANDIN" --service "$LAB_SERVICE" \
+      --replicas "$LAB_REPLICAS" | sed 's/^/  /' || fail "the resize of $node did not keep its guarantees" || return 1
+    poll 120 full_strength || fail "$LAB_SERVICE is not back at full strength after $node" || return 1
+    load_stop || return 1
+    if [[ $node == lab-manager-0 ]]; then
+      holder_failed=$LOAD_FAILED
+    elif ((LOAD_FAILED > 0)); then
+      others+=("$node: $LOAD_FAILED failed")
+    fi
+  done
+  note "the node holding the entry point (lab-manager-0): $holder_failed failed requests (goal 0)"
+  ((${#others[@]} == 0)) || fail "requests failed while resizing ${others[*]}"
+}
+
+# An update of the edge itself (a new route: a new Caddyfile, so a new config and new tasks),
+# under the same load: one manager's Caddy at a time, stop-first (a host port is one task's per
+# node). Measured, not judged: on the manager holding the entry point this is a short gap
+# (README, "Domains and HTTPS"); the line says how short.
+scenario_edge_self_update() {
+  local routes='{"routes": [{"host": "app.lab.test", "stack": "web", "service": "web", "port": 80}, {"host": "app.lab.test", "stack": "web", "service": "web", "port": 80, "path": "/version"}]}'
+  lab_plan edge-route2 --managers 3 --workers 2 --stack "$LAB_STACK=$LAB_DIR/stacks/web-v2.yml" \
+    --domains "$LAB_EDGE_DOMAINS" --edge "$routes"
+  load_start edge-self-update
+  lab_replay edge-route2 --plan "$LAB_OUT/edge-route2.json" --prev "$LAB_OUT/current.json" ||
+    fail "the edge's update failed" || return 1
+  cp "$LAB_OUT/edge-route2.json" "$LAB_OUT/current.json"
+  load_stop || return 1
+  note "the edge's own update (every manager's Caddy replaced in turn): $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms"
+  poll 30 edge_serves v2 || fail "the updated edge does not serve v2" || return 1
+}
