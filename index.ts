@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import {
+  checkVolumeNames,
   ClusterConfig,
   ConfigError,
   RawConfig,
@@ -30,6 +31,8 @@ const raw: RawConfig = {
   overlayAddressPool: config.get("overlayAddressPool"),
   stacks: config.getObject("stacks"),
   registry: config.get("registry"),
+  digitaloceanApiUrl: config.get("digitaloceanApiUrl"),
+  volumeDevicePrefix: config.get("volumeDevicePrefix"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
 const registryServer = (name: string | undefined) =>
@@ -55,6 +58,14 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
   if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(clusterName)) {
     problems.push(
       `do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`,
+    );
+  }
+  if (cfg !== undefined) {
+    problems.push(
+      ...checkVolumeNames(clusterName, [
+        { key: "managers", pool: "manager", ...cfg.managers },
+        ...cfg.workers.map((w, i) => ({ key: `workers[${i}]`, pool: w.name, ...w })),
+      ]),
     );
   }
   const publicPorts: PublicPort[] = [];
@@ -115,6 +126,11 @@ const cluster = new SwarmCluster(clusterName, {
   publicPorts,
   vpcIpRange: cfg.vpcIpRange,
   overlayAddressPool: cfg.overlayAddressPool,
+  digitaloceanApiUrl: cfg.digitaloceanApiUrl,
+  volumeDevicePrefix: cfg.volumeDevicePrefix,
+  // The provider's token, when it is in config, for the volumes' restore points (a secret on
+  // their stdin); otherwise they use DIGITALOCEAN_TOKEN from the environment.
+  digitaloceanToken: new pulumi.Config("digitalocean").getSecret("token"),
 });
 
 // Build-only services are pushed with write credentials; the nodes pull with read-only ones.
@@ -162,4 +178,8 @@ export const ssh = pulumi.interpolate`ssh root@${cluster.reservedIp}`;
 export const dockerHost = pulumi.interpolate`ssh://root@${cluster.reservedIp}`;
 export const faultTolerance = cluster.faultTolerance;
 export const estimatedMonthlyCostUsd = cluster.estimatedMonthlyCostUsd;
+/** Each node's data volume (name, GiB), mounted at /mnt/do-swarm-data; services bind /mnt/do-swarm-data/data. */
+export const dataVolumes = cluster.nodes.flatMap((n) =>
+  n.volume ? [{ node: n.name, volume: n.volume.name, sizeGb: n.volume.sizeGb }] : [],
+);
 export const deployedStacks = stacks.map((s) => s.urn);

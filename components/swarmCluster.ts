@@ -2,25 +2,26 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as command from "@pulumi/command";
 import { checkPublicPorts, PublicPort } from "./firewall";
-import { faultTolerance, monthlyCost, NodePlan, planNodes } from "./nodes";
+import { faultTolerance, GroupData, monthlyCost, NodePlan, planNodes } from "./nodes";
 import { createNetwork } from "./cluster/network";
 import { createDroplets } from "./cluster/droplets";
 import { createEntryPoint } from "./cluster/entryPoint";
 import { bootstrapSwarm, sshConnection } from "./cluster/bootstrap";
+import { createVolumes, NodeVolumeResources } from "./cluster/volumes";
 
 export interface SwarmClusterArgs {
   /** DigitalOcean region slug for every resource. */
   region: string;
-  /** Manager count (odd, 1..7) and droplet size. */
-  managers: { count: number; size: string; resizeDisk?: boolean };
+  /** Manager count (odd, 1..7) and droplet size; a volume per manager and backups, optional. */
+  managers: { count: number; size: string; resizeDisk?: boolean } & GroupData;
   /** Worker pools; labels become swarm node labels and DigitalOcean tags. */
-  workers: {
+  workers: ({
     name: string;
     count: number;
     size: string;
     labels?: Record<string, string>;
     resizeDisk?: boolean;
-  }[];
+  } & GroupData)[];
   /** OpenSSH public key installed for root on every droplet. */
   sshPublicKey: pulumi.Input<string>;
   /** The matching private key the bootstrap commands log in with. Kept secret. */
@@ -41,6 +42,15 @@ export interface SwarmClusterArgs {
   sshDialAttempts?: number;
   /** Seconds a node may take to drain or to come back during a rolling resize. @default 600 */
   maintenanceTimeoutSeconds?: number;
+  /** DigitalOcean's API, for the volumes' restore points. @default "https://api.digitalocean.com" */
+  digitaloceanApiUrl?: string;
+  /** Where a volume's device appears on a droplet. @default "/dev/disk/by-id/scsi-0DO_Volume_" */
+  volumeDevicePrefix?: string;
+  /**
+   * API token for the volumes' restore points (secret).
+   * @default none: DIGITALOCEAN_TOKEN of the environment `pulumi` runs in
+   */
+  digitaloceanToken?: pulumi.Input<string | undefined>;
 }
 
 /** Addresses of one node, as outputs. */
@@ -73,6 +83,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly estimatedMonthlyCostUsd: pulumi.Output<number>;
   readonly droplets: digitalocean.Droplet[];
   readonly nodes: NodePlan[];
+  /** By node index: the node's volume and its steps, for nodes of groups with a volume. */
+  readonly volumes: (NodeVolumeResources | undefined)[];
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("do-swarm:index:SwarmCluster", name, {}, opts);
@@ -86,6 +98,14 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.droplets = droplets;
     const entryPoint = createEntryPoint(name, args.region, droplets[0], this);
     this.reservedIp = entryPoint.address;
+    const volumes = createVolumes(
+      name,
+      nodes,
+      droplets,
+      { ...args, firewall: network.firewall },
+      this,
+    );
+    this.volumes = volumes.byNode;
     this.managerConnection = sshConnection(
       this.reservedIp,
       args.sshPrivateKey,
@@ -100,6 +120,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         managerConnection: this.managerConnection,
         firewall: network.firewall,
         entryPointReady: entryPoint.ready,
+        // A node is registered (and gets its volume label) only with its volume mounted.
+        registerAfter: volumes.beforeRegister,
       },
       this,
     );

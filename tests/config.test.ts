@@ -33,6 +33,8 @@ describe("validateConfig", () => {
       adminCidrs: ["0.0.0.0/0", "::/0"],
       vpcIpRange: "10.110.0.0/20",
       overlayAddressPool: "10.200.0.0/16",
+      digitaloceanApiUrl: "https://api.digitalocean.com",
+      volumeDevicePrefix: "/dev/disk/by-id/scsi-0DO_Volume_",
       stacks: [],
     });
     expect(cfg.region).toBe(DEFAULTS.region);

@@ -24,6 +24,8 @@ export interface Recorded {
   ignoreChanges: string[];
   /** Input paths whose change REPLACES the resource (set by us or by the SDK, e.g. triggers). */
   replaceOnChanges: string[];
+  /** On a replacement, the old resource is deleted before the new one is created. */
+  deleteBeforeReplace: boolean;
   hookNames: Record<string, string[]>;
 }
 
@@ -60,9 +62,16 @@ export interface Recording {
 let counter = 0;
 
 /** Installs the mocks and the recorder. Call once per test file, before importing the program. */
+/** Answers a data source call (`token`, e.g. digitalocean:index/getVolume:getVolume); undefined: the default. */
+export type FakeCalls = (
+  token: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown> | undefined;
+
 export async function recordProgram(
   fake: FakeOutputs,
   config: Record<string, string> = {},
+  calls: FakeCalls = () => undefined,
 ): Promise<Recording> {
   const inputsByName = new Map<string, Record<string, unknown>>();
   const stateByName = new Map<string, Record<string, unknown>>();
@@ -79,6 +88,15 @@ export async function recordProgram(
         return { id, state };
       },
       call: (args) => {
+        const answer = calls(args.token, args.inputs);
+        if (answer !== undefined) return answer;
+        if (args.token === "digitalocean:index/getVolumeSnapshot:getVolumeSnapshot") {
+          return {
+            id: `snapshot-id-of-${args.inputs.name}`,
+            name: args.inputs.name,
+            minDiskSize: 1,
+          };
+        }
         if (args.token === "digitalocean:index/getSizes:getSizes") {
           return { sizes: FAKE_SIZES };
         }
@@ -126,6 +144,7 @@ export async function recordProgram(
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         ignoreChanges: req.getIgnorechangesList(),
         replaceOnChanges: req.getReplaceonchangesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
         hookNames,
       });
       inFlight--;

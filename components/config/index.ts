@@ -13,15 +13,18 @@ import {
   WorkerPoolSettings,
 } from "./nodes";
 import { StackConfig, validateStacks } from "./stacks";
+import { DataEndpoints, validateDataEndpoints, VOLUME_DEFAULTS } from "./volumes";
 
 export { ConfigError } from "./common";
 export type { Fail } from "./common";
 export { cidrsOverlap } from "./network";
 export type { ManagersConfig, WorkerPoolConfig } from "./nodes";
 export type { StackConfig, StackUpdateConfig } from "./stacks";
+export type { BackupsConfig, DataEndpoints, VolumeConfig } from "./volumes";
+export { checkVolumeNames, checkVolumeShrinks, DATA_DIR, DATA_MOUNT } from "./volumes";
 
 /** The validated configuration of one cluster, with every default applied. */
-export interface ClusterConfig {
+export interface ClusterConfig extends DataEndpoints {
   region: string;
   managers: ManagersSettings;
   workers: WorkerPoolSettings[];
@@ -48,6 +51,7 @@ export const DEFAULTS = {
   image: "ubuntu-24-04-x64",
   dockerVersion: "28.5",
   ...NETWORK_DEFAULTS,
+  ...VOLUME_DEFAULTS,
 } as const;
 
 const REGION_SLUG = /^[a-z]{3}[0-9]$/;
@@ -101,6 +105,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
   }
 
   const network = validateNetwork(raw, fail);
+  const dataEndpoints = validateDataEndpoints(raw, fail);
 
   const stacks = validateStacks(raw.stacks ?? [], problems, fail);
   const registry = raw.registry;
@@ -121,6 +126,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     dockerVersion: dockerVersion as string,
     sshPublicKey: (sshPublicKey as string).trim(),
     ...network,
+    ...dataEndpoints,
     stacks: stacks!,
     ...(registry === undefined ? {} : { registry: registry as string }),
   };
