@@ -66,7 +66,7 @@ let counter = 0;
 export type FakeCalls = (
   token: string,
   inputs: Record<string, unknown>,
-) => Record<string, unknown> | undefined;
+) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
 
 export async function recordProgram(
   fake: FakeOutputs,
@@ -87,8 +87,8 @@ export async function recordProgram(
         stateByName.set(args.name, { ...state, id });
         return { id, state };
       },
-      call: (args) => {
-        const answer = calls(args.token, args.inputs);
+      call: async (args) => {
+        const answer = await calls(args.token, args.inputs);
         if (answer !== undefined) return answer;
         if (args.token === "digitalocean:index/getVolumeSnapshot:getVolumeSnapshot") {
           return {

@@ -14,6 +14,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/scenarios.sh"
 # shellcheck source=tests/lab/scenarios-day2.sh
 . "$LAB_DIR/scenarios-day2.sh"
+# shellcheck source=tests/lab/scenarios-volumes.sh
+. "$LAB_DIR/scenarios-volumes.sh"
 
 PASSED=0
 FAILED=0
@@ -142,11 +144,16 @@ main() {
     "scale managers 3 -> 1: demoted and removed before their droplets go, no Down node left"
     "the only manager lost: a new swarm, the worker moves to it, the stack deployed again"
     "remove the stack from the config: docker stack rm, services and networks gone"
+    "volume: N records written, the droplet lost and replaced, all N there on the replacement"
+    "volume grown while the writer writes: online, same container, no record lost"
+    "volume scale-in: snapshot first, then the volume goes; restoreFrom brings every record back"
+    "volume failed to mount: the writer does not start, nothing on the root disk; back once mounted"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
-    scenario_remove_stack)
+    scenario_remove_stack scenario_volume_replace scenario_volume_grow
+    scenario_volume_scale_in_restore scenario_volume_failed_mount)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do
