@@ -526,7 +526,7 @@ lab_down() {
     rm -f "$pidfile"
   fi
   while read -r loop back; do
-    [[ $back == "$LAB_RUN/"* ]] && { losetup -d "$loop" 2>/dev/null || true; }
+    if [[ $back == "$LAB_RUN/"* ]]; then losetup -d "$loop" 2>/dev/null || true; fi
   done < <(losetup -l -n -O NAME,BACK-FILE 2>/dev/null || true)
   # 3. Namespaces, links, bridge, rule, mounts, cgroups, state.
   for i in "${hosts[@]}"; do
