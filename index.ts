@@ -7,6 +7,7 @@ import {
   RawConfig,
   StackConfig,
   validateConfig,
+  volumeGroupsOf,
 } from "./components/config";
 import { PublicPort } from "./components/firewall";
 import { encryptedNetworks, planStackRender } from "./components/stackBundle";
@@ -60,14 +61,7 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[] } {
       `do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`,
     );
   }
-  if (cfg !== undefined) {
-    problems.push(
-      ...checkVolumeNames(clusterName, [
-        { key: "managers", pool: "manager", ...cfg.managers },
-        ...cfg.workers.map((w, i) => ({ key: `workers[${i}]`, pool: w.name, ...w })),
-      ]),
-    );
-  }
+  problems.push(...checkVolumeNames(clusterName, volumeGroupsOf(raw)));
   const publicPorts: PublicPort[] = [];
   for (const stack of stacks) {
     for (const [variable, key] of Object.entries(stack.secretEnv ?? {})) {

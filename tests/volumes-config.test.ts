@@ -5,6 +5,7 @@ import {
   ConfigError,
   RawConfig,
   validateConfig,
+  volumeGroupsOf,
 } from "../components/config";
 import { DATA_PRICES, monthlyCost, planNodes } from "../components/nodes";
 import { TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
@@ -149,6 +150,25 @@ describe("volume and backups config", () => {
     // A group without a volume, or with no nodes, names nothing.
     expect(checkVolumeNames("1prod", [{ key: "managers", pool: "manager", count: 3 }])).toEqual([]);
     expect(checkVolumeNames("1prod", [{ ...groups[0], count: 0 }])).toEqual([]);
+  });
+
+  test("the groups asking for a volume are read from raw config, however malformed the rest", () => {
+    expect(
+      volumeGroupsOf({
+        managers: { volume: { sizeGb: 1 } },
+        workers: [
+          "junk",
+          { name: "db", count: 2, volume: { sizeGb: 3 } },
+          { name: "x", count: "2", volume: {} },
+          { name: 7, count: 1, volume: {} },
+          { name: "web", count: 1 },
+        ],
+      }),
+    ).toEqual([
+      { key: "managers", pool: "manager", count: 3, volume: { sizeGb: 1 } },
+      { key: "workers[1]", pool: "db", count: 2, volume: { sizeGb: 3 } },
+    ]);
+    expect(volumeGroupsOf({ managers: 5, workers: {} })).toEqual([]);
   });
 
   test("a lowered sizeGb is refused against the volume's current size; raised or new is fine", () => {

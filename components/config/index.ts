@@ -21,7 +21,13 @@ export { cidrsOverlap } from "./network";
 export type { ManagersConfig, WorkerPoolConfig } from "./nodes";
 export type { StackConfig, StackUpdateConfig } from "./stacks";
 export type { BackupsConfig, DataEndpoints, VolumeConfig } from "./volumes";
-export { checkVolumeNames, checkVolumeShrinks, DATA_DIR, DATA_MOUNT } from "./volumes";
+export {
+  checkVolumeNames,
+  checkVolumeShrinks,
+  DATA_DIR,
+  DATA_MOUNT,
+  volumeGroupsOf,
+} from "./volumes";
 
 /** The validated configuration of one cluster, with every default applied. */
 export interface ClusterConfig extends DataEndpoints {

@@ -222,3 +222,28 @@ export function validateDataEndpoints(
     volumeDevicePrefix: volumeDevicePrefix as string,
   };
 }
+
+/**
+ * The groups that ask for a volume, read from raw config (whatever else is wrong with it), for
+ * {@link checkVolumeNames}: so that a bad volume name is reported with every other problem.
+ */
+export function volumeGroupsOf(raw: {
+  managers?: unknown;
+  workers?: unknown;
+}): { key: string; pool: string; count: number; volume?: VolumeConfig }[] {
+  const group = (key: string, pool: unknown, g: unknown, defaultCount: number) => {
+    if (!isObject(g) || !isObject(g.volume) || typeof pool !== "string") return [];
+    const count = g.count ?? defaultCount;
+    return typeof count === "number" && Number.isInteger(count) && count > 0
+      ? [{ key, pool, count, volume: g.volume as unknown as VolumeConfig }]
+      : [];
+  };
+  return [
+    ...group("managers", "manager", raw.managers, 3),
+    ...(Array.isArray(raw.workers)
+      ? raw.workers.flatMap((w, i) =>
+          group(`workers[${i}]`, isObject(w) ? w.name : undefined, w, 0),
+        )
+      : []),
+  ];
+}
