@@ -120,7 +120,8 @@ scenario_volume_grow() {
   ran=$(json "$LAB_OUT/vol-grow/results.json" 'j.map((r) => r.op + ":" + r.name).sort().join(" ")')
   [[ $ran == "update:lab-worker-0-volume-grow update:lab-worker-1-volume-grow" ]] ||
     fail "a size change ran [$ran], not only the two grow steps" || return 1
-  s1=$(lab_ssh "$LAB_VOL_HOST" "docker exec $c0 df -B1 /data" | awk 'NR == 2 { print $2 }')
+  # busybox df: 1 KiB blocks.
+  s1=$(lab_ssh "$LAB_VOL_HOST" "docker exec $c0 df -k /data" | awk 'NR == 2 { print $2 * 1024 }')
   ((s1 > s0 && s1 > 1900000000)) || fail "the writer sees $s1 bytes at /data, was $s0" || return 1
   c1=$(writer_container)
   [[ $c1 == "$c0" ]] || fail "the writer was restarted by the grow ($c0 -> $c1)" || return 1
