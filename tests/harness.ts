@@ -79,10 +79,12 @@ export async function recordProgram(
     {
       newResource: async (args) => {
         inputsByName.set(args.name, args.inputs);
-        const id = String(100000 + ++counter);
+        const outputs = await fake(args.type, args.name, args.inputs);
+        // A fake may name the id (the lab's plan: a placeholder the replay fills in).
+        const id = typeof outputs.id === "string" ? outputs.id : String(100000 + ++counter);
         const state = {
           ...(reveal(args.inputs) as object),
-          ...(await fake(args.type, args.name, args.inputs)),
+          ...outputs,
         };
         stateByName.set(args.name, { ...state, id });
         return { id, state };

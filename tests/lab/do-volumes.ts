@@ -11,10 +11,13 @@
  * resizing grows the image and the loop device's capacity, online.
  *
  *   ts-node do-volumes.ts serve --state DIR --port N        the API (Bearer lab-token)
- *   ts-node do-volumes.ts apply --plan NEW.json [--api URL]  the provider's creates and updates
+ *   ts-node do-volumes.ts apply --plan NEW.json --state STATE.json [--api URL]
+ *                                                           the provider's creates and updates;
+ *     each volume's id goes to the replay's STATE as the output "volume:<name>" (the plan's
+ *     commands name a volume by that placeholder, as Pulumi would pass the real id)
  *   ts-node do-volumes.ts delete --plan NEW.json --prev OLD.json [--api URL]   its deletes
  *   ts-node do-volumes.ts lose-droplet --host I [--api URL]  a droplet destroyed: its volumes detached
- *   ts-node do-volumes.ts get PATH [--api URL]               GET PATH, the JSON on stdout
+ *   ts-node do-volumes.ts get --path PATH [--api URL]        GET PATH, the JSON on stdout
  *
  * `apply` and `delete` are what the Pulumi provider would do for the plan's Volume and
  * VolumeAttachment resources (plan.ts lists them under "volumes"), through the same API.
@@ -384,7 +387,10 @@ async function byName(api: string, name: string): Promise<Volume | undefined> {
 }
 
 /** Creates, grows and attaches what the plan says, in the provider's order. */
-async function apply(api: string, labRun: string, planFile: string) {
+async function apply(api: string, labRun: string, planFile: string, stateFile: string) {
+  const outputs = fs.existsSync(stateFile)
+    ? (JSON.parse(fs.readFileSync(stateFile, "utf8")) as Record<string, string>)
+    : {};
   for (const pv of readVolumes(planFile)) {
     let v = await byName(api, pv.name);
     if (!v) {
@@ -415,7 +421,9 @@ async function apply(api: string, labRun: string, planFile: string) {
       });
       console.log(`  attached volume ${pv.name} to ${pv.droplet} (droplet ${droplet})`);
     }
+    outputs[`volume:${pv.name}`] = v.id;
   }
+  fs.writeFileSync(stateFile, JSON.stringify(outputs, null, 2));
 }
 
 /** Detaches and deletes the volumes the new plan no longer has. */
@@ -459,13 +467,13 @@ async function main(argv: string[]) {
       break;
     }
     case "apply":
-      return apply(api, labRun, opt("--plan"));
+      return apply(api, labRun, opt("--plan"), opt("--state"));
     case "delete":
       return remove(api, opt("--plan"), opt("--prev"));
     case "lose-droplet":
       return loseDroplet(api, Number(opt("--host")));
     case "get":
-      process.stdout.write(JSON.stringify(await call(api, "GET", argv[1])) + "\n");
+      process.stdout.write(JSON.stringify(await call(api, "GET", opt("--path"))) + "\n");
       return;
     default:
       throw new Error("usage: do-volumes.ts serve|apply|delete|lose-droplet|get ...");

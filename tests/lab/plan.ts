@@ -153,6 +153,11 @@ async function main() {
       }
       if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
       if (type === "digitalocean:index/sshKey:SshKey") return { fingerprint: "lab" };
+      // A volume's id is DigitalOcean's (the stand-in's), known once do-volumes.ts has made
+      // it: a placeholder its `apply` fills in the replay's state.
+      if (type === "digitalocean:index/volume:Volume") {
+        return { id: `{{stdout:volume:${inputs.name}}}` };
+      }
       if (type === "command:remote:Command") {
         const field = (f: string) => `{{stdout:${name}|json:${f}}}`;
         // swarm-init prints JSON the program parses: hand it placeholders field by field.

@@ -75,7 +75,7 @@ scenario_volume_replace() {
   vol_plan vol1 2 --volume-gb 1
   json "$LAB_OUT/vol1.json" 'j.commands.find((c) => c.name === "lab-worker-1-register").dependsOn.includes("lab-worker-1-volume-mount")' |
     grep -qx true || fail "the plan does not register lab-worker-1 after mounting its volume" || return 1
-  dov apply --plan "$LAB_OUT/vol1.json" | sed 's/^/    /' || fail "the provider's volume steps failed" || return 1
+  dov apply --state "$LAB_OUT/state.json" --plan "$LAB_OUT/vol1.json" | sed 's/^/    /' || fail "the provider's volume steps failed" || return 1
   lab_replay vol-up --plan "$LAB_OUT/vol1.json" --prev "$LAB_OUT/current.json" ||
     fail "adding volumes and the records stack failed" || return 1
   cp "$LAB_OUT/vol1.json" "$LAB_OUT/current.json"
@@ -98,7 +98,7 @@ scenario_volume_replace() {
   lab_rebuild "$LAB_VOL_HOST"
   [[ -z $(lab_exec "$LAB_VOL_HOST" ls -A "$LAB_DATA" 2>/dev/null) ]] ||
     fail "the rebuilt $LAB_VOL_HOST still has something at $LAB_DATA" || return 1
-  dov apply --plan "$LAB_OUT/current.json" | sed 's/^/    /' || fail "re-attaching the volume failed" || return 1
+  dov apply --state "$LAB_OUT/state.json" --plan "$LAB_OUT/current.json" | sed 's/^/    /' || fail "re-attaching the volume failed" || return 1
   lab_replay vol-replaced --plan "$LAB_OUT/current.json" --all || fail "the bootstrap of the replacement failed" || return 1
   poll 90 writer_running || fail "$LAB_RECORDS does not run on the replaced $LAB_VOL_HOST" || return 1
   check_records "$LAB_VOL_HOST" "$before" "after the replacement" || return 1
@@ -114,7 +114,7 @@ scenario_volume_grow() {
   s0=$(lab_exec "$LAB_VOL_HOST" df -B1 --output=size "$LAB_DATA" | tail -n 1 | tr -d ' ')
   before=$(records_on "$LAB_VOL_HOST" | cut -d' ' -f1)
   vol_plan vol2 2 --volume-gb 2
-  dov apply --plan "$LAB_OUT/vol2.json" | sed 's/^/    /' || fail "the volumes' resize failed" || return 1
+  dov apply --state "$LAB_OUT/state.json" --plan "$LAB_OUT/vol2.json" | sed 's/^/    /' || fail "the volumes' resize failed" || return 1
   lab_replay vol-grow --plan "$LAB_OUT/vol2.json" --prev "$LAB_OUT/current.json" || fail "the grow failed" || return 1
   cp "$LAB_OUT/vol2.json" "$LAB_OUT/current.json"
   ran=$(json "$LAB_OUT/vol-grow/results.json" 'j.map((r) => r.op + ":" + r.name).sort().join(" ")')
@@ -133,7 +133,7 @@ scenario_volume_grow() {
 scenario_volume_scale_in_restore() {
   do_api_up || return 1
   local before snap sid w0 order
-  w0=$(dov get "/v2/volumes?name=lab-worker-0" | json /dev/stdin 'j.volumes[0].id')
+  w0=$(dov get --path "/v2/volumes?name=lab-worker-0" | json /dev/stdin 'j.volumes[0].id')
   # Scale in: the pool goes from 2 to 1, lab-worker-1 (and its volume) go.
   vol_plan vol3 1 --volume-gb 2
   lab_replay vol-scale-in --plan "$LAB_OUT/vol3.json" --prev "$LAB_OUT/current.json" ||
@@ -147,7 +147,7 @@ scenario_volume_scale_in_restore() {
   snap=${snap% *}
   order=$(json "$LAB_RUN/do-api/state.json" 'j.events.filter((e) => e.volume === "lab-worker-1" && ["snapshot", "detach", "delete"].includes(e.what)).map((e) => e.what).join(" ")')
   [[ $order == *"snapshot detach delete" ]] || fail "lab-worker-1's volume: [$order], not snapshot, detach, delete" || return 1
-  [[ $(dov get "/v2/volumes?name=lab-worker-1" | json /dev/stdin 'j.volumes.length') == 0 ]] ||
+  [[ $(dov get --path "/v2/volumes?name=lab-worker-1" | json /dev/stdin 'j.volumes.length') == 0 ]] ||
     fail "lab-worker-1's volume still exists" || return 1
   # What the snapshot holds: the image it copied, mounted read-only here.
   before=$(records_in_snapshot "$sid") || return 1
@@ -159,11 +159,11 @@ scenario_volume_scale_in_restore() {
   vol_plan vol4 2 --volume-gb 2 --restore-from "$snap"
   [[ $(json "$LAB_OUT/vol4.json" 'j.volumes.find((v) => v.name === "lab-worker-1").snapshotId') == "$sid" ]] ||
     fail "restoreFrom $snap did not reach lab-worker-1's volume as snapshot $sid" || return 1
-  dov apply --plan "$LAB_OUT/vol4.json" | sed 's/^/    /' || fail "creating the volume from the snapshot failed" || return 1
+  dov apply --state "$LAB_OUT/state.json" --plan "$LAB_OUT/vol4.json" | sed 's/^/    /' || fail "creating the volume from the snapshot failed" || return 1
   lab_replay vol-restore --plan "$LAB_OUT/vol4.json" --prev "$LAB_OUT/current.json" ||
     fail "the restored node's bootstrap failed" || return 1
   cp "$LAB_OUT/vol4.json" "$LAB_OUT/current.json"
-  [[ $(dov get "/v2/volumes?name=lab-worker-0" | json /dev/stdin 'j.volumes[0].id') == "$w0" ]] ||
+  [[ $(dov get --path "/v2/volumes?name=lab-worker-0" | json /dev/stdin 'j.volumes[0].id') == "$w0" ]] ||
     fail "restoreFrom replaced lab-worker-0's existing volume" || return 1
   poll 90 writer_running || fail "$LAB_RECORDS does not run on the restored node" || return 1
   check_records "$LAB_VOL_HOST" "$before" "after the restore" || return 1
@@ -207,7 +207,7 @@ scenario_volume_failed_mount() {
   lab_exec "$LAB_VOL_HOST" mountpoint -q "$LAB_DATA" && { fail "$LAB_DATA is mounted"; return 1; }
   note "nothing written on the root disk: $LAB_DATA is empty and not mounted"
   # The volume back, its mount step again: the writer runs with every record.
-  dov apply --plan "$LAB_OUT/current.json" | sed 's/^/    /' || fail "re-attaching failed" || return 1
+  dov apply --state "$LAB_OUT/state.json" --plan "$LAB_OUT/current.json" | sed 's/^/    /' || fail "re-attaching failed" || return 1
   lab_replay vol-remount --plan "$LAB_OUT/current.json" --all || fail "the re-run after the re-attach failed" || return 1
   poll 90 writer_running || fail "$LAB_RECORDS does not run once the volume is back" || return 1
   check_records "$LAB_VOL_HOST" "$before" "after the remount" || return 1
