@@ -176,7 +176,7 @@ records_in_snapshot() {
   local img=$LAB_RUN/do-api/img/snap-$1.img dir out
   dir=$(mktemp -d)
   cp --sparse=always "$img" "$dir.img"
-  mount -o loop "$dir.img" "$dir" || { fail "cannot mount a copy of snapshot $1"; return 1; }
+  mount -o loop,nouuid "$dir.img" "$dir" || { fail "cannot mount a copy of snapshot $1"; return 1; }
   out=$(awk '$0 != "record " NR { bad++ } END { print NR, bad + 0 }' "$dir/data/records")
   umount "$dir"
   rm -rf "$dir" "$dir.img"
