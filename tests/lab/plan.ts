@@ -149,7 +149,13 @@ async function main() {
           throw new Error(
             `the program wants droplet ${inputs.name}, which the lab has no host for`,
           );
-        return { ipv4Address: h.public, ipv4AddressPrivate: h.private };
+        // Droplet ids as the lab numbers its hosts (the DigitalOcean stand-ins use the same),
+        // stable from plan to plan like a real droplet's.
+        return {
+          id: String(1000 + hosts.indexOf(h)),
+          ipv4Address: h.public,
+          ipv4AddressPrivate: h.private,
+        };
       }
       if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
       if (type === "digitalocean:index/sshKey:SshKey") return { fingerprint: "lab" };
@@ -157,6 +163,10 @@ async function main() {
       // it: a placeholder its `apply` fills in the replay's state.
       if (type === "digitalocean:index/volume:Volume") {
         return { id: `{{stdout:volume:${inputs.name}}}` };
+      }
+      // Stable from plan to plan, as the provider's "<droplet>-<volume>-..." id is.
+      if (type === "digitalocean:index/volumeAttachment:VolumeAttachment") {
+        return { id: `${inputs.dropletId}-${reveal(inputs.volumeId)}` };
       }
       if (type === "command:remote:Command") {
         const field = (f: string) => `{{stdout:${name}|json:${f}}}`;
