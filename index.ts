@@ -2,11 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import {
   checkEntryPointPorts,
+  checkVolumeNames,
   ClusterConfig,
   ConfigError,
   RawConfig,
   StackConfig,
   validateConfig,
+  volumeGroupsOf,
 } from "./components/config";
 import { secretEnvKeys, unknownConfigKeyProblems } from "./components/configKeys";
 import { engineFeatures, engineProblems, requireEngineVersion } from "./components/engine";
@@ -53,6 +55,7 @@ const raw: RawConfig = {
   // Read here only to check its form; the agent gets it with requireSecret.
   failoverToken: config.get("failoverToken"),
   edge: config.getObject("edge"),
+  volumeDevicePrefix: config.get("volumeDevicePrefix"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
 const registryServer = (name: string | undefined) =>
@@ -83,6 +86,7 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[]; edge?: 
   } else if (cfg !== undefined) {
     problems.push(...hostnameProblems(clusterName, planNodes(clusterName, cfg)));
   }
+  problems.push(...checkVolumeNames(clusterName, volumeGroupsOf(raw)));
   const publicPorts: PublicPort[] = [];
   const facts: StackFacts[] = [];
   for (const stack of stacks) {
@@ -209,6 +213,12 @@ const cluster = new SwarmCluster(clusterName, {
           // The provider's own setting: the agent calls the API the provider calls.
           apiUrl: digitalocean.config.apiEndpoint,
         },
+  // The volumes' restore points call the API the provider calls (digitalocean:apiEndpoint).
+  digitaloceanApiUrl: digitalocean.config.apiEndpoint,
+  volumeDevicePrefix: cfg.volumeDevicePrefix,
+  // The provider's token, when it is in config, for the volumes' restore points (a secret on
+  // their stdin); otherwise they use DIGITALOCEAN_TOKEN from the environment.
+  digitaloceanToken: new pulumi.Config("digitalocean").getSecret("token"),
 });
 
 // Build-only services are pushed with write credentials; the nodes pull with read-only ones.
@@ -274,6 +284,10 @@ export const ssh = pulumi.interpolate`ssh root@${cluster.reservedIp}`;
 export const dockerHost = pulumi.interpolate`ssh://root@${cluster.reservedIp}`;
 export const faultTolerance = cluster.faultTolerance;
 export const estimatedMonthlyCostUsd = cluster.estimatedMonthlyCostUsd;
+/** Each node's data volume (name, GiB), mounted at /mnt/do-swarm-data; services bind /mnt/do-swarm-data/data. */
+export const dataVolumes = cluster.nodes.flatMap((n) =>
+  n.volume ? [{ node: n.name, volume: n.volume.name, sizeGb: n.volume.sizeGb }] : [],
+);
 export const deployedStacks = stacks.map((s) => s.urn);
 /** The Caddyfile the edge runs (also shown in full, with the edge stack, in every preview). */
 export const edgeConfig = edge?.caddyfile;

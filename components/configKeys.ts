@@ -28,6 +28,8 @@ export const KNOWN_CONFIG_KEYS: string[] = [
   "domains",
   "failoverToken",
   "edge",
+  // Volumes (components/config/volumes.ts): where a volume appears on a droplet.
+  "volumeDevicePrefix",
 ];
 
 /** Levenshtein distance, case-insensitive (`clustername` is one slip from `clusterName`). */

@@ -1,3 +1,30 @@
+/** A node's block storage volume: named after the node, so the two pair up across replacements. */
+export interface NodeVolume {
+  /** DigitalOcean volume name: the node's name. */
+  name: string;
+  sizeGb: number;
+  /** Snapshot id or name new volumes of the group start from. */
+  restoreFrom?: string;
+  /** The config key of the group's volume, for messages: `managers.volume`, `workers[1].volume`. */
+  key: string;
+}
+
+/** DigitalOcean droplet backups of a node. */
+export interface NodeBackups {
+  plan: "daily" | "weekly";
+  hour?: number;
+  weekday?: string;
+}
+
+/** What a group of nodes may carry for its data (config/volumes.ts validates it). */
+export interface GroupData {
+  volume?: { sizeGb: number; restoreFrom?: string };
+  backups?: NodeBackups;
+}
+
+/** The swarm node label every node with a volume carries, for placement constraints. */
+export const VOLUME_LABEL = "do-swarm.volume";
+
 /** One droplet of the cluster, decided before any resource exists. */
 export interface NodePlan {
   /** Suffix of every resource of this node: `manager-0`, `worker-1`, `db-0`. */
@@ -15,17 +42,21 @@ export interface NodePlan {
   labels: string[];
   /** DigitalOcean tags: cluster, role, pool and one per label. */
   tags: string[];
+  /** The node's own volume, when its group has one. */
+  volume?: NodeVolume;
+  /** Droplet backups, when its group has them. */
+  backups?: NodeBackups;
 }
 
 export interface NodesArgs {
-  managers: { count: number; size: string; resizeDisk?: boolean };
-  workers: readonly {
+  managers: { count: number; size: string; resizeDisk?: boolean } & GroupData;
+  workers: readonly ({
     name: string;
     count: number;
     size: string;
     labels?: Record<string, string>;
     resizeDisk?: boolean;
-  }[];
+  } & GroupData)[];
 }
 
 /** DigitalOcean tag names allow letters, digits, ':', '-' and '_' only. */
@@ -43,11 +74,18 @@ export function planNodes(cluster: string, args: NodesArgs): NodePlan[] {
     size: string,
     resizeDisk: boolean,
     userLabels: Record<string, string>,
+    data: GroupData,
+    groupKey: string,
   ): NodePlan => {
-    const labels = { ...userLabels, "do-swarm.pool": pool };
+    const labels = {
+      ...userLabels,
+      "do-swarm.pool": pool,
+      ...(data.volume ? { [VOLUME_LABEL]: "true" } : {}),
+    };
+    const name = `${cluster}-${pool}-${index}`;
     return {
       key: `${pool}-${index}`,
-      name: `${cluster}-${pool}-${index}`,
+      name,
       role,
       pool,
       index,
@@ -62,14 +100,45 @@ export function planNodes(cluster: string, args: NodesArgs): NodePlan[] {
         `${cluster}-pool-${pool}`,
         ...Object.entries(userLabels).map(([k, v]) => tagSafe(`${cluster}:${k}:${v}`)),
       ],
+      ...(data.volume
+        ? {
+            volume: {
+              name,
+              sizeGb: data.volume.sizeGb,
+              ...(data.volume.restoreFrom === undefined
+                ? {}
+                : { restoreFrom: data.volume.restoreFrom }),
+              key: `${groupKey}.volume`,
+            },
+          }
+        : {}),
+      ...(data.backups ? { backups: data.backups } : {}),
     };
   };
   const managers = Array.from({ length: args.managers.count }, (_, i) =>
-    node("manager", "manager", i, args.managers.size, args.managers.resizeDisk ?? false, {}),
+    node(
+      "manager",
+      "manager",
+      i,
+      args.managers.size,
+      args.managers.resizeDisk ?? false,
+      {},
+      args.managers,
+      "managers",
+    ),
   );
-  const workers = args.workers.flatMap((pool) =>
+  const workers = args.workers.flatMap((pool, p) =>
     Array.from({ length: pool.count }, (_, i) =>
-      node("worker", pool.name, i, pool.size, pool.resizeDisk ?? false, pool.labels ?? {}),
+      node(
+        "worker",
+        pool.name,
+        i,
+        pool.size,
+        pool.resizeDisk ?? false,
+        pool.labels ?? {},
+        pool,
+        `workers[${p}]`,
+      ),
     ),
   );
   return [...managers, ...workers];
@@ -83,12 +152,31 @@ export function allTags(cluster: string, nodes: readonly NodePlan[]): string[] {
 /** Managers a cluster of `count` managers can lose and keep its control plane. */
 export const faultTolerance = (count: number) => Math.floor((count - 1) / 2);
 
-/** Monthly cost of the droplets at the given per-size prices (USD); unknown sizes count 0. */
+/**
+ * DigitalOcean's prices for what the data options add (docs.digitalocean.com, "Volumes
+ * pricing" and "Backups pricing", basic plans): a volume costs per GiB provisioned, backups a
+ * share of the droplet's price.
+ */
+export const DATA_PRICES = {
+  volumeUsdPerGbMonth: 0.1,
+  backupsShareOfDroplet: { weekly: 0.2, daily: 0.3 },
+} as const;
+
+/**
+ * Monthly cost at the given per-size prices (USD): the droplets, their volumes and their
+ * backups; unknown sizes count 0. Snapshots kept after a delete are not included (they cost
+ * $0.06/GiB-month until deleted, see README "Data").
+ */
 export function monthlyCost(
   nodes: readonly NodePlan[],
   priceBySize: Record<string, number>,
 ): number {
-  const total = nodes.reduce((sum, n) => sum + (priceBySize[n.size] ?? 0), 0);
+  const total = nodes.reduce((sum, n) => {
+    const droplet = priceBySize[n.size] ?? 0;
+    const volume = (n.volume?.sizeGb ?? 0) * DATA_PRICES.volumeUsdPerGbMonth;
+    const backups = n.backups ? droplet * DATA_PRICES.backupsShareOfDroplet[n.backups.plan] : 0;
+    return sum + droplet + volume + backups;
+  }, 0);
   return Math.round(total * 100) / 100;
 }
 

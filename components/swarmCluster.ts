@@ -5,7 +5,7 @@ import type { DomainConfig, EntryPointKind, LoadBalancerSettings } from "./confi
 import { DEFAULTS } from "./config";
 import { FailoverTiming, loadBalancerMonthlyCost, urls } from "./entryPointPlan";
 import { checkPublicPorts, PublicPort } from "./firewall";
-import { faultTolerance, monthlyCost, NodePlan, planNodes } from "./nodes";
+import { faultTolerance, GroupData, monthlyCost, NodePlan, planNodes } from "./nodes";
 import { createFirewall, createNetwork } from "./cluster/network";
 import { createDroplets } from "./cluster/droplets";
 import {
@@ -17,20 +17,21 @@ import {
 } from "./cluster/entryPoint";
 import { installFailoverAgents } from "./cluster/failover";
 import { bootstrapSwarm, sshConnection } from "./cluster/bootstrap";
+import { createVolumes, NodeVolumeResources } from "./cluster/volumes";
 
 export interface SwarmClusterArgs {
   /** DigitalOcean region slug for every resource. */
   region: string;
-  /** Manager count (odd, 1..7) and droplet size. */
-  managers: { count: number; size: string; resizeDisk?: boolean };
+  /** Manager count (odd, 1..7) and droplet size; a volume per manager and backups, optional. */
+  managers: { count: number; size: string; resizeDisk?: boolean } & GroupData;
   /** Worker pools; labels become swarm node labels and DigitalOcean tags. */
-  workers: {
+  workers: ({
     name: string;
     count: number;
     size: string;
     labels?: Record<string, string>;
     resizeDisk?: boolean;
-  }[];
+  } & GroupData)[];
   /** OpenSSH public key installed for root on every droplet. */
   sshPublicKey: pulumi.Input<string>;
   /** The matching private key the bootstrap commands log in with. Kept secret. */
@@ -70,6 +71,15 @@ export interface SwarmClusterArgs {
     /** @default "https://api.digitalocean.com" */
     apiUrl?: string;
   };
+  /** DigitalOcean's API, for the volumes' restore points. @default "https://api.digitalocean.com" */
+  digitaloceanApiUrl?: string;
+  /** Where a volume's device appears on a droplet. @default "/dev/disk/by-id/scsi-0DO_Volume_" */
+  volumeDevicePrefix?: string;
+  /**
+   * API token for the volumes' restore points (secret).
+   * @default none: DIGITALOCEAN_TOKEN of the environment `pulumi` runs in
+   */
+  digitaloceanToken?: pulumi.Input<string | undefined>;
 }
 
 /** Addresses of one node, as outputs. */
@@ -107,6 +117,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly estimatedMonthlyCostUsd: pulumi.Output<number>;
   readonly droplets: digitalocean.Droplet[];
   readonly nodes: NodePlan[];
+  /** By node index: the node's volume and its steps, for nodes of groups with a volume. */
+  readonly volumes: (NodeVolumeResources | undefined)[];
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("do-swarm:index:SwarmCluster", name, {}, opts);
@@ -163,6 +175,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         this,
       );
     }
+    const volumes = createVolumes(name, nodes, droplets, { ...args, firewall }, this);
+    this.volumes = volumes.byNode;
     this.managerConnection = sshConnection(
       this.reservedIp,
       args.sshPrivateKey,
@@ -177,6 +191,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         managerConnection: this.managerConnection,
         firewall,
         entryPointReady: [reservedIp],
+        // A node is registered (and gets its volume label) only with its volume mounted.
+        registerAfter: volumes.beforeRegister,
       },
       this,
     );

@@ -36,6 +36,7 @@ describe("validateConfig", () => {
       entryPoint: "reservedIp",
       loadBalancer: { httpPort: 80, healthCheckPath: "/", sizeUnit: 1 },
       domains: [],
+      volumeDevicePrefix: "/dev/disk/by-id/scsi-0DO_Volume_",
       stacks: [],
       edge: { routes: [], image: "caddy:2.11.4-alpine" },
     });

@@ -70,9 +70,16 @@ export const fakeId = (name: string) =>
   );
 
 /** Installs the mocks and the recorder. Call once per test file, before importing the program. */
+/** Answers a data source call (`token`, e.g. digitalocean:index/getVolume:getVolume); undefined: the default. */
+export type FakeCalls = (
+  token: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
+
 export async function recordProgram(
   fake: FakeOutputs,
   config: Record<string, string> = {},
+  calls: FakeCalls = () => undefined,
 ): Promise<Recording> {
   const inputsByName = new Map<string, Record<string, unknown>>();
   const stateByName = new Map<string, Record<string, unknown>>();
@@ -87,7 +94,16 @@ export async function recordProgram(
         stateByName.set(args.name, { ...state, id });
         return { id, state };
       },
-      call: (args) => {
+      call: async (args) => {
+        const answer = await calls(args.token, args.inputs);
+        if (answer !== undefined) return answer;
+        if (args.token === "digitalocean:index/getVolumeSnapshot:getVolumeSnapshot") {
+          return {
+            id: `snapshot-id-of-${args.inputs.name}`,
+            name: args.inputs.name,
+            minDiskSize: 1,
+          };
+        }
         if (args.token === "digitalocean:index/getSizes:getSizes") {
           return { sizes: FAKE_SIZES };
         }

@@ -42,6 +42,11 @@ export interface BootstrapArgs {
   firewall: pulumi.Resource;
   /** What must exist before anything goes through the entry point. */
   entryPointReady: pulumi.Resource[];
+  /**
+   * By node index, what else the node's registration waits for (its volume mounted, see
+   * volumes.ts); its delete then runs before theirs. @default none
+   */
+  registerAfter?: readonly (readonly pulumi.Resource[])[];
 }
 
 export interface Bootstrap {
@@ -203,6 +208,7 @@ export function bootstrapSwarm(
           ...args.entryPointReady,
           joins[i] ?? swarmId,
           ...(n.role === "manager" && previousManagerRegister ? [previousManagerRegister] : []),
+          ...(args.registerAfter?.[i] ?? []),
         ],
       },
     );

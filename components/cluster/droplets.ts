@@ -102,6 +102,17 @@ export function createDroplets(
           userData,
           monitoring: true,
           resizeDisk: n.resizeDisk,
+          // Set only for a group with backups, so other droplets' inputs stay as they were.
+          ...(n.backups
+            ? {
+                backups: true,
+                backupPolicy: {
+                  plan: n.backups.plan,
+                  ...(n.backups.hour === undefined ? {} : { hour: n.backups.hour }),
+                  ...(n.backups.weekday === undefined ? {} : { weekday: n.backups.weekday }),
+                },
+              }
+            : {}),
         },
         {
           parent,

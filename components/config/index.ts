@@ -15,6 +15,7 @@ import {
 } from "./nodes";
 import { StackConfig, validateStacks } from "./stacks";
 import { EdgeSettings, validateEdge } from "./edge";
+import { DataEndpoints, validateDataEndpoints, VOLUME_DEFAULTS } from "./volumes";
 
 export { cliScalarsAsStrings, ConfigError } from "./common";
 export type { Fail } from "./common";
@@ -31,7 +32,18 @@ export type {
 } from "./entryPoint";
 
 /** The validated configuration of one cluster, with every default applied. */
-export interface ClusterConfig extends EntryPointSettings {
+
+export type { BackupsConfig, DataEndpoints, VolumeConfig } from "./volumes";
+export {
+  checkVolumeNames,
+  checkVolumeShrinks,
+  DATA_DIR,
+  DATA_MOUNT,
+  volumeGroupsOf,
+} from "./volumes";
+
+/** The validated configuration of one cluster, with every default applied. */
+export interface ClusterConfig extends EntryPointSettings, DataEndpoints {
   region: string;
   managers: ManagersSettings;
   workers: WorkerPoolSettings[];
@@ -63,6 +75,7 @@ export const DEFAULTS = {
   dockerVersion: "28.5",
   ...NETWORK_DEFAULTS,
   ...ENTRY_POINT_DEFAULTS,
+  ...VOLUME_DEFAULTS,
 } as const;
 
 const REGION_SLUG = /^[a-z]{3}[0-9]$/;
@@ -124,6 +137,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     fail,
     problems,
   );
+  const dataEndpoints = validateDataEndpoints(raw, fail);
 
   const stacks = validateStacks(raw.stacks ?? [], problems, fail);
   const registry = raw.registry;
@@ -147,6 +161,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     sshPublicKey: (sshPublicKey as string).trim(),
     ...network,
     ...entry,
+    ...dataEndpoints,
     stacks: stacks!,
     ...(registry === undefined ? {} : { registry: registry as string }),
     edge: edge!,

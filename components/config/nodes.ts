@@ -1,8 +1,17 @@
 /** Config of the droplets: the managers and the worker pools. */
 import { cliScalarsAsStrings, DNS_LABEL, Fail, isCount, isObject } from "./common";
+import { BackupsConfig, validateBackups, validateVolume, VolumeConfig } from "./volumes";
+
+/** What any group of nodes (the managers, a worker pool) may carry for its data. */
+export interface GroupDataConfig {
+  /** A block storage volume per node, mounted at /mnt/do-swarm-data. @default none */
+  volume?: VolumeConfig;
+  /** DigitalOcean droplet backups of the group's droplets. @default none */
+  backups?: BackupsConfig;
+}
 
 /** The control plane: an odd number of managers, all one size. */
-export interface ManagersConfig {
+export interface ManagersConfig extends GroupDataConfig {
   /** Number of managers: odd, 1..7. n managers tolerate (n-1)/2 failures. */
   count: number;
   /** Droplet size slug, e.g. `s-1vcpu-2gb`. */
@@ -15,7 +24,7 @@ export interface ManagersConfig {
 }
 
 /** A group of identical workers; its labels become swarm node labels and DigitalOcean tags. */
-export interface WorkerPoolConfig {
+export interface WorkerPoolConfig extends GroupDataConfig {
   /** DNS-safe pool name; droplets are called `<cluster>-<pool>-<i>`. */
   name: string;
   /** Number of workers in the pool (0 allowed). */
@@ -29,11 +38,14 @@ export interface WorkerPoolConfig {
 }
 
 /** Managers with every default applied. */
-export type ManagersSettings = Required<ManagersConfig>;
+export type ManagersSettings = Required<Omit<ManagersConfig, keyof GroupDataConfig>> &
+  GroupDataConfig;
 /** A worker pool with every default applied. */
-export type WorkerPoolSettings = Required<Omit<WorkerPoolConfig, "labels">> & {
+export type WorkerPoolSettings = Required<
+  Omit<WorkerPoolConfig, "labels" | keyof GroupDataConfig>
+> & {
   labels: Record<string, string>;
-};
+} & GroupDataConfig;
 
 export const NODE_DEFAULTS = {
   managers: { count: 3, size: "s-1vcpu-2gb", resizeDisk: false },
@@ -71,7 +83,12 @@ export function validateManagers(m: unknown, fail: Fail): ManagersSettings | und
   }
   const resizeDisk = m.resizeDisk ?? false;
   if (typeof resizeDisk !== "boolean") fail("managers.resizeDisk", resizeDisk, "use true or false");
-  return { count: count as number, size: size as string, resizeDisk: resizeDisk as boolean };
+  return {
+    count: count as number,
+    size: size as string,
+    resizeDisk: resizeDisk as boolean,
+    ...groupData("managers", m, fail),
+  };
 }
 
 export function validateWorkers(w: unknown, fail: Fail): WorkerPoolSettings[] | undefined {
@@ -138,6 +155,14 @@ export function validateWorkers(w: unknown, fail: Fail): WorkerPoolSettings[] | 
       size: size as string,
       labels: labels as Record<string, string>,
       resizeDisk: resizeDisk as boolean,
+      ...groupData(key, pool, fail),
     };
   });
+}
+
+/** The group's `volume` and `backups`, each present only when set. */
+function groupData(key: string, group: Record<string, unknown>, fail: Fail): GroupDataConfig {
+  const volume = validateVolume(`${key}.volume`, group.volume, fail);
+  const backups = validateBackups(`${key}.backups`, group.backups, fail);
+  return { ...(volume ? { volume } : {}), ...(backups ? { backups } : {}) };
 }

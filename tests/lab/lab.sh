@@ -127,7 +127,8 @@ lab_install_deps() {
   local missing=() pair bin pkg
   for pair in dockerd:docker.io containerd:containerd runc:runc sshd:openssh-server \
     ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 iptables:iptables \
-    nsenter:util-linux unshare:util-linux ps:procps; do
+    nsenter:util-linux unshare:util-linux ps:procps losetup:mount mkfs.xfs:xfsprogs \
+    xfs_growfs:xfsprogs curl:curl; do
     bin=${pair%%:*}
     pkg=${pair#*:}
     if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$bin ]]; then
@@ -226,7 +227,9 @@ lab_host_create() {
   hdir=$(lab_hdir "$i")
   ldir=$(lab_logdir "$i")
   rm -rf "$hdir" "$ldir"
-  mkdir -p "$hdir"/{run/sshd,tmp,docker,ssh} "$ldir"
+  mkdir -p "$hdir"/{run/sshd,tmp,docker,ssh,mnt} "$ldir"
+  # The host's own /etc/fstab and /mnt (its "root disk" for volume mounts, see lab__holder).
+  printf '# /etc/fstab of lab host %s\n' "$name" >"$hdir/fstab"
   chmod 1777 "$hdir/tmp"
   chmod 755 "$hdir/run/sshd"
 
@@ -304,6 +307,10 @@ lab__holder() {
     mkdir -p "$d" "$hdir/disk$d"
     mount --bind "$hdir/disk$d" "$d"
   done
+  # A droplet's own fstab and /mnt: volume-mount.sh edits the one and mounts under the other,
+  # which must not be this machine's (nor another host's).
+  mount --bind "$hdir/fstab" /etc/fstab
+  if [[ $LAB_RUN != /mnt/* ]]; then mount --bind "$hdir/mnt" /mnt; fi
   echo $$ >"$hdir/holder.pid"
   : >"$hdir/holder.ready"
   exec sleep infinity
@@ -444,11 +451,20 @@ lab_power_on() {
 # The lab's images are loaded again: a real droplet would pull them from the registry when a
 # task needs them, and without them every task swarm places there fails ("No such image").
 lab_rebuild() {
-  local dir
-  dir="$(lab_hdir "$(lab_index "$1")")/docker" || return 1
+  local dir hdir pid mp
+  hdir=$(lab_hdir "$(lab_index "$1")") || return 1
+  dir=$hdir/docker
   lab_power_off "$1"
   rm -rf "$dir"
   mkdir -p "$dir"
+  # A new droplet has a new root disk: nothing mounted under /mnt, an fstab of its own.
+  if pid=$(lab_holder "$1"); then
+    while read -r mp; do
+      nsenter --target "$pid" --mount -- umount -l "$mp" 2>/dev/null || true
+    done < <(awk '$5 ~ "^/mnt/." { print $5 }' "/proc/$pid/mountinfo" | sort -r)
+  fi
+  find "$hdir/mnt" -mindepth 1 -delete 2>/dev/null || true
+  printf '# /etc/fstab of lab host %s\n' "$(lab_name "$1")" >"$hdir/fstab"
   lab_power_on "$1"
   lab_load_images "$1" || lab_die "docker load failed on the rebuilt $1" || return 1
 }
@@ -557,6 +573,15 @@ lab_down() {
   local failed=0
   for i in "${pids[@]}"; do wait "$i" || failed=1; done
   lab_log "down: processes stopped ($(lab_since "$t0") s)"
+  # The DigitalOcean volumes stand-in (do-volumes.ts): its server, its loop devices.
+  local pidfile=$LAB_RUN/do-api/server.pid loop back
+  if [[ -f $pidfile ]]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+  while read -r loop back; do
+    if [[ $back == "$LAB_RUN/"* ]]; then losetup -d "$loop" 2>/dev/null || true; fi
+  done < <(losetup -l -n -O NAME,BACK-FILE 2>/dev/null || true)
   # 3. Namespaces, links, bridge, rule, mounts, cgroups, state.
   for i in "${hosts[@]}"; do
     ip netns del "$(lab_ns "$i")" 2>/dev/null || true
@@ -578,6 +603,7 @@ lab_down() {
     done
   done
   for i in "${hosts[@]}"; do rm -rf "$(lab_hdir "$i")"; done
+  rm -rf "$LAB_RUN/do-api"
   rm -f "$LAB_RUN/hosts.json" "$LAB_RUN/hosts.tsv"
   local d
   for d in $LAB_HOST_DIRS; do rmdir "$d" 2>/dev/null || true; done
@@ -596,6 +622,7 @@ lab_check_clean() {
   grep -q -e "$LAB_RUN/" -e "/run/netns/$LAB_NS_PREFIX" /proc/self/mountinfo && left+=("mounts")
   for i in $(lab__existing); do left+=("host $i"); done
   compgen -G "/sys/fs/cgroup/*/${LAB_NS_PREFIX}[0-9]*" >/dev/null && left+=("container cgroups")
+  losetup -l -n -O BACK-FILE 2>/dev/null | grep -qF "$LAB_RUN/" && left+=("loop devices")
   grep -qs "/${LAB_NS_PREFIX}[0-9]" /proc/[0-9]*/cgroup && left+=("container processes")
   if ((${#left[@]})); then
     lab_die "left after teardown: ${left[*]}"

@@ -48,7 +48,8 @@ function main(argv: string[]): void {
   if (!file) throw new Error("usage: plan-tool.ts hosts|labels PLAN");
   const plan = readPlan(file);
   if (what === "hosts") {
-    for (const h of new Set(plan.commands.map((c) => c.host))) console.log(h);
+    // "local": a command that runs where Pulumi runs (no host to reach).
+    for (const h of new Set(plan.commands.map((c) => c.host))) if (h !== "local") console.log(h);
   } else if (what === "labels") {
     for (const c of plan.commands) {
       if (!c.name.endsWith("-register")) continue;

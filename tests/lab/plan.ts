@@ -10,12 +10,20 @@
  *     [--managers 3] [--workers 2] [--stack NAME=FILE[,OVERRIDE...] ...] [--env STACK.VAR=VALUE ...]
  *     [--stack-timeout STACK=SECONDS ...]
  *     [--reserved-ip ADDR] [--failover-token-file FILE --api-url URL] [--domains JSON] [--edge JSON]
+ *     [--volume-gb N [--restore-from SNAPSHOT]] [--do-api URL]
+ *
+ * --volume-gb gives the worker pool a volume per node; --do-api points the program's
+ * DigitalOcean steps (and the lookups the provider would make: a volume's current size, a
+ * snapshot by name) at the lab's stand-in (do-volumes.ts), with the lab's device path.
+ * Local commands (the volumes' restore points) are recorded with host "local"; the Volume and
+ * VolumeAttachment resources under "volumes", for do-volumes.ts to create as the provider would.
  *
  * HOSTS.json: [{"name": "lab-manager-0", "public": "10.77.0.10", "private": "10.78.0.10"}, ...]
  */
 import * as fs from "fs";
 import * as path from "path";
-import { fakeId, recordProgram, reveal } from "../harness";
+import { recordProgram, reveal } from "../harness";
+import { LAB_DEVICE_PREFIX, LAB_TOKEN, PlanVolume } from "./do-volumes";
 
 interface Host {
   name: string;
@@ -42,6 +50,9 @@ function parseArgs(argv: string[]) {
     /** do-swarm:domains and do-swarm:edge as JSON, as `pulumi config set --path` would hold them. */
     domains: undefined as string | undefined,
     edge: undefined as string | undefined,
+    volumeGb: undefined as number | undefined,
+    restoreFrom: undefined as string | undefined,
+    doApi: undefined as string | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
@@ -70,6 +81,15 @@ function parseArgs(argv: string[]) {
         break;
       case "--api-url":
         opts.apiUrl = value();
+        break;
+      case "--volume-gb":
+        opts.volumeGb = Number(value());
+        break;
+      case "--restore-from":
+        opts.restoreFrom = value();
+        break;
+      case "--do-api":
+        opts.doApi = value();
         break;
       case "--stack": {
         // NAME=FILE, or NAME=BASE,OVERRIDE,... merged in order as `docker stack deploy -c ... -c ...`.
@@ -119,6 +139,36 @@ async function main() {
   if (!manager0) throw new Error("hosts.json has no lab-manager-0");
   const reservedIp = opts.reservedIp ?? manager0.public;
 
+  // What the provider's data sources would answer, asked of the stand-in like DigitalOcean.
+  const doGet = async (p: string) => {
+    const res = await fetch(`${opts.doApi}${p}`, {
+      headers: { Authorization: `Bearer ${LAB_TOKEN}` },
+    });
+    if (!res.ok) throw new Error(`stand-in GET ${p}: HTTP ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const calls = async (token: string, inputs: Record<string, unknown>) => {
+    if (!opts.doApi) return undefined;
+    if (token === "digitalocean:index/getVolume:getVolume") {
+      const { volumes } = (await doGet(`/v2/volumes?name=${inputs.name}`)) as {
+        volumes: { size_gigabytes: number }[];
+      };
+      if (volumes.length === 0) throw new Error(`no volume ${inputs.name}`);
+      return { name: inputs.name, size: volumes[0].size_gigabytes };
+    }
+    if (token === "digitalocean:index/getVolumeSnapshot:getVolumeSnapshot") {
+      const { snapshots } = (await doGet("/v2/snapshots?resource_type=volume")) as {
+        snapshots: { id: string; name: string; min_disk_size: number; created_at: string }[];
+      };
+      const found = snapshots
+        .filter((x) => x.name === inputs.name)
+        .sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
+      if (!found) throw new Error(`no volume snapshot named ${inputs.name}`);
+      return { id: found.id, name: found.name, minDiskSize: found.min_disk_size };
+    }
+    return undefined;
+  };
+
   // Keep stdout for the plan: Pulumi's mock logging and warnings go to stderr.
   console.log = (...a: unknown[]) => console.error(...a);
 
@@ -130,16 +180,26 @@ async function main() {
           throw new Error(
             `the program wants droplet ${inputs.name}, which the lab has no host for`,
           );
-        // The id follows the host: a droplet replaced by another host of the same name (a
-        // new droplet) gets a new id, as on DigitalOcean.
+        // Droplet ids as the lab numbers its hosts (1000 + i, host i at 10.77.0.(10 + i); the
+        // DigitalOcean stand-ins use the same): stable from plan to plan like a real droplet's,
+        // and a droplet replaced by another host of the same name (a new droplet) gets a new id.
         return {
-          id: fakeId(`${h.name}@${h.public}`),
+          id: String(1000 + Number(h.public.split(".")[3]) - 10),
           ipv4Address: h.public,
           ipv4AddressPrivate: h.private,
         };
       }
       if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: reservedIp };
       if (type === "digitalocean:index/sshKey:SshKey") return { fingerprint: "lab" };
+      // A volume's id is DigitalOcean's (the stand-in's), known once do-volumes.ts has made
+      // it: a placeholder its `apply` fills in the replay's state.
+      if (type === "digitalocean:index/volume:Volume") {
+        return { id: `{{stdout:volume:${inputs.name}}}` };
+      }
+      // Stable from plan to plan, as the provider's "<droplet>-<volume>-..." id is.
+      if (type === "digitalocean:index/volumeAttachment:VolumeAttachment") {
+        return { id: `${inputs.dropletId}-${reveal(inputs.volumeId)}` };
+      }
       if (type === "command:remote:Command") {
         const field = (f: string) => `{{stdout:${name}|json:${f}}}`;
         // swarm-init prints JSON the program parses: hand it placeholders field by field.
@@ -167,8 +227,28 @@ async function main() {
       "do-swarm:region": "fra1",
       "do-swarm:managers": JSON.stringify({ count: opts.managers, size: "s-1vcpu-2gb" }),
       "do-swarm:workers": JSON.stringify([
-        { name: "worker", count: opts.workers, size: "s-1vcpu-1gb", labels: { tier: "app" } },
+        {
+          name: "worker",
+          count: opts.workers,
+          size: "s-1vcpu-1gb",
+          labels: { tier: "app" },
+          ...(opts.volumeGb === undefined
+            ? {}
+            : {
+                volume: {
+                  sizeGb: opts.volumeGb,
+                  ...(opts.restoreFrom ? { restoreFrom: opts.restoreFrom } : {}),
+                },
+              }),
+        },
       ]),
+      ...(opts.doApi
+        ? {
+            "digitalocean:apiEndpoint": opts.doApi,
+            "do-swarm:volumeDevicePrefix": LAB_DEVICE_PREFIX,
+            "digitalocean:token": LAB_TOKEN,
+          }
+        : {}),
       "do-swarm:sshPublicKey": fs.readFileSync(`${opts.key}.pub`, "utf8").trim(),
       "do-swarm:sshPrivateKey": fs.readFileSync(opts.key, "utf8"),
       "do-swarm:stacks": JSON.stringify(opts.stacks),
@@ -181,16 +261,19 @@ async function main() {
       ...(opts.domains === undefined ? {} : { "do-swarm:domains": opts.domains }),
       ...(opts.edge === undefined ? {} : { "do-swarm:edge": opts.edge }),
     },
+    calls,
   );
   await import("../../index");
   await rec.settled();
 
-  const commands = rec.ofType("command:remote:Command");
+  const commands = rec.resources.filter(
+    (r) => r.type === "command:remote:Command" || r.type === "command:local:Command",
+  );
   const nameByUrn = new Map(commands.map((c) => [c.urn, c.name]));
   const plan = {
     commands: commands.map((c) => {
       const i = reveal(c.rawInputs) as {
-        connection: { host: string };
+        connection?: { host: string };
         create: string;
         update?: string;
         delete?: string;
@@ -199,7 +282,7 @@ async function main() {
       };
       return {
         name: c.name,
-        host: i.connection.host,
+        host: i.connection?.host ?? "local",
         create: i.create,
         update: i.update ?? null,
         delete: i.delete ?? null,
@@ -211,7 +294,26 @@ async function main() {
       };
     }),
   };
-  process.stdout.write(JSON.stringify(plan, null, 2) + "\n");
+  const dropletById = new Map(
+    rec
+      .ofType("digitalocean:index/droplet:Droplet")
+      .map((d) => [String(rec.state(d.name).id), String(reveal(d.rawInputs.name))]),
+  );
+  const volumes: PlanVolume[] = rec.ofType("digitalocean:index/volume:Volume").map((v) => {
+    const i = reveal(v.rawInputs) as Record<string, unknown>;
+    const attachment = rec
+      .ofType("digitalocean:index/volumeAttachment:VolumeAttachment")
+      .find((a) => String(reveal(a.rawInputs.volumeId)) === String(rec.state(v.name).id));
+    return {
+      resource: v.name,
+      name: String(i.name),
+      sizeGb: Number(i.size),
+      snapshotId: (i.snapshotId as string | undefined) ?? null,
+      filesystemType: (i.initialFilesystemType as string | undefined) ?? null,
+      droplet: dropletById.get(String(reveal(attachment?.rawInputs.dropletId))) ?? "",
+    };
+  });
+  process.stdout.write(JSON.stringify({ ...plan, volumes }, null, 2) + "\n");
 }
 
 main().catch((e) => {

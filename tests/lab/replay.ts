@@ -293,8 +293,14 @@ function runSsh(
   key: string,
   timeoutS: number,
 ): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  // A local command (host "local") runs here, as @pulumi/command's local.Command does:
+  // `/bin/sh -c COMMAND` in the environment Pulumi runs in.
+  const [file, args] =
+    host === "local"
+      ? ["/bin/sh", ["-c", command]]
+      : ["ssh", [...SSH_OPTS, "-i", key, `root@${host}`, command]];
   return new Promise((resolve) => {
-    const child = spawn("ssh", [...SSH_OPTS, "-i", key, `root@${host}`, command], {
+    const child = spawn(file, args, {
       stdio: ["pipe", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

@@ -20,6 +20,8 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/scenarios-frontdoor.sh"
 # shellcheck source=tests/lab/scenarios-edge.sh
 . "$LAB_DIR/scenarios-edge.sh"
+# shellcheck source=tests/lab/scenarios-volumes.sh
+. "$LAB_DIR/scenarios-volumes.sh"
 
 PASSED=0
 FAILED=0
@@ -152,6 +154,10 @@ main() {
     "a paused update fails the deploy with its FAILED line"
     "new services that never converge (no such image, no node meets the constraint, crash at start) fail within timeoutSeconds, each named"
     "stack-rm.sh removes the deploy scenarios' stacks"
+    "volume: N records written, the droplet lost and replaced, all N there on the replacement"
+    "volume grown while the writer writes: online, same container, no record lost"
+    "volume scale-in: snapshot first, then the volume goes; restoreFrom brings every record back"
+    "volume failed to mount: the writer does not start, nothing on the root disk; back once mounted"
     "the edge: 3 managers + 2 workers again, the web stack behind the program's edge (Caddy, one per manager)"
     "under load through the edge: rolling update v1 -> v2, 0 failed requests"
     "under load through the edge: crashing v3 rolled back, 0 failed requests"
@@ -168,10 +174,11 @@ main() {
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
     scenario_replace_bootstrap_manager scenario_scale_down_managers scenario_lost_only_manager
     scenario_remove_stack scenario_deploy_five scenario_paused_update scenario_broken_services
-    scenario_deploy_cleanup scenario_edge_setup scenario_edge_rolling_update scenario_edge_rollback
-    scenario_edge_worker_lost scenario_edge_rolling_resize scenario_edge_self_update
-    scenario_fd_holder_off scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay
-    scenario_replace_manager_live)
+    scenario_deploy_cleanup scenario_volume_replace scenario_volume_grow
+    scenario_volume_scale_in_restore scenario_volume_failed_mount scenario_edge_setup
+    scenario_edge_rolling_update scenario_edge_rollback scenario_edge_worker_lost
+    scenario_edge_rolling_resize scenario_edge_self_update scenario_fd_holder_off
+    scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay scenario_replace_manager_live)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do
