@@ -1,25 +1,17 @@
 /** index.ts refuses a bad edge before creating anything, with every problem in one error. */
-import * as pulumi from "@pulumi/pulumi";
-import { fakeCloud, recordProgram, Recording, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+import {
+  fakeCloud,
+  indexError as run,
+  recordProgram,
+  Recording,
+  TEST_PRIVATE_KEY,
+  TEST_PUBLIC_KEY,
+} from "./harness";
 
 let rec: Recording;
 beforeAll(async () => {
   rec = await recordProgram(fakeCloud());
 });
-
-function run(config: Record<string, string>): string {
-  pulumi.runtime.setAllConfig(config);
-  let message = "";
-  jest.isolateModules(() => {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require("../index");
-    } catch (e) {
-      message = (e as Error).message;
-    }
-  });
-  return message;
-}
 
 test("routes naming what does not exist, a foreign host, a wrong port, a taken port: all at once", async () => {
   const message = run({

@@ -259,3 +259,27 @@ export const TEST_PUBLIC_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGj5vYt2P3xVdM1T0G7Ey3pQxN4v3W2m2m2m2m2m2m2m test@do-swarm";
 export const TEST_PRIVATE_KEY =
   "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** The config keys every run of the program needs (the test key pair). */
+export const TEST_KEYS = {
+  "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
+  "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
+};
+
+/**
+ * Runs index.ts afresh (it runs at import), in isolation, with this config, and returns the
+ * message it threw ("" when it threw nothing): for the tests of what it refuses.
+ */
+export function indexError(config: Record<string, string>): string {
+  pulumi.runtime.setAllConfig(config);
+  let message = "";
+  jest.isolateModules(() => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("../index");
+    } catch (e) {
+      message = (e as Error).message;
+    }
+  });
+  return message;
+}

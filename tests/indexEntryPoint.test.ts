@@ -1,30 +1,16 @@
 /** index.ts reads the front door's config once and refuses bad values before creating anything. */
-import * as pulumi from "@pulumi/pulumi";
-import { fakeCloud, recordProgram, Recording, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+import {
+  fakeCloud,
+  indexError as run,
+  recordProgram,
+  Recording,
+  TEST_KEYS as keys,
+} from "./harness";
 
 let rec: Recording;
 beforeAll(async () => {
   rec = await recordProgram(fakeCloud());
 });
-
-function run(config: Record<string, string>): string {
-  pulumi.runtime.setAllConfig(config);
-  let message = "";
-  jest.isolateModules(() => {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require("../index");
-    } catch (e) {
-      message = (e as Error).message;
-    }
-  });
-  return message;
-}
-
-const keys = {
-  "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
-  "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
-};
 
 test("every front-door problem at once, with the others, and nothing is created", async () => {
   const message = run({

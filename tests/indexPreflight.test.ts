@@ -14,31 +14,18 @@ import {
   MIN_PULUMI_CLI,
   requireEngineVersion,
 } from "../components/engine";
-import { fakeCloud, recordProgram, Recording, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+import {
+  fakeCloud,
+  indexError as run,
+  recordProgram,
+  Recording,
+  TEST_KEYS as keys,
+} from "./harness";
 
 let rec: Recording;
 beforeAll(async () => {
   rec = await recordProgram(fakeCloud());
 });
-
-function run(config: Record<string, string>): string {
-  pulumi.runtime.setAllConfig(config);
-  let message = "";
-  jest.isolateModules(() => {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require("../index");
-    } catch (e) {
-      message = (e as Error).message;
-    }
-  });
-  return message;
-}
-
-const keys = {
-  "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
-  "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
-};
 
 /** The SDK's store, where it keeps the engine's SupportsFeature answers (see engine.ts). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -2,33 +2,18 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { fakeCloud, recordProgram, Recording, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
+import {
+  fakeCloud,
+  indexError as run,
+  recordProgram,
+  Recording,
+  TEST_KEYS as keys,
+} from "./harness";
 
 let rec: Recording;
 beforeAll(async () => {
   rec = await recordProgram(fakeCloud());
 });
-
-function run(config: Record<string, string>): string {
-  pulumi.runtime.setAllConfig(config);
-  let message = "";
-  jest.isolateModules(() => {
-    try {
-      // index.ts runs at import: require it afresh, in isolation, for each configuration.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require("../index");
-    } catch (e) {
-      message = (e as Error).message;
-    }
-  });
-  return message;
-}
-
-const keys = {
-  "do-swarm:sshPublicKey": TEST_PUBLIC_KEY,
-  "do-swarm:sshPrivateKey": TEST_PRIVATE_KEY,
-};
 
 test("config, stack files and ports are all reported in one error, and nothing is created", async () => {
   const message = run({
