@@ -145,6 +145,16 @@ fd_timeline() {
 
 # Installs the front door: 3 managers, the front stack, the agent with the stand-in's URL.
 fd_setup() {
+  # Managers an earlier scale-in removed had their droplets destroyed: a scale back to 3 makes
+  # new ones (fresh engines, the images pulled again).
+  local h
+  for h in "${FD_MANAGERS[@]}" lab-worker-0; do
+    if ! lab_ssh "$h" true 2>/dev/null; then
+      lab_plug "$h"
+      lab_rebuild "$h"
+      note "$h was gone: a new droplet of that name"
+    fi
+  done
   lab_move_address "$FD_IP" 0
   fd_api_up
   lab_plan frontdoor --managers 3 --workers 1 --stack "front=$LAB_DIR/stacks/front.yml" \
@@ -152,7 +162,7 @@ fd_setup() {
   grep -q -- '-failover-agent"' "$LAB_OUT/frontdoor.json" || fail "the plan has no failover agent" || return 1
   lab_replay frontdoor --plan "$LAB_OUT/frontdoor.json" --all || fail "the front-door bootstrap failed" || return 1
   cp "$LAB_OUT/frontdoor.json" "$LAB_OUT/current.json"
-  local h mode
+  local mode
   for h in "${FD_MANAGERS[@]}"; do
     mode=$(lab_ssh "$h" 'stat -c "%a %U" /etc/do-swarm/failover-token')
     [[ $mode == "600 root" ]] || fail "$h: the token file is '$mode', not 600 root" || return 1
