@@ -25,6 +25,7 @@ export const LATENCY_SECONDS: Record<string, number> = {
   "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": 10,
   ready: 150,
   "swarm-init": 5,
+  "swarm-id": 2,
   "join-manager": 10,
   "join-worker": 5,
   register: 3,
@@ -35,6 +36,8 @@ function latency(type: string, name: string): number {
   if (type !== "command:remote:Command") return LATENCY_SECONDS[type] ?? 0;
   if (name.endsWith("-ready")) return LATENCY_SECONDS.ready;
   if (name.endsWith("-swarm-init")) return LATENCY_SECONDS["swarm-init"];
+  // Reads the swarm's and manager-0's IDs (docker info): as quick as a registration.
+  if (name.endsWith("-swarm-id")) return LATENCY_SECONDS["swarm-id"];
   if (name.endsWith("-join"))
     return LATENCY_SECONDS[name.includes("-manager-") ? "join-manager" : "join-worker"];
   if (name.endsWith("-register")) return LATENCY_SECONDS.register;
@@ -56,6 +59,9 @@ async function main() {
       if (type === "digitalocean:index/reservedIp:ReservedIp") return { ipAddress: "198.51.100.7" };
       if (name.endsWith("-swarm-init")) {
         return { stdout: JSON.stringify({ nodeId: "n0", workerToken: "w", managerToken: "m" }) };
+      }
+      if (name.endsWith("-swarm-id")) {
+        return { stdout: JSON.stringify({ nodeId: "n0", clusterId: "c0" }) };
       }
       return { stdout: `node-${name}` };
     },
