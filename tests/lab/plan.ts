@@ -148,6 +148,13 @@ async function main() {
     return (await res.json()) as Record<string, unknown>;
   };
   const calls = async (token: string, inputs: Record<string, unknown>) => {
+    // The account's DNS, as the lab has it: every zone the plan's domains name is there.
+    if (token === "digitalocean:index/getDomains:getDomains" && opts.domains !== undefined) {
+      const zones = [
+        ...new Set((JSON.parse(opts.domains) as { zone: string }[]).map((d) => d.zone)),
+      ];
+      return { domains: zones.map((name) => ({ name, ttl: 1800, urn: `do:domain:${name}` })) };
+    }
     if (!opts.doApi) return undefined;
     if (token === "digitalocean:index/getVolume:getVolume") {
       const { volumes } = (await doGet(`/v2/volumes?name=${inputs.name}`)) as {
