@@ -127,7 +127,7 @@ describe("imageBuildPaths", () => {
   test.each([
     [{ context: "/home/me/do-swarm" }, { context: "." }],
     [{ context: "/home/me/do-swarm/stacks/app" }, { context: "stacks/app" }],
-    [{ context: "/home/me/shared/app" }, { context: "../shared/app" }],
+    [{ context: "/home/me/common/app" }, { context: "../common/app" }],
     [
       { context: "/home/me/do-swarm/app", dockerfile: "Dockerfile.dev" },
       { context: "app", dockerfile: "app/Dockerfile.dev" },
