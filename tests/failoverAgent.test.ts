@@ -16,10 +16,13 @@ const TOKEN = "dop_v1_agent-test-token";
 const IP = "10.77.0.100";
 const AGENT = path.join(SCRIPTS_DIR, "failover-agent.sh");
 
-// docker: the leader flag, the node list and the local state come from files under $FAKE.
+// docker: the leader flag, the node list and the local state come from files under $FAKE. Out
+// of the swarm, node commands fail as docker's do ("This node is not a swarm manager").
 const FAKE_DOCKER = String.raw`#!/usr/bin/env bash
 case "$1 $2" in
-  "node inspect") cat "$FAKE/leader" ;;
+  "node inspect")
+    if [ "$(cat "$FAKE/state")" = inactive ]; then echo "This node is not a swarm manager." >&2; exit 1; fi
+    cat "$FAKE/leader" ;;
   "node ls") cat "$FAKE/nodes" ;;
   "info --format") cat "$FAKE/state" ;;
   *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
@@ -194,7 +197,7 @@ describeIfTools("failover agent", () => {
         `POST /v2/reserved_ips/${IP}/actions {"type":"assign","droplet_id":100}`,
       ]);
       expect(r.log()).toMatch(
-        /m1 \(127\.0\.0\.2\) has not answered on port \d+ for 2 checks: moving 10\.77\.0\.100 to m0/,
+        /m1 \(127\.0\.0\.2\) has not answered on port \d+ for \d+\.\d s \([2-9] checks\): moving 10\.77\.0\.100 to m0/,
       );
       // It waited on the action (polled until completed).
       expect(await until(() => r.log().includes("10.77.0.100 is on m0"), 5000)).toBe(true);

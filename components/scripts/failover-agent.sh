@@ -4,9 +4,12 @@
 # IP (the swarm's own consensus, no second one: keepalived's VRRP cannot cross DigitalOcean's
 # cloud firewalls). Every manager watches the holder, so a newly elected leader acts at once.
 #
-# The holder stops serving when it is powered off or unreachable, or its Docker is down (it no
-# longer answers on the swarm port PROBE_PORT for FAIL_CHECKS checks in a row), or swarm reports
-# it Down or drained, or the IP is on no manager at all. Then the leader assigns the IP to a
+# The holder stops serving when it is powered off or unreachable, or its Docker is down (it has
+# not answered on the swarm port PROBE_PORT for FAIL_CHECKS x INTERVAL_S seconds, and at least
+# its last two checks failed), or swarm reports it Down or drained, or the IP is on no manager.
+# The silence is measured by the clock, not by counting rounds: while the swarm elects a new
+# leader, a round's docker calls stall for seconds, and counting rounds made the new leader wait
+# for rounds it had already waited out. Then the leader assigns the IP to a
 # healthy manager (itself first), waits on DigitalOcean's action, retries the 422 "pending
 # event" while another action runs, and moves nothing for COOLDOWN_S afterwards. A holder that
 # serves keeps the IP: a manager coming back never takes it back (no flapping). The rolling
@@ -68,6 +71,12 @@ d = json.load(sys.stdin)
 r = eval(sys.argv[1])
 print("\n".join(r) if isinstance(r, list) else ("" if r is None else r))
 ' "$1"
+}
+
+# now_ms: milliseconds since the epoch (bash 5's EPOCHREALTIME, whatever the locale's decimal mark).
+now_ms() {
+  local t=${EPOCHREALTIME//[!0-9]/}
+  echo $((t / 1000))
 }
 
 # answers HOST PORT: whether HOST accepts a TCP connection on PORT within a second.
@@ -147,8 +156,9 @@ why_not_serving() {
     Drain) echo "$HOLDER_NAME is drained" && return ;;
     Pause) echo "$HOLDER_NAME is paused" && return ;;
   esac
-  if [ "$FAILS" -ge "$FAIL_CHECKS" ]; then
-    echo "$HOLDER_NAME ($HOLDER_IP) has not answered on port $PROBE_PORT for $FAILS checks"
+  local silent_ms=$(($(now_ms) - HEARD_MS))
+  if [ "$FAILS" -ge 2 ] && [ "$silent_ms" -ge $((FAIL_CHECKS * INTERVAL_S * 1000)) ]; then
+    echo "$HOLDER_NAME ($HOLDER_IP) has not answered on port $PROBE_PORT for $((silent_ms / 1000)).$((silent_ms % 1000 / 100)) s ($FAILS checks)"
   fi
 }
 
@@ -187,7 +197,9 @@ wait_action() {
         errored) log "action $id errored" && return 1 ;;
       esac
     fi
-    sleep 1
+    # Half a second: the IP serves again the moment the action completes, and a move is rare
+    # (DigitalOcean allows 250 requests a minute).
+    sleep 0.5
   done
   log "action $id did not complete within 120 s"
   return 1
@@ -251,12 +263,19 @@ stop_service() {
 cmd_run() {
   load_conf
   FAILS=0 LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
-  HOLDER_STATUS="" MANAGERS=""
+  HOLDER_STATUS="" MANAGERS="" HEARD_MS=0 WATCHED_ID=""
   local was_leader=0 leader left=0 state view reason target
   log "watching $IP (managers tagged $TAG, every ${INTERVAL_S}s, cool-down ${COOLDOWN_S}s)"
   while true; do
-    # Removed with the node: once it has left the swarm, the token has no business here.
-    state=$(timeout 5 docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) || state=unknown
+    leader=0
+    is_leader && leader=1
+    # Removed with the node: once it has left the swarm, the token has no business here. Asked
+    # only when this node is not the leader (a leader is in the swarm), with a short bound:
+    # `docker info` on a manager stalls while the swarm elects a leader.
+    state=unknown
+    if [ "$leader" = 0 ]; then
+      state=$(timeout 2 docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) || state=unknown
+    fi
     if [ "$state" = inactive ]; then
       left=$((left + 1))
       if [ "$left" -ge 3 ]; then
@@ -266,18 +285,24 @@ cmd_run() {
         [ -d "$RUN_DIR/systemd/system" ] && { rm -f "$UNIT_FILE"; systemctl disable --now "$UNIT" >/dev/null 2>&1 || true; }
         exit 0
       fi
-    else
+    elif [ "$state" != unknown ]; then
       left=0
     fi
-    leader=0
-    is_leader && leader=1
     if { [ "$leader" = 1 ] && [ "$was_leader" = 0 ]; } ||
       [ $((SECONDS - LAST_REFRESH)) -ge $((leader ? 15 : 60)) ]; then
       refresh || true
       [ "$leader" = 1 ] && [ "$was_leader" = 0 ] && log "this node leads the swarm: it decides where $IP goes"
     fi
     if [ -n "$HOLDER_IP" ] && [ "$HOLDER_IP" != - ]; then
-      if answers "$HOLDER_IP" "$PROBE_PORT"; then FAILS=0; else FAILS=$((FAILS + 1)); fi
+      # A new holder is watched from now: its silence starts when it became the holder.
+      if [ "$HOLDER_ID" != "$WATCHED_ID" ]; then
+        WATCHED_ID=$HOLDER_ID HEARD_MS=$(now_ms) FAILS=0
+      fi
+      if answers "$HOLDER_IP" "$PROBE_PORT"; then
+        FAILS=0 HEARD_MS=$(now_ms)
+      else
+        FAILS=$((FAILS + 1))
+      fi
     fi
     if [ "$leader" = 1 ]; then
       view=$(swarm_view)
@@ -295,7 +320,7 @@ cmd_run() {
             # shellcheck disable=SC2086 # "id name"
             assign $target || log "moving $IP failed; trying again next round"
             LAST_MOVE=$SECONDS
-            FAILS=0
+            FAILS=0 WATCHED_ID=""
             refresh || true
           fi
         fi

@@ -207,6 +207,10 @@ lab_up() {
   done
   printf '%s\n]\n' "$json" >"$LAB_RUN/hosts.json"
 
+  # The engines run with the daemon.json the program gives every droplet (its raft ticks decide
+  # how long a swarm without its leader waits: the front-door scenarios measure that).
+  "$LAB_DIR/../../node_modules/.bin/ts-node" --transpile-only "$LAB_DIR/../tools/print-daemon-json.ts" \
+    >"$LAB_RUN/daemon.json" || lab_die "rendering the droplets' daemon.json failed" || return 1
   for ((i = 0; i < n; i++)); do
     lab_host_create "$i" "$(lab_name "$i")" || return 1
   done
@@ -327,6 +331,7 @@ lab_host_start() {
   (nsenter --target "$pid" --net --mount --uts -- setsid dockerd \
     --data-root "$hdir/docker" --exec-root /run/docker --pidfile /run/docker.pid \
     -H unix:///run/docker.sock --bridge none --iptables=false --ip-masq=false \
+    --config-file "$LAB_RUN/daemon.json" \
     --cgroup-parent "/$(lab_ns "$i")" \
     </dev/null >>"$ldir/dockerd.log" 2>&1 &)
   nsenter --target "$pid" --net --mount --uts -- /usr/sbin/sshd -f "$hdir/sshd_config" \

@@ -1,0 +1,7 @@
+// Prints the /etc/docker/daemon.json every droplet boots with (the lab starts its engines with it).
+import { daemonJson } from "../../components/cloudInit";
+import { DEFAULTS } from "../../components/config";
+
+process.stdout.write(
+  JSON.stringify(daemonJson({ dockerVersion: DEFAULTS.dockerVersion }), null, 2) + "\n",
+);
