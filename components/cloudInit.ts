@@ -11,38 +11,19 @@ export interface UserDataArgs {
 }
 
 /**
- * How quickly the managers replace a raft leader that stopped answering, in swarmkit's raft ticks
- * (one second each: `TickInterval` defaults to `time.Second` in swarmkit's
- * manager/state/raft/raft.go and dockerd does not change it). dockerd passes these two daemon.json
- * keys to swarmkit's raft (moby's cmd/dockerd: `RaftElectionTick: cli.Config.SwarmRaftElectionTick`);
- * no CLI flag or `docker swarm update` sets them.
- *
- * Swarm's default is 10: etcd's raft waits a random 10-19 ticks without the leader's heartbeat
- * before it campaigns, so a leader powered off left the swarm leaderless for 10-20 s (measured
- * in the lab: 14-22 s), and with it the reserved IP's failover agent, which acts only on the
- * leader (#10). 3 ticks (3-5 s) still means three missed heartbeats in a row: the managers share
- * a VPC with sub-millisecond round trips, where Consul's production guidance runs raft with a
- * 1 s leader timeout. The cost of a spurious election is a few seconds of a read-only control
- * plane; running tasks are not touched. Heartbeats stay at 1 tick, swarm's default.
- *
- * Every manager must agree: swarmkit warns "the cluster may be unstable" when a manager's ticks
- * differ from the cluster spec's, which `swarm init` takes from the first manager's. Droplets
- * ignore changes of their user data, so a cluster made before this setting keeps swarm's 10 on
- * the managers it has until they are replaced (README, "Operating the cluster").
- */
-export const RAFT_TICKS = { heartbeat: 1, election: 3 } as const;
-
-/**
  * Docker's daemon settings for a swarm node. Log rotation keeps container logs from filling the
- * disk. `live-restore` stays off: Docker refuses to start in swarm mode with it on. The raft
- * ticks only matter on managers, but a worker promoted later must already have them.
+ * disk. `live-restore` stays off: Docker refuses to start in swarm mode with it on.
+ *
+ * Swarm's raft election timeout (10-20 s after the leader is lost) cannot be shortened here:
+ * dockerd's config struct has `swarm-raft-election-tick`, but no flag, and daemon.json keys
+ * without a flag are refused (moby v28.5.2 daemon/config/config.go, findConfigurationConflicts:
+ * "the following directives don't match any configuration option"; the lab's dockerd refused to
+ * start with them). The failover agent works around the wait instead (failover-agent.sh).
  */
 export function daemonJson(args: UserDataArgs): Record<string, unknown> {
   return {
     "log-driver": "json-file",
     "log-opts": { "max-size": args.logMaxSize ?? "10m", "max-file": String(args.logMaxFiles ?? 5) },
-    "swarm-raft-heartbeat-tick": RAFT_TICKS.heartbeat,
-    "swarm-raft-election-tick": RAFT_TICKS.election,
   };
 }
 

@@ -49,8 +49,11 @@ async function rig(holder: number, listening: number[], actionSeconds = 1): Prom
     fs.mkdirSync(d, { recursive: true });
   }
   fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
-  fs.writeFileSync(path.join(bin, "hostname"), "#!/bin/sh\necho m0\n", { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "hostname"), '#!/bin/sh\ncat "$FAKE/hostname"\n', {
+    mode: 0o755,
+  });
   const write = (name: string, text: string) => fs.writeFileSync(path.join(fake, name), text);
+  write("hostname", "m0\n");
   write("leader", "true\n");
   write("state", "active\n");
   write("nodes", "m0 Ready Active\nm1 Ready Active\nm2 Ready Active\n");
@@ -252,6 +255,64 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   }, 40000);
+
+  // The holder was the raft leader: the swarm has none until raft's election (10-20 s), and
+  // this node's engine does not answer node commands meanwhile (leader "false": a follower).
+  const leaderWasHolder =
+    "m0 Ready Active Reachable\nm1 Ready Active Leader\nm2 Ready Active Reachable\n";
+
+  test("the holder was the leader: the lowest-named manager left moves the IP without waiting for an election", async () => {
+    const r = await rig(1, [0, 2]);
+    try {
+      r.write("leader", "false\n");
+      r.write("nodes", leaderWasHolder);
+      expect((await install(r)).status).toBe(0);
+      // It read the swarm's view while it had a leader; now the leader is gone too.
+      await sleep(1500);
+      r.write("nodes", "");
+      expect(await until(() => r.api.holder(IP) === 100, 10000)).toBe(true);
+      expect(r.log()).toMatch(
+        /m1 \(127\.0\.0\.2\) has not answered .*: moving 10\.77\.0\.100 to m0 \(decided by the lowest-named manager left \(the holder was the leader\)\)/,
+      );
+      expect(r.posts()).toHaveLength(1);
+    } finally {
+      await teardown(r);
+    }
+  }, 20000);
+
+  test("the holder was the leader: a manager left that is not the lowest-named one defers", async () => {
+    const r = await rig(1, [0, 2]);
+    try {
+      r.write("hostname", "m2\n");
+      r.write("leader", "false\n");
+      r.write("nodes", leaderWasHolder);
+      expect((await install(r)).status).toBe(0);
+      await sleep(8000);
+      expect(r.posts()).toEqual([]);
+      expect(r.api.holder(IP)).toBe(101);
+    } finally {
+      await teardown(r);
+    }
+  }, 20000);
+
+  test("a manager that reaches no majority of the managers moves nothing, leader or not", async () => {
+    const r = await rig(1, [0]); // m1 (the holder) and m2 silent: cut off from both
+    try {
+      expect((await install(r)).status).toBe(0);
+      expect(
+        await until(
+          () => r.log().includes("but only 1 of 3 managers answer here: moving nothing"),
+          8000,
+        ),
+      ).toBe(true);
+      r.write("leader", "false\n");
+      r.write("nodes", leaderWasHolder);
+      await sleep(4000);
+      expect(r.posts()).toEqual([]);
+    } finally {
+      await teardown(r);
+    }
+  }, 20000);
 
   test("once its node has left the swarm, the agent removes itself and the token", async () => {
     const r = await rig(0, [0, 1, 2]);

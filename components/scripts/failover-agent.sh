@@ -79,6 +79,28 @@ now_ms() {
   echo $((t / 1000))
 }
 
+# probe IP: checks whether the manager at IP answers on PROBE_PORT, and keeps when it last did
+# (HEARD, epoch ms; from when it was first probed if it never did) and how many checks in a row
+# it has missed (FAILED).
+declare -A HEARD=() FAILED=()
+probe() {
+  [ -n "$1" ] && [ "$1" != - ] || return 0
+  [ -n "${HEARD[$1]:-}" ] || HEARD[$1]=$(now_ms) FAILED[$1]=0
+  if answers "$1" "$PROBE_PORT"; then
+    HEARD[$1]=$(now_ms) FAILED[$1]=0
+  else
+    FAILED[$1]=$((${FAILED[$1]:-0} + 1))
+  fi
+}
+
+# silent IP: whether the manager at IP has not answered for FAIL_CHECKS x INTERVAL_S seconds,
+# with its last two checks or more missed (one lost connect is not a failure). Sets SILENT_MS.
+silent() {
+  [ -n "${HEARD[$1]:-}" ] || return 1
+  SILENT_MS=$(($(now_ms) - HEARD[$1]))
+  [ "${FAILED[$1]}" -ge 2 ] && [ "$SILENT_MS" -ge $((FAIL_CHECKS * INTERVAL_S * 1000)) ]
+}
+
 # answers HOST PORT: whether HOST accepts a TCP connection on PORT within a second.
 answers() {
   timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
@@ -130,9 +152,31 @@ is_leader() {
   [ "$(timeout 2 docker node inspect self --format '{{.ManagerStatus.Leader}}' 2>/dev/null)" = true ]
 }
 
-# swarm_view: "hostname status availability" of every node, as the leader sees them.
+# swarm_view: "hostname status availability manager-status" of every node, as the leader sees
+# them (manager-status: Leader, Reachable, Unreachable; empty for workers). Nothing while the
+# swarm has no leader: a follower's engine forwards the call to the leader.
 swarm_view() {
-  timeout 5 docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' 2>/dev/null || true
+  timeout 3 docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}' 2>/dev/null || true
+}
+
+# majority: prints "ANSWERING TOTAL LOWEST": how many of the cluster's active managers (by the
+# API's list) answer on PROBE_PORT, this node counted as answering and the holder not probed
+# when it is silent; and the lowest name among the answering ones. A manager that reaches no
+# majority is cut off from the others (a partition, or its own network): it moves nothing, so
+# two sides of a partition never fight over the IP.
+majority() {
+  local self id name status ip n=0 total=0 lowest=""
+  self=$(hostname)
+  while read -r id name status ip; do
+    if [ -z "$id" ] || [ "$status" != active ]; then continue; fi
+    total=$((total + 1))
+    if [ "$name" = "$self" ] || { [ "$id" != "$HOLDER_ID" ] && answers "$ip" "$PROBE_PORT"; } ||
+      { [ "$id" = "$HOLDER_ID" ] && [ "${FAILED[$ip]:-0}" = 0 ]; }; then
+      n=$((n + 1))
+      if [ -z "$lowest" ] || [[ $name < $lowest ]]; then lowest=$name; fi
+    fi
+  done <<<"$MANAGERS"
+  echo "$n $total $lowest"
 }
 
 # why_not_serving VIEW: prints why the holder does not serve, nothing when it does.
@@ -150,15 +194,20 @@ why_not_serving() {
     echo "$HOLDER_NAME is $HOLDER_STATUS"
     return
   fi
-  read -r _ st av < <(awk -v n="$HOLDER_NAME" '$1 == n' <<<"$view") || true
+  read -r _ st av _ < <(awk -v n="$HOLDER_NAME" '$1 == n' <<<"$view") || true
   case "${st:-}" in Down | Disconnected) echo "swarm reports $HOLDER_NAME $st" && return ;; esac
   case "${av:-}" in
     Drain) echo "$HOLDER_NAME is drained" && return ;;
     Pause) echo "$HOLDER_NAME is paused" && return ;;
   esac
-  local silent_ms=$(($(now_ms) - HEARD_MS))
-  if [ "$FAILS" -ge 2 ] && [ "$silent_ms" -ge $((FAIL_CHECKS * INTERVAL_S * 1000)) ]; then
-    echo "$HOLDER_NAME ($HOLDER_IP) has not answered on port $PROBE_PORT for $((silent_ms / 1000)).$((silent_ms % 1000 / 100)) s ($FAILS checks)"
+  silence
+}
+
+# silence: prints that the holder has not answered for long enough, nothing otherwise.
+silence() {
+  [ -n "$HOLDER_NAME" ] || return 0
+  if silent "$HOLDER_IP"; then
+    echo "$HOLDER_NAME ($HOLDER_IP) has not answered on port $PROBE_PORT for $((SILENT_MS / 1000)).$((SILENT_MS % 1000 / 100)) s (${FAILED[$HOLDER_IP]} checks)"
   fi
 }
 
@@ -169,7 +218,7 @@ choose_target() {
   self=$(hostname)
   while read -r id name status ip; do
     if [ -z "$id" ] || [ "$id" = "$HOLDER_ID" ] || [ "$status" != active ]; then continue; fi
-    read -r _ st av < <(awk -v n="$name" '$1 == n' <<<"$view") || continue
+    read -r _ st av _ < <(awk -v n="$name" '$1 == n' <<<"$view") || continue
     # This node runs and answers (it is the leader): only its availability counts. Right after
     # an election the new leader shows every node Unknown until their agents report again.
     if [ "$name" = "$self" ]; then
@@ -206,10 +255,10 @@ wait_action() {
 }
 
 # assign ID NAME: assigns the IP to droplet ID and waits for it. A 422 means another action on
-# the IP is pending (a resize hand-off, a previous leader's move): retried every 2 s for up to a
-# minute, and given up when the IP meanwhile landed on a manager that serves.
+# the IP is pending (a resize hand-off, another manager's move): retried every 2 s for up to a
+# minute, and given up when the IP meanwhile landed on another manager that serves.
 assign() {
-  local id=$1 name=$2 action k
+  local id=$1 name=$2 from=$HOLDER_ID action k
   for ((k = 0; k < 30; k++)); do
     api POST "/reserved_ips/$IP/actions" "{\"type\":\"assign\",\"droplet_id\":$id}"
     case "$API_STATUS" in
@@ -227,6 +276,11 @@ assign() {
         sleep 2
         refresh || true
         if [ "$HOLDER_ID" = "$id" ]; then return 0; fi
+        if [ -n "$HOLDER_ID" ] && [ "$HOLDER_ID" != "$from" ] && [ -n "$HOLDER_IP" ] &&
+          answers "$HOLDER_IP" "$PROBE_PORT"; then
+          log "$IP landed on $HOLDER_NAME meanwhile, which serves: leaving it there"
+          return 0
+        fi
         ;;
       401 | 403)
         log "the failover token was refused (HTTP $API_STATUS): it needs reserved_ip:update and the read scopes (see README, \"The entry point\")"
@@ -262,9 +316,10 @@ stop_service() {
 
 cmd_run() {
   load_conf
-  FAILS=0 LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
-  HOLDER_STATUS="" MANAGERS="" HEARD_MS=0 WATCHED_ID=""
-  local was_leader=0 leader left=0 state view reason target
+  LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
+  HOLDER_STATUS="" MANAGERS="" VIEW="" VIEW_AT=-100000 SILENT_MS=0
+  local was_leader=0 leader left=0 state view reason target decider answering total lowest
+  local leader_name leader_ip
   log "watching $IP (managers tagged $TAG, every ${INTERVAL_S}s, cool-down ${COOLDOWN_S}s)"
   while true; do
     leader=0
@@ -293,40 +348,66 @@ cmd_run() {
       refresh || true
       [ "$leader" = 1 ] && [ "$was_leader" = 0 ] && log "this node leads the swarm: it decides where $IP goes"
     fi
-    if [ -n "$HOLDER_IP" ] && [ "$HOLDER_IP" != - ]; then
-      # A new holder is watched from now: its silence starts when it became the holder.
-      if [ "$HOLDER_ID" != "$WATCHED_ID" ]; then
-        WATCHED_ID=$HOLDER_ID HEARD_MS=$(now_ms) FAILS=0
-      fi
-      if answers "$HOLDER_IP" "$PROBE_PORT"; then
-        FAILS=0 HEARD_MS=$(now_ms)
-      else
-        FAILS=$((FAILS + 1))
-      fi
-    fi
+    probe "$HOLDER_IP"
+    # Who decides. The raft leader, on its own view of the swarm. But when the holder that went
+    # silent was the leader itself, the swarm has no leader for 10-20 s (raft's election
+    # timeout, which dockerd does not let us shorten: components/cloudInit.ts): then the
+    # managers that are left apply one fixed rule instead of waiting, on the view they kept
+    # from before: the lowest-named manager that answers decides, if the answering ones are a
+    # majority. They all see the same silence and the same names, so exactly one decides; a
+    # leader elected meanwhile finds the IP on a manager that serves, or its assign answered
+    # 422 while this one's is pending (assign gives up then).
+    decider="" reason=""
     if [ "$leader" = 1 ]; then
       view=$(swarm_view)
+      [ -z "$view" ] || VIEW=$view VIEW_AT=$SECONDS
       reason=$(why_not_serving "$view")
-      if [ -n "$reason" ] && [ $((SECONDS - LAST_MOVE)) -ge "$COOLDOWN_S" ]; then
-        # Decide on a fresh view: the holder may have changed since the last refresh.
-        refresh || true
-        reason=$(why_not_serving "$view")
-        if [ -n "$reason" ]; then
-          target=$(choose_target "$view")
-          if [ -z "$target" ]; then
-            log "$reason, but no other manager is Ready, Active and answering: leaving $IP"
-          else
-            log "$reason: moving $IP to ${target#* }"
-            # shellcheck disable=SC2086 # "id name"
-            assign $target || log "moving $IP failed; trying again next round"
-            LAST_MOVE=$SECONDS
-            FAILS=0 WATCHED_ID=""
-            refresh || true
-          fi
-        fi
-      elif [ -n "$reason" ]; then
-        log "$reason, but the last move was $((SECONDS - LAST_MOVE)) s ago (cool-down ${COOLDOWN_S}s)"
+      decider="the leader"
+    else
+      if [ $((SECONDS - VIEW_AT)) -ge 5 ]; then
+        view=$(swarm_view)
+        [ -z "$view" ] || VIEW=$view VIEW_AT=$SECONDS
       fi
+      view=$VIEW
+      # The leader is watched too: when it goes silent, the holder is read again (a follower
+      # reads it only every minute otherwise), so a leader that held the IP is known to.
+      leader_name=$(awk '$4 == "Leader" { print $1 }' <<<"$VIEW")
+      leader_ip=$(awk -v n="$leader_name" '$2 == n { print $4 }' <<<"$MANAGERS")
+      if [ -n "$leader_name" ] && [ "$leader_name" != "$HOLDER_NAME" ]; then
+        probe "$leader_ip"
+        if silent "$leader_ip" && [ $((SECONDS - LAST_REFRESH)) -ge 5 ]; then refresh || true; fi
+      fi
+      if [ -n "$HOLDER_NAME" ] && [ "$HOLDER_NAME" = "$leader_name" ]; then
+        # Only the silence counts: the kept view is from before the leader went.
+        reason=$(silence)
+        decider="the lowest-named manager left (the holder was the leader)"
+      fi
+    fi
+    if [ -n "$reason" ] && [ $((SECONDS - LAST_MOVE)) -ge "$COOLDOWN_S" ]; then
+      # Decide on a fresh view: the holder may have changed since the last refresh.
+      refresh || true
+      if [ "$leader" = 1 ]; then reason=$(why_not_serving "$view"); else reason=$(silence); fi
+      read -r answering total lowest < <(majority)
+      if [ -z "$reason" ]; then
+        :
+      elif [ $((answering * 2)) -le "$total" ]; then
+        log "$reason, but only $answering of $total managers answer here: moving nothing (cut off?)"
+      elif [ "$leader" = 0 ] && [ "$lowest" != "$(hostname)" ]; then
+        : # $lowest decides
+      else
+        target=$(choose_target "$view")
+        if [ -z "$target" ]; then
+          log "$reason, but no other manager is Ready, Active and answering: leaving $IP"
+        else
+          log "$reason: moving $IP to ${target#* } (decided by $decider)"
+          # shellcheck disable=SC2086 # "id name"
+          assign $target || log "moving $IP failed; trying again next round"
+          LAST_MOVE=$SECONDS
+          refresh || true
+        fi
+      fi
+    elif [ -n "$reason" ] && [ "$leader" = 1 ]; then
+      log "$reason, but the last move was $((SECONDS - LAST_MOVE)) s ago (cool-down ${COOLDOWN_S}s)"
     fi
     was_leader=$leader
     sleep "$INTERVAL_S"
