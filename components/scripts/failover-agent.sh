@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The reserved IP's failover agent: keeps the cluster's reserved IP on a manager that serves.
-# Runs on every manager; only the swarm's raft leader acts, so two managers never fight over the
-# IP (the swarm's own consensus, no second one: keepalived's VRRP cannot cross DigitalOcean's
-# cloud firewalls). Every manager watches the holder, so a newly elected leader acts at once.
+# Runs on every manager; exactly one decides, so two managers never fight over the IP, and no
+# second consensus protocol is run (keepalived's VRRP cannot cross DigitalOcean's cloud
+# firewalls): normally the swarm's raft leader. When the silent holder WAS the raft leader, the
+# swarm has no leader for raft's 10-20 s election; the managers left then apply one fixed rule
+# to the swarm's last view: the lowest-named manager that answers decides (see cmd_run). A
+# manager that reaches no majority of the managers moves nothing, leader or not.
 #
 # The holder stops serving when it is powered off or unreachable, or its Docker is down (it has
 # not answered on the swarm port PROBE_PORT for FAIL_CHECKS x INTERVAL_S seconds, and at least
 # its last two checks failed), or swarm reports it Down or drained, or the IP is on no manager.
-# The silence is measured by the clock, not by counting rounds: while the swarm elects a new
-# leader, a round's docker calls stall for seconds, and counting rounds made the new leader wait
-# for rounds it had already waited out. Then the leader assigns the IP to a
-# healthy manager (itself first), waits on DigitalOcean's action, retries the 422 "pending
-# event" while another action runs, and moves nothing for COOLDOWN_S afterwards. A holder that
-# serves keeps the IP: a manager coming back never takes it back (no flapping). The rolling
-# resize's drain of the holder is the same case: the leader moves the IP off a drained node.
+# The silence is measured by the clock, not by counting rounds: while the swarm has no leader,
+# a round's docker calls stall for seconds. Then the decider assigns the IP to a healthy
+# manager (itself first), waits on DigitalOcean's action, retries the 422 "pending event" while
+# another action runs, and moves nothing for COOLDOWN_S afterwards. A holder that serves keeps
+# the IP: a manager coming back never takes it back (no flapping). The rolling resize's drain of
+# the holder is the same case: the leader moves the IP off a drained node.
 #
 # Usage (the program runs `install` on every manager, the failover token on stdin, never in
 # argv; changing the token or any setting runs it again in place):

@@ -166,7 +166,7 @@ main() {
     "under load: an update of the edge itself (a new route), measured"
     "front door: the reserved IP's holder (not the leader) powered off under load: the agent moves it"
     "front door: the old holder comes back: the IP stays where it is"
-    "front door: the holder that is also the raft leader powered off under load: moved after the election"
+    "front door: the holder that is also the raft leader powered off under load: the lowest-named manager left moves it"
     "front door: a pulumi up replay after the failovers leaves the IP where it is"
     "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
   )
