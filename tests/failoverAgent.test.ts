@@ -19,6 +19,8 @@ const AGENT = path.join(SCRIPTS_DIR, "failover-agent.sh");
 // docker: the leader flag, the node list and the local state come from files under $FAKE. Out
 // of the swarm, node commands fail as docker's do ("This node is not a swarm manager").
 const FAKE_DOCKER = String.raw`#!/usr/bin/env bash
+# A "stall" file: no leader, so a follower's engine holds node commands (until raft elects one).
+case "$1 $2" in "node inspect" | "node ls") if [ -e "$FAKE/stall" ]; then sleep 30; fi ;; esac
 case "$1 $2" in
   "node inspect")
     if [ "$(cat "$FAKE/state")" = inactive ]; then echo "This node is not a swarm manager." >&2; exit 1; fi
@@ -279,6 +281,23 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   }, 20000);
+
+  test("the holder was the leader: the decision is not held up by an engine that stalls without a leader", async () => {
+    const r = await rig(1, [0, 2]);
+    try {
+      r.write("leader", "false\n");
+      r.write("nodes", leaderWasHolder);
+      expect((await install(r)).status).toBe(0);
+      await sleep(1500);
+      r.write("stall", "");
+      const t0 = Date.now();
+      expect(await until(() => r.api.holder(IP) === 100, 15000)).toBe(true);
+      // 2 s of silence (test settings), checks every ~1.5 s, the assign action 1 s.
+      expect(Date.now() - t0).toBeLessThan(7000);
+    } finally {
+      await teardown(r);
+    }
+  }, 25000);
 
   test("the holder was the leader: a manager left that is not the lowest-named one defers", async () => {
     const r = await rig(1, [0, 2]);

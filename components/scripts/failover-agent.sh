@@ -81,19 +81,11 @@ now_ms() {
   echo $((t / 1000))
 }
 
-# probe IP: checks whether the manager at IP answers on PROBE_PORT, and keeps when it last did
-# (HEARD, epoch ms; from when it was first probed if it never did) and how many checks in a row
-# it has missed (FAILED).
+# Every other manager is checked each round (probe_round): when it last answered on PROBE_PORT
+# (HEARD, epoch ms; from when it was first checked if it never did) and how many checks in a row
+# it has missed (FAILED), by private address. Every manager's, not just the holder's: a holder
+# learnt late (the IP moved by someone else) comes with its history.
 declare -A HEARD=() FAILED=()
-probe() {
-  [ -n "$1" ] && [ "$1" != - ] || return 0
-  [ -n "${HEARD[$1]:-}" ] || HEARD[$1]=$(now_ms) FAILED[$1]=0
-  if answers "$1" "$PROBE_PORT"; then
-    HEARD[$1]=$(now_ms) FAILED[$1]=0
-  else
-    FAILED[$1]=$((${FAILED[$1]:-0} + 1))
-  fi
-}
 
 # silent IP: whether the manager at IP has not answered for FAIL_CHECKS x INTERVAL_S seconds,
 # with its last two checks or more missed (one lost connect is not a failure). Sets SILENT_MS.
@@ -147,11 +139,48 @@ refresh() {
   LAST_REFRESH=$SECONDS
 }
 
-# Docker calls are time-limited: without a leader (an election) a manager's answers stall, and
-# a loop held up by one would notice late that this node was elected. 2 s: a leader answers
-# about itself at once.
-is_leader() {
-  [ "$(timeout 2 docker node inspect self --format '{{.ManagerStatus.Leader}}' 2>/dev/null)" = true ]
+# leader_state: "leader", "follower", "out" (this node is no manager in a swarm: it left, or
+# was demoted) or "unknown" (no answer in time). Time-limited: a follower's engine forwards the
+# question to the leader, and without a leader it stalls until raft has elected one (seen in
+# the lab: 20 s); a leader answers about itself at once.
+leader_state() {
+  local out
+  if out=$(timeout 1.5 docker node inspect self --format '{{.ManagerStatus.Leader}}' 2>&1); then
+    if [ "$out" = true ]; then echo leader; else echo follower; fi
+    return
+  fi
+  case "$out" in
+    *"not a swarm manager"* | *"not part of a swarm"*) echo out ;;
+    *) echo unknown ;;
+  esac
+}
+
+# probe_round: asks, all at once, whether this node leads (LEADER_STATE) and whether every
+# other manager answers (probe's bookkeeping), so a round takes about a second whatever stalls.
+probe_round() {
+  local d=$RUN_DIR/do-swarm-failover.round id name status ip pids=() self
+  self=$(hostname)
+  rm -rf "$d"
+  mkdir -p "$d"
+  leader_state >"$d/leader" &
+  pids+=($!)
+  while read -r id name status ip; do
+    if [ -z "$ip" ] || [ "$ip" = - ] || [ "$name" = "$self" ]; then continue; fi
+    { if answers "$ip" "$PROBE_PORT"; then : >"$d/ok-$ip"; fi; } &
+    pids+=($!)
+  done <<<"$MANAGERS"
+  wait "${pids[@]}" || true
+  while read -r id name status ip; do
+    if [ -z "$ip" ] || [ "$ip" = - ] || [ "$name" = "$self" ]; then continue; fi
+    [ -n "${HEARD[$ip]:-}" ] || HEARD[$ip]=$(now_ms) FAILED[$ip]=0
+    if [ -e "$d/ok-$ip" ]; then
+      HEARD[$ip]=$(now_ms) FAILED[$ip]=0
+    else
+      FAILED[$ip]=$((${FAILED[$ip]:-0} + 1))
+    fi
+  done <<<"$MANAGERS"
+  LEADER_STATE=$(cat "$d/leader" 2>/dev/null || echo unknown)
+  rm -rf "$d"
 }
 
 # swarm_view: "hostname status availability manager-status" of every node, as the leader sees
@@ -162,8 +191,8 @@ swarm_view() {
 }
 
 # majority: prints "ANSWERING TOTAL LOWEST": how many of the cluster's active managers (by the
-# API's list) answer on PROBE_PORT, this node counted as answering and the holder not probed
-# when it is silent; and the lowest name among the answering ones. A manager that reaches no
+# API's list) answered their last check, this node counted as answering; and the lowest name
+# among the answering ones. A manager that reaches no
 # majority is cut off from the others (a partition, or its own network): it moves nothing, so
 # two sides of a partition never fight over the IP.
 majority() {
@@ -172,8 +201,7 @@ majority() {
   while read -r id name status ip; do
     if [ -z "$id" ] || [ "$status" != active ]; then continue; fi
     total=$((total + 1))
-    if [ "$name" = "$self" ] || { [ "$id" != "$HOLDER_ID" ] && answers "$ip" "$PROBE_PORT"; } ||
-      { [ "$id" = "$HOLDER_ID" ] && [ "${FAILED[$ip]:-0}" = 0 ]; }; then
+    if [ "$name" = "$self" ] || [ "${FAILED[$ip]:-1}" = 0 ]; then
       n=$((n + 1))
       if [ -z "$lowest" ] || [[ $name < $lowest ]]; then lowest=$name; fi
     fi
@@ -324,13 +352,12 @@ cmd_run() {
   local leader_name leader_ip
   log "watching $IP (managers tagged $TAG, every ${INTERVAL_S}s, cool-down ${COOLDOWN_S}s)"
   while true; do
+    probe_round
     leader=0
-    is_leader && leader=1
-    # Removed with the node: once it has left the swarm, the token has no business here. Asked
-    # only when this node is not the leader (a leader is in the swarm), with a short bound:
-    # `docker info` on a manager stalls while the swarm elects a leader.
+    [ "$LEADER_STATE" = leader ] && leader=1
+    # Removed with the node: once it has left the swarm, the token has no business here.
     state=unknown
-    if [ "$leader" = 0 ]; then
+    if [ "$LEADER_STATE" = out ]; then
       state=$(timeout 2 docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) || state=unknown
     fi
     if [ "$state" = inactive ]; then
@@ -342,7 +369,7 @@ cmd_run() {
         [ -d "$RUN_DIR/systemd/system" ] && { rm -f "$UNIT_FILE"; systemctl disable --now "$UNIT" >/dev/null 2>&1 || true; }
         exit 0
       fi
-    elif [ "$state" != unknown ]; then
+    else
       left=0
     fi
     if { [ "$leader" = 1 ] && [ "$was_leader" = 0 ]; } ||
@@ -350,7 +377,6 @@ cmd_run() {
       refresh || true
       [ "$leader" = 1 ] && [ "$was_leader" = 0 ] && log "this node leads the swarm: it decides where $IP goes"
     fi
-    probe "$HOLDER_IP"
     # Who decides. The raft leader, on its own view of the swarm. But when the holder that went
     # silent was the leader itself, the swarm has no leader for 10-20 s (raft's election
     # timeout, which dockerd does not let us shorten: components/cloudInit.ts): then the
@@ -366,7 +392,9 @@ cmd_run() {
       reason=$(why_not_serving "$view")
       decider="the leader"
     else
-      if [ $((SECONDS - VIEW_AT)) -ge 5 ]; then
+      # Asked only while this node's engine answers (the swarm has a leader): a stale view is
+      # what the rule below needs anyway.
+      if [ "$LEADER_STATE" = follower ] && [ $((SECONDS - VIEW_AT)) -ge 5 ]; then
         view=$(swarm_view)
         [ -z "$view" ] || VIEW=$view VIEW_AT=$SECONDS
       fi
@@ -375,9 +403,9 @@ cmd_run() {
       # reads it only every minute otherwise), so a leader that held the IP is known to.
       leader_name=$(awk '$4 == "Leader" { print $1 }' <<<"$VIEW")
       leader_ip=$(awk -v n="$leader_name" '$2 == n { print $4 }' <<<"$MANAGERS")
-      if [ -n "$leader_name" ] && [ "$leader_name" != "$HOLDER_NAME" ]; then
-        probe "$leader_ip"
-        if silent "$leader_ip" && [ $((SECONDS - LAST_REFRESH)) -ge 5 ]; then refresh || true; fi
+      if [ -n "$leader_name" ] && [ "$leader_name" != "$HOLDER_NAME" ] && silent "$leader_ip" &&
+        [ $((SECONDS - LAST_REFRESH)) -ge 5 ]; then
+        refresh || true
       fi
       if [ -n "$HOLDER_NAME" ] && [ "$HOLDER_NAME" = "$leader_name" ]; then
         # Only the silence counts: the kept view is from before the leader went.

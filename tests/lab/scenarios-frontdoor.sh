@@ -129,6 +129,7 @@ fd_timeline() {
   for k in 0 1 2; do
     ((k == $1)) && continue
     log=$(lab_ssh "$k" "cat $FD_AGENT_LOG" 2>/dev/null) || continue
+    printf '%s\n' "$log" >"$LAB_OUT/fd-agent-$(lab_name "$k").log"
     line=$(grep ': moving ' <<<"$log" | tail -n 1) || continue
     if [[ -z $best || ${line%% *} > ${best%% *} ]]; then
       best=$line FD_DECIDER=$k
