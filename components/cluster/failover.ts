@@ -1,6 +1,8 @@
 /**
  * The reserved IP follows a healthy manager: the agent (scripts/failover-agent.sh) on every
- * manager, installed over SSH once the node is in the swarm. Only the raft leader's agent acts.
+ * manager, installed over SSH once the node is in the swarm. One agent decides: the raft
+ * leader's, or, when the holder that went silent was the leader, the lowest-named manager left
+ * (the head of the script says why).
  *
  * The token travels on the command's stdin (secret in the state and the preview, never in the
  * command line, `ps` or the logs) into a root-only file on the managers, and nowhere else: a
