@@ -318,7 +318,12 @@ describe("the edge stack", () => {
   test("the bundle carries the stack and the Caddyfile, and no key material", () => {
     const plan = planEdge(WEB_AND_API.edge, WEB_AND_API.domains);
     const files = decodeBundle(edgeBundle(plan.stack));
-    expect(Object.keys(files).sort()).toEqual(["Caddyfile", "stack.yml"]);
+    expect(Object.keys(files).sort()).toEqual([
+      "Caddyfile",
+      "edge-caddy.sh",
+      "edge-config.sh",
+      "stack.yml",
+    ]);
     expect(files.Caddyfile.toString()).toBe(plan.caddyfile);
     expect(Object.values(files).join("")).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
   });
