@@ -11,8 +11,9 @@
 # the same ports next to the old ones (listen_unix.go: SO_REUSEPORT, the listener pool counts
 # the users of an address), and the old servers then shut down gracefully (caddyhttp App.Stop:
 # http.Server.Shutdown within grace_period: in-flight requests finish, idle keep-alive
-# connections close and clients reopen them). A config that fails to load leaves the old one
-# running (changeConfig puts the previous config back).
+# connections close and clients reopen them; upgraded connections such as WebSockets are closed
+# by reverseproxy's Handler.Cleanup and clients reconnect). A config that fails to load leaves
+# the old one running (changeConfig puts the previous config back).
 #
 # Why not `caddy run --watch` (cmd/main.go, watchConfigFile): the watcher takes its baseline
 # apart from the startup load, in v2.6.2 the file's mtime when the watcher starts and in v2.11.4
