@@ -170,9 +170,27 @@ describe("edge-caddy.sh: Caddy reloaded in place", () => {
     expect(marker()).toBe(A);
     expect(read(path.join(fake, "running"))).toBe(A);
     expect(w.stderr()).toContain("HTTP 400: loading new config");
+    // Published, so that the config task waiting for it fails at once.
+    expect(read(path.join(shared, "refused"))).toBe(bad);
     install(B);
     await waitFor("the marker of B", () => marker() === B);
     expect(calls()).toEqual(["run # A", "reload # C", "reload # B"]);
+    expect(fs.existsSync(path.join(shared, "refused"))).toBe(false);
+  });
+
+  test("a refused file that was put back and is installed again is tried again", async () => {
+    install(A);
+    const w = wrapper();
+    await waitFor("the first marker", () => marker() === A);
+    const bad = "# C\nBROKEN-RELOAD\n";
+    install(bad);
+    await waitFor("the refusal", () => read(path.join(shared, "refused")) === bad);
+    install(A); // what the failed config task does
+    await waitFor("the refusal forgotten", () => !fs.existsSync(path.join(shared, "refused")));
+    install(bad); // a later deploy of the same file: the cause may have gone
+    await waitFor("the second refusal", () => read(path.join(shared, "refused")) === bad);
+    expect(calls()).toEqual(["run # A", "reload # C", "reload # C"]);
+    expect(w.child.exitCode).toBeNull();
   });
 
   test("no file within the wait: exits 1 naming the config service", async () => {
@@ -242,6 +260,32 @@ describe("edge-config.sh: validate, install atomically, wait until the node's Ca
     expect(fs.existsSync(c.ready)).toBe(false);
   });
 
+  test("refused by the node's Caddy: fails at once (not after its wait), the previous file put back", async () => {
+    install(A);
+    fs.writeFileSync(path.join(shared, "loaded"), A);
+    const c = configTask(B, 30);
+    await waitFor("the install", () => read(path.join(shared, "Caddyfile")) === B);
+    const t0 = Date.now();
+    fs.writeFileSync(path.join(shared, "refused"), B); // what edge-caddy.sh does on a failed reload
+    expect(await c.exit).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(c.stderr()).toMatch(
+      /ERROR: the node's Caddy refused to load caddyfile_\w{12} \(docker service logs do-swarm-edge_caddy says why\)/,
+    );
+    expect(read(path.join(shared, "Caddyfile"))).toBe(A);
+  });
+
+  test("a refusal left from an earlier attempt is not this attempt's", async () => {
+    install(A);
+    fs.writeFileSync(path.join(shared, "loaded"), A);
+    fs.writeFileSync(path.join(shared, "refused"), B);
+    const c = configTask(B);
+    await waitFor("the install", () => read(path.join(shared, "Caddyfile")) === B);
+    expect(fs.existsSync(path.join(shared, "refused"))).toBe(false);
+    fs.writeFileSync(path.join(shared, "loaded"), B);
+    await waitFor("ready", () => fs.existsSync(c.ready));
+  });
+
   test("not loaded in time: the previous file is put back, exit 1", async () => {
     install(A);
     fs.writeFileSync(path.join(shared, "loaded"), A);
@@ -280,5 +324,19 @@ test("both together: a new config task's file is reloaded by the running Caddy, 
   const second = configTask(B);
   await waitFor("the second task ready", () => fs.existsSync(second.ready));
   expect(calls()).toEqual(["validate # A", "run # A", "validate # B", "reload # B"]);
+  // A file Caddy refuses to load: its task fails within a poll or two and puts B back, which
+  // Caddy never stopped running.
+  const bad = configTask("# C\nBROKEN-RELOAD\n", 30);
+  expect(await bad.exit).toBe(1);
+  expect(read(path.join(shared, "Caddyfile"))).toBe(B);
+  expect(read(path.join(fake, "running"))).toBe(B);
+  expect(calls()).toEqual([
+    "validate # A",
+    "run # A",
+    "validate # B",
+    "reload # B",
+    "validate # C",
+    "reload # C",
+  ]);
   expect(w.child.exitCode).toBeNull();
 });

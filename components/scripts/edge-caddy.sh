@@ -13,7 +13,9 @@
 # http.Server.Shutdown within grace_period: in-flight requests finish, idle keep-alive
 # connections close and clients reopen them; upgraded connections such as WebSockets are closed
 # by reverseproxy's Handler.Cleanup and clients reconnect). A config that fails to load leaves
-# the old one running (changeConfig puts the previous config back).
+# the old one running (changeConfig puts the previous config back). One race remains: a new
+# connection landing on the old socket as it closes is reset (seen in tests/edgeReload.test.ts,
+# a tight loop of new connections: about 1 run in 10, 1 or 2 of a few hundred; never in the lab).
 #
 # Why not `caddy run --watch` (cmd/main.go, watchConfigFile): the watcher takes its baseline
 # apart from the startup load, in v2.6.2 the file's mtime when the watcher starts and in v2.11.4
@@ -25,6 +27,7 @@
 # SHARED_DIR/loaded, a copy of the content Caddy runs, is the marker the config service's task
 # waits for before it reports healthy (edge-config.sh); it is written only once Caddy answers
 # HEALTH_URL after its start, and after each successful reload (which returns once loaded).
+# SHARED_DIR/refused, a copy of the last content Caddy refused, lets that task fail at once.
 #
 # POSIX sh: the image's shell is busybox ash (pipefail is not POSIX: no pipeline here whose
 # failure matters). Every wait is bounded by WAIT_SECONDS.
@@ -79,12 +82,12 @@ on_signal() {
 trap 'on_signal TERM' TERM
 trap 'on_signal INT' INT
 
-# mark: SHARED_DIR/loaded := what Caddy runs, replaced atomically (rename in the same dir).
-mark() {
-  _t=$(mktemp "$shared/.loaded.XXXXXX")
-  cp "$loaded" "$_t"
+# publish FILE NAME: SHARED_DIR/NAME := FILE, replaced atomically (a rename in the same dir).
+publish() {
+  _t=$(mktemp "$shared/.$2.XXXXXX")
+  cp "$1" "$_t"
   chmod 0644 "$_t"
-  mv -f "$_t" "$shared/loaded"
+  mv -f "$_t" "$shared/$2"
 }
 
 # start FILE: Caddy on a private copy of FILE, in the background; then waits until it answers
@@ -122,6 +125,7 @@ if ! start "$shared/Caddyfile"; then
   # config Caddy ran on this node rather than stay down; the config task waiting for the new
   # file then fails, and swarm rolls its update back.
   cp "$loaded" "$refused"
+  publish "$refused" refused
   if [ -s "$shared/loaded" ] && ! cmp -s "$shared/loaded" "$refused"; then
     log "ERROR: Caddy exited (status $caddy_rc) on $(name "$refused"); falling back to $(name "$shared/loaded"), the last config it ran on this node"
     start "$shared/loaded" || die "Caddy exited (status $caddy_rc) on $(name "$loaded") too"
@@ -129,7 +133,7 @@ if ! start "$shared/Caddyfile"; then
     die "Caddy exited (status $caddy_rc) on $(name "$refused")"
   fi
 fi
-mark
+publish "$loaded" loaded
 log "Caddy runs $(name "$loaded") and answers $health"
 
 while :; do
@@ -140,7 +144,12 @@ while :; do
     die "Caddy exited (status $_rc); swarm starts this task again"
   fi
   [ -s "$shared/Caddyfile" ] || continue
-  cmp -s "$shared/Caddyfile" "$loaded" && continue
+  if cmp -s "$shared/Caddyfile" "$loaded"; then
+    # Back to what Caddy runs (the failed config task put its previous file back): a refused
+    # file is tried again if it is installed again.
+    if [ -f "$refused" ]; then rm -f "$refused" "$shared/refused"; fi
+    continue
+  fi
   [ -f "$refused" ] && cmp -s "$shared/Caddyfile" "$refused" && continue
   # The file is replaced by a rename, so the copy is one whole version (compared again: it may
   # have changed back in between).
@@ -149,12 +158,13 @@ while :; do
   log "$(name "$next") installed: reloading Caddy in place (it runs $(name "$loaded"))"
   if caddy reload --config "$next" --adapter caddyfile >"$state/reload.log" 2>&1; then
     mv -f "$next" "$loaded"
-    rm -f "$refused"
-    mark
+    rm -f "$refused" "$shared/refused"
+    publish "$loaded" loaded
     log "Caddy runs $(name "$loaded")"
   else
     cat "$state/reload.log" >&2
     mv -f "$next" "$refused"
-    log "ERROR: Caddy refused $(name "$refused") and keeps running $(name "$loaded"); that file is not tried again until it changes"
+    publish "$refused" refused
+    log "ERROR: Caddy refused $(name "$refused") and keeps running $(name "$loaded"); that file is not tried again while it stays installed"
   fi
 done

@@ -8,9 +8,9 @@
 #   3. waits, at most WAIT_SECONDS, until that Caddy has loaded exactly this content
 #      (SHARED_DIR/loaded, written by edge-caddy.sh), then creates READY_FILE, which the
 #      service's healthcheck tests, and sleeps: swarm counts the task running only once healthy.
-# A refused file exits non-zero before anything is installed; a file the node's Caddy did not
-# load in time is replaced by the previous one (when nobody installed another meanwhile) before
-# exiting non-zero. Either way swarm's update of this service fails and rolls back (update_config
+# A file `caddy validate` refuses exits non-zero before anything is installed; a file the
+# node's Caddy refused to load (SHARED_DIR/refused, at once) or did not load in time is replaced
+# by the previous one (when nobody installed another meanwhile) before exiting non-zero. Either way swarm's update of this service fails and rolls back (update_config
 # failure_action rollback), and `stack-deploy.sh` fails the deploy, naming this service.
 #
 # POSIX sh: the image's shell is busybox ash (no pipeline here whose failure matters).
@@ -64,6 +64,8 @@ if ! caddy validate --config "$src" --adapter caddyfile >"$work/validate.log" 2>
 fi
 
 mkdir -p "$shared"
+# A refusal of an earlier attempt is not this one's.
+rm -f "$shared/refused"
 prev=""
 if [ ! -f "$shared/Caddyfile" ]; then
   install_file "$src"
@@ -78,13 +80,19 @@ else
 fi
 
 _deadline=$(($(now) + wait_s))
+failed=""
 until cmp -s "$shared/loaded" "$src"; do
-  if [ "$(now)" -ge "$_deadline" ]; then
+  if cmp -s "$shared/refused" "$src"; then
+    failed="the node's Caddy refused to load $me (docker service logs do-swarm-edge_caddy says why)"
+  elif [ "$(now)" -ge "$_deadline" ]; then
+    failed="the node's Caddy did not load $me within ${wait_s}s (see docker service logs do-swarm-edge_caddy)"
+  fi
+  if [ -n "$failed" ]; then
     if [ -n "$prev" ] && cmp -s "$shared/Caddyfile" "$src"; then
       install_file "$prev"
       log "put $(name "$prev") back in place"
     fi
-    die "the node's Caddy did not load $me within ${wait_s}s (see docker service logs do-swarm-edge_caddy)"
+    die "$failed"
   fi
   pause "$poll_s"
 done
