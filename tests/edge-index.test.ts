@@ -70,11 +70,16 @@ test("its command deploys the edge stack; preview shows the stack and the Caddyf
   expect(readable).toContain("# https://app.example.com {");
 });
 
-test("the bundle holds the stack and the Caddyfile; the ACME email is plain, nothing is secret", () => {
+test("the bundle holds the stack, the Caddyfile and the edge's scripts; the ACME email is plain, nothing is secret", () => {
   const raw = inputs("swarm-test-edge-deploy");
   expect(isSecret(raw.stdin)).toBe(false);
   const files = decodeBundle(raw.stdin as string);
-  expect(Object.keys(files).sort()).toEqual(["Caddyfile", "stack.yml"]);
+  expect(Object.keys(files).sort()).toEqual([
+    "Caddyfile",
+    "edge-caddy.sh",
+    "edge-config.sh",
+    "stack.yml",
+  ]);
   const caddyfile = files.Caddyfile.toString();
   expect(caddyfile).toContain("\temail ops@example.com\n");
   expect(caddyfile).toContain("name tasks.shop_web");

@@ -2,7 +2,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
+import { createHash } from "crypto";
+import { parse, stringify } from "yaml";
 import { validateEdge } from "../components/config/edge";
 import { renderStack } from "../components/compose";
 import {
@@ -13,10 +14,11 @@ import {
   servicePorts,
   StackFacts,
 } from "../components/edge";
-import { edgeBundle } from "../components/edge/stack";
+import { CONFIG_LOAD_TIMEOUT_SECONDS, edgeBundle } from "../components/edge/stack";
+import { readScript } from "../components/remote";
 import { decodeBundle } from "../components/stackBundle";
 import { requireDocker, stackConfig } from "./fixtures/compose/docker";
-import { BEHIND_LB, EDGE_CASES, LAB, NO_EMAIL, WEB_AND_API } from "./fixtures/edge/cases";
+import { BEHIND_LB, EDGE_CASES, EdgeCase, LAB, NO_EMAIL, WEB_AND_API } from "./fixtures/edge/cases";
 
 function edgeProblems(raw: unknown): string[] {
   const problems: string[] = [];
@@ -297,14 +299,135 @@ describe("the edge stack", () => {
       "/dev/null",
       "http://127.0.0.1:9180/healthz",
     ]);
-    // The Caddyfile is a swarm config named by its content: a new route is a new config.
-    const [config] = Object.keys(s.configs);
-    expect(config).toMatch(/^caddyfile_[0-9a-f]{12}$/);
-    expect(caddy.configs).toEqual([
-      { source: config, target: "/etc/caddy/Caddyfile", mode: 0o444 },
+    expect(caddy.healthcheck.start_period).toBe("30s");
+    expect(caddy.stop_grace_period).toBe("15s");
+    // Caddy's wrapper is PID 1; its only config is the script, named by the script's content.
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
+    const caddySh = readScript("edge-caddy.sh");
+    expect(caddy.command).toEqual([
+      "/bin/sh",
+      "/do-swarm/edge-caddy.sh",
+      "/etc/do-swarm-edge",
+      "http://127.0.0.1:9180/healthz",
     ]);
-    const other = planEdge(LAB.edge, LAB.domains, "reservedIp");
-    expect(Object.keys(parse(other.stack.yaml).configs)[0]).not.toBe(config);
+    expect(caddy.configs).toEqual([
+      { source: `edge_caddy_sh_${sha(caddySh)}`, target: "/do-swarm/edge-caddy.sh", mode: 0o444 },
+    ]);
+    expect(caddy.volumes).toEqual([
+      "caddy_data:/data",
+      "caddy_config:/config",
+      "edge_conf:/etc/do-swarm-edge",
+    ]);
+    expect(s.volumes).toEqual({ caddy_data: {}, caddy_config: {}, edge_conf: {} });
+    // Only an image or port change replaces a Caddy: stop-first, one node at a time.
+    expect(caddy.deploy.update_config).toEqual({
+      parallelism: 1,
+      delay: "5s",
+      order: "stop-first",
+      failure_action: "rollback",
+      monitor: "10s",
+    });
+  });
+
+  test("the config service: carries the Caddyfile (named by its content), same image and nodes, start-first, rolls back", () => {
+    const plan = planEdge(WEB_AND_API.edge, WEB_AND_API.domains, "reservedIp");
+    const s = parse(plan.stack.yaml);
+    const config = s.services.config;
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
+    const caddyfileName = `caddyfile_${sha(plan.caddyfile)}`;
+    const scriptName = `edge_config_sh_${sha(readScript("edge-config.sh"))}`;
+    expect(config.image).toBe(s.services.caddy.image);
+    expect(config.deploy.mode).toBe("global");
+    expect(config.deploy.placement).toEqual(s.services.caddy.deploy.placement);
+    expect(config.ports).toBeUndefined();
+    expect(config.networks).toEqual(["do-swarm-edge"]);
+    expect(config.command).toEqual([
+      "/bin/sh",
+      "/do-swarm/edge-config.sh",
+      "/do-swarm/Caddyfile",
+      "/etc/do-swarm-edge",
+      "/tmp/do-swarm-edge-ready",
+      String(CONFIG_LOAD_TIMEOUT_SECONDS),
+    ]);
+    expect(config.configs).toEqual([
+      { source: caddyfileName, target: "/do-swarm/Caddyfile", mode: 0o444 },
+      { source: scriptName, target: "/do-swarm/edge-config.sh", mode: 0o444 },
+    ]);
+    expect(config.volumes).toEqual(["edge_conf:/etc/do-swarm-edge"]);
+    expect(config.healthcheck).toEqual({
+      test: ["CMD", "test", "-f", "/tmp/do-swarm-edge-ready"],
+      interval: "2s",
+      timeout: "2s",
+      retries: 3,
+      // past the script's own wait, so the script's message is what swarm reports
+      start_period: `${CONFIG_LOAD_TIMEOUT_SECONDS + 30}s`,
+    });
+    expect(config.deploy.update_config).toEqual({
+      parallelism: 1,
+      delay: "0s",
+      order: "start-first",
+      failure_action: "rollback",
+      monitor: "5s",
+    });
+    expect(config.deploy.rollback_config).toEqual({
+      parallelism: 1,
+      order: "start-first",
+      failure_action: "pause",
+      monitor: "5s",
+    });
+    expect(config.deploy.restart_policy).toEqual({ condition: "on-failure", delay: "5s" });
+    expect(s.configs).toEqual({
+      [caddyfileName]: { file: "./Caddyfile" },
+      [s.services.caddy.configs[0].source]: { file: "./edge-caddy.sh" },
+      [scriptName]: { file: "./edge-config.sh" },
+    });
+  });
+
+  test("a change of the routes changes the config service only: the caddy service's spec stays byte-identical", () => {
+    const services = (c: EdgeCase) =>
+      parse(planEdge(c.edge, c.domains, c.entryPoint).stack.yaml).services;
+    const before = services(WEB_AND_API);
+    const fewer = {
+      ...WEB_AND_API,
+      edge: { ...WEB_AND_API.edge, routes: WEB_AND_API.edge.routes.slice(0, 3) },
+    };
+    const after = services(fewer);
+    expect(stringify(after.caddy)).toBe(stringify(before.caddy));
+    expect(after.config.configs[0].source).not.toBe(before.config.configs[0].source);
+    // So do a new email and an HTTP-only domain becoming HTTPS while 443 is published anyway.
+    const email = { ...WEB_AND_API, edge: { ...WEB_AND_API.edge, email: "web@example.com" } };
+    expect(stringify(services(email).caddy)).toBe(stringify(before.caddy));
+    const adminHttps = {
+      ...WEB_AND_API,
+      domains: WEB_AND_API.domains.map((d) => ({ ...d, https: true })),
+    };
+    expect(stringify(services(adminHttps).caddy)).toBe(stringify(before.caddy));
+  });
+
+  test("an image or port change changes the caddy service (its tasks are replaced, stop-first)", () => {
+    const services = (c: EdgeCase) =>
+      parse(planEdge(c.edge, c.domains, c.entryPoint).stack.yaml).services;
+    const before = services(WEB_AND_API);
+    const image = { ...WEB_AND_API, edge: { ...WEB_AND_API.edge, image: "caddy:2.11.5-alpine" } };
+    expect(services(image).caddy.image).toBe("caddy:2.11.5-alpine");
+    expect(services(image).config.image).toBe("caddy:2.11.5-alpine");
+    expect(stringify({ ...services(image).caddy, image: "" })).toBe(
+      stringify({ ...before.caddy, image: "" }),
+    );
+    // No HTTPS domain left: 443 is no longer published.
+    const http = {
+      ...WEB_AND_API,
+      domains: WEB_AND_API.domains.map((d) => ({ ...d, https: false })),
+    };
+    expect(services(http).caddy.ports).toEqual([
+      { target: 80, published: 80, protocol: "tcp", mode: "host" },
+    ]);
+  });
+
+  test("the Caddyfile keeps Caddy's admin API (localhost:2019), which the wrapper's reload posts to", () => {
+    for (const c of EDGE_CASES) {
+      expect(planEdge(c.edge, c.domains, c.entryPoint).caddyfile).not.toMatch(/^\s*admin\b/m);
+    }
   });
 
   test("behind the load balancer: on every node, HTTP only", () => {
@@ -315,10 +438,15 @@ describe("the edge stack", () => {
     ]);
   });
 
-  test("the bundle carries the stack and the Caddyfile, and no key material", () => {
+  test("the bundle carries the stack, the Caddyfile and the edge's scripts, and no key material", () => {
     const plan = planEdge(WEB_AND_API.edge, WEB_AND_API.domains);
     const files = decodeBundle(edgeBundle(plan.stack));
-    expect(Object.keys(files).sort()).toEqual(["Caddyfile", "stack.yml"]);
+    expect(Object.keys(files).sort()).toEqual([
+      "Caddyfile",
+      "edge-caddy.sh",
+      "edge-config.sh",
+      "stack.yml",
+    ]);
     expect(files.Caddyfile.toString()).toBe(plan.caddyfile);
     expect(Object.values(files).join("")).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
   });

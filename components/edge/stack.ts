@@ -9,9 +9,21 @@
  * edge that receives a TLS handshake is the one that receives the ACME challenge it causes (see
  * caddyfile.ts). Certificates live in a volume on each node, so they survive a restart of the
  * edge; each node keeps its own, so the IP moving to another manager and back issues nothing.
+ *
+ * Two services, so that a change of the routes never replaces a Caddy task. A host port is one
+ * task's per node, so a replaced Caddy task means a gap on that node (stop-first). Hence:
+ * - `caddy` carries no Caddyfile: its spec (image, ports, the wrapper script edge-caddy.sh)
+ *   changes only with `edge.image` or the published ports (https on or off, the entry point's
+ *   mode), the rare updates that still replace its tasks, one node at a time, stop-first;
+ * - `config` carries the Caddyfile (a docker config named by its content): a new route is a new
+ *   task of this service on each node, start-first, which validates the file, installs it in the
+ *   node's volume `edge_conf`, and is healthy once the node's Caddy reloaded it in place
+ *   (edge-config.sh, edge-caddy.sh). A file Caddy refuses fails that task, so swarm rolls the
+ *   update back and stack-deploy.sh fails the deploy.
  */
 import { createHash } from "crypto";
 import { Document } from "yaml";
+import { readScript } from "../remote";
 import { encodeBundle } from "../stackBundle";
 import { HEALTH_PATH, INTERNAL_PORT } from "./caddyfile";
 import { EDGE_NETWORK } from "./routes";
@@ -36,71 +48,144 @@ export interface EdgeStack {
 
 /** Seconds in-flight requests get when an edge stops; longer than Caddy's own grace period. */
 const STOP_GRACE = "15s";
+/** The node's shared volume: the installed Caddyfile and the marker of what Caddy loaded. */
+const SHARED_DIR = "/etc/do-swarm-edge";
+/** Where the scripts and the Caddyfile are mounted (docker configs). */
+const MOUNT_DIR = "/do-swarm";
+/** What the config task creates once the node's Caddy runs its file; its healthcheck tests it. */
+const READY_FILE = "/tmp/do-swarm-edge-ready";
+/**
+ * Seconds a config task waits for the node's Caddy to load its file before it fails (and swarm
+ * rolls back); long enough for a Caddy task that is itself being replaced (an image change at
+ * the same time) to start. Caddy's wrapper waits as long for the first file.
+ */
+export const CONFIG_LOAD_TIMEOUT_SECONDS = 90;
+
+/** A docker config's name for a content: configs are immutable, so a new content, a new name. */
+function contentName(prefix: string, content: string): string {
+  return `${prefix}_${createHash("sha256").update(content).digest("hex").slice(0, 12)}`;
+}
 
 export function renderEdgeStack(args: EdgeStackArgs): EdgeStack {
-  // Configs are immutable in swarm: a changed Caddyfile is a new config, named by its content.
-  const hash = createHash("sha256").update(args.caddyfile).digest("hex").slice(0, 12);
-  const configName = `caddyfile_${hash}`;
+  const files = {
+    Caddyfile: args.caddyfile,
+    "edge-caddy.sh": readScript("edge-caddy.sh"),
+    "edge-config.sh": readScript("edge-config.sh"),
+  };
+  const names = {
+    caddyfile: contentName("caddyfile", files.Caddyfile),
+    caddySh: contentName("edge_caddy_sh", files["edge-caddy.sh"]),
+    configSh: contentName("edge_config_sh", files["edge-config.sh"]),
+  };
   const ports = [80, ...(args.https ? [443] : [])].map((p) => ({
     target: p,
     published: p,
     protocol: "tcp",
     mode: "host",
   }));
+  const placement =
+    args.placement === "managers" ? { placement: { constraints: ["node.role == manager"] } } : {};
+  const health = `http://127.0.0.1:${INTERNAL_PORT}${HEALTH_PATH}`;
+  const caddy = {
+    image: args.image,
+    command: ["/bin/sh", `${MOUNT_DIR}/edge-caddy.sh`, SHARED_DIR, health],
+    configs: [{ source: names.caddySh, target: `${MOUNT_DIR}/edge-caddy.sh`, mode: 0o444 }],
+    ports,
+    // /data holds the ACME account and certificates; /config Caddy's autosave.
+    volumes: ["caddy_data:/data", "caddy_config:/config", `edge_conf:${SHARED_DIR}`],
+    networks: [EDGE_NETWORK],
+    healthcheck: {
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", health],
+      interval: "2s",
+      timeout: "2s",
+      retries: 3,
+      // A new node's Caddy first waits for the config task to install its file.
+      start_period: "30s",
+    },
+    stop_grace_period: STOP_GRACE,
+    deploy: {
+      mode: "global",
+      ...placement,
+      // A host port is held by one task per node: the old edge stops before the new one starts
+      // there. Only an image or port change gets here (see above); routes reload in place.
+      update_config: {
+        parallelism: 1,
+        delay: "5s",
+        order: "stop-first",
+        failure_action: "rollback",
+        monitor: "10s",
+      },
+      rollback_config: { parallelism: 1, order: "stop-first", failure_action: "pause" },
+      restart_policy: { condition: "any", delay: "1s" },
+    },
+  };
+  const config = {
+    // The edge's own image: `caddy validate` is the very Caddy that will load the file.
+    image: args.image,
+    command: [
+      "/bin/sh",
+      `${MOUNT_DIR}/edge-config.sh`,
+      `${MOUNT_DIR}/Caddyfile`,
+      SHARED_DIR,
+      READY_FILE,
+      String(CONFIG_LOAD_TIMEOUT_SECONDS),
+    ],
+    configs: [
+      { source: names.caddyfile, target: `${MOUNT_DIR}/Caddyfile`, mode: 0o444 },
+      { source: names.configSh, target: `${MOUNT_DIR}/edge-config.sh`, mode: 0o444 },
+    ],
+    volumes: [`edge_conf:${SHARED_DIR}`],
+    // It listens on nothing; on the edge's network rather than a default network of its own.
+    networks: [EDGE_NETWORK],
+    healthcheck: {
+      test: ["CMD", "test", "-f", READY_FILE],
+      interval: "2s",
+      timeout: "2s",
+      retries: 3,
+      // Unhealthy only after the script itself would have given up.
+      start_period: `${CONFIG_LOAD_TIMEOUT_SECONDS + 30}s`,
+    },
+    stop_grace_period: "5s",
+    deploy: {
+      mode: "global",
+      ...placement,
+      // Start-first: the new task installs while the old one (which only sleeps) still runs.
+      // A task that fails (file refused: nothing installed; not loaded in time: the previous
+      // file put back) rolls the whole update back: nodes already updated get a task of the
+      // previous spec, which installs the previous file again.
+      update_config: {
+        parallelism: 1,
+        delay: "0s",
+        order: "start-first",
+        failure_action: "rollback",
+        monitor: "5s",
+      },
+      rollback_config: {
+        parallelism: 1,
+        order: "start-first",
+        failure_action: "pause",
+        monitor: "5s",
+      },
+      restart_policy: { condition: "on-failure", delay: "5s" },
+    },
+  };
   const stack = {
     version: "3.8",
-    services: {
-      caddy: {
-        image: args.image,
-        command: ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"],
-        configs: [{ source: configName, target: "/etc/caddy/Caddyfile", mode: 0o444 }],
-        ports,
-        // /data holds the ACME account and certificates; /config Caddy's autosave.
-        volumes: ["caddy_data:/data", "caddy_config:/config"],
-        networks: [EDGE_NETWORK],
-        healthcheck: {
-          test: [
-            "CMD",
-            "wget",
-            "-q",
-            "-O",
-            "/dev/null",
-            `http://127.0.0.1:${INTERNAL_PORT}${HEALTH_PATH}`,
-          ],
-          interval: "2s",
-          timeout: "2s",
-          retries: 3,
-          start_period: "5s",
-        },
-        stop_grace_period: STOP_GRACE,
-        deploy: {
-          mode: "global",
-          ...(args.placement === "managers"
-            ? { placement: { constraints: ["node.role == manager"] } }
-            : {}),
-          // A host port is held by one task per node: the old edge stops before the new one
-          // starts there. Config changes of the routes are the common update (see README).
-          update_config: {
-            parallelism: 1,
-            delay: "5s",
-            order: "stop-first",
-            failure_action: "rollback",
-            monitor: "10s",
-          },
-          rollback_config: { parallelism: 1, order: "stop-first", failure_action: "pause" },
-          restart_policy: { condition: "any", delay: "1s" },
-        },
-      },
-    },
+    services: { caddy, config },
     networks: {
       // Named explicitly, so other stacks find it as an external network by this name.
       [EDGE_NETWORK]: { name: EDGE_NETWORK, driver: "overlay", attachable: true },
     },
-    volumes: { caddy_data: {}, caddy_config: {} },
-    configs: { [configName]: { file: "./Caddyfile" } },
+    // Local volumes: one of each per node.
+    volumes: { caddy_data: {}, caddy_config: {}, edge_conf: {} },
+    configs: {
+      [names.caddyfile]: { file: "./Caddyfile" },
+      [names.caddySh]: { file: "./edge-caddy.sh" },
+      [names.configSh]: { file: "./edge-config.sh" },
+    },
   };
   const yaml = new Document(stack).toString({ lineWidth: 0, indentSeq: true });
-  return { yaml, files: { Caddyfile: args.caddyfile } };
+  return { yaml, files };
 }
 
 /** What stack-deploy.sh reads on stdin for the edge. Nothing in it is secret. */

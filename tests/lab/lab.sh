@@ -688,8 +688,11 @@ lab_images() {
 
 # lab_edge_image ROOT BUSYBOX: the edge's image, imported on host 0 under the production name
 # $LAB_EDGE_IMAGE: Debian's /usr/bin/caddy with the shared libraries it links (it is not a
-# static binary: `ldd /usr/bin/caddy`), and busybox for the healthcheck's wget. The official
-# image keeps its state in /data and /config the same way (XDG_DATA_HOME, XDG_CONFIG_HOME).
+# static binary: `ldd /usr/bin/caddy`), and busybox with every applet linked, as the official
+# alpine-based image has them (its sh runs the edge's scripts, edge-caddy.sh and
+# edge-config.sh: cmp, cp, mv, mktemp, sha256sum, date, sleep, wget; test for a healthcheck).
+# The official image keeps its state in /data and /config the same way (XDG_DATA_HOME,
+# XDG_CONFIG_HOME).
 lab_edge_image() {
   local root=$1 bb=$2 fs lib a
   [[ -n $LAB_EDGE_IMAGE ]] || lab_die "no edge image name found in components/config/edge.ts" || return 1
@@ -699,7 +702,9 @@ lab_edge_image() {
   chmod 1777 "$fs/tmp"
   cp /usr/bin/caddy "$fs/usr/bin/caddy"
   cp "$bb" "$fs/bin/busybox"
-  for a in sh wget; do ln -s busybox "$fs/bin/$a"; done
+  for a in $("$bb" --list); do
+    [[ $a == busybox ]] || ln -s busybox "$fs/bin/$a"
+  done
   while read -r lib; do
     mkdir -p "$fs$(dirname "$lib")"
     cp -L "$lib" "$fs$lib"

