@@ -10,8 +10,9 @@
 #      service's healthcheck tests, and sleeps: swarm counts the task running only once healthy.
 # A file `caddy validate` refuses exits non-zero before anything is installed; a file the
 # node's Caddy refused to load (SHARED_DIR/refused, at once) or did not load in time is replaced
-# by the previous one (when nobody installed another meanwhile) before exiting non-zero. Either way swarm's update of this service fails and rolls back (update_config
-# failure_action rollback), and `stack-deploy.sh` fails the deploy, naming this service.
+# by the previous one (when nobody installed another meanwhile) before exiting non-zero. Either
+# way swarm's update of this service fails and rolls back (update_config failure_action
+# rollback), and `stack-deploy.sh` fails the deploy, naming this service.
 #
 # POSIX sh: the image's shell is busybox ash (no pipeline here whose failure matters).
 # Usage: edge-config.sh CADDYFILE SHARED_DIR READY_FILE [WAIT_SECONDS] [POLL_SECONDS]
