@@ -42,6 +42,24 @@ fd_on() {
   [[ $(fd_holder) == "$1" ]] && ip -n "$(lab_ns "$1")" -o addr show dev eth0 | grep -q " $FD_IP/"
 }
 
+# fd_address_hosts: the hosts that have the reserved IP's address (one, when all is well).
+fd_address_hosts() {
+  local k
+  for k in 0 1 2 3 4; do
+    if ip -n "$(lab_ns "$k")" -o addr show dev eth0 2>/dev/null | grep -q " $FD_IP/"; then
+      printf '%s ' "$(lab_name "$k")"
+    fi
+  done
+}
+
+# fd_save_logs: every manager's agent log into $LAB_OUT (fd-agent-<host>.log), for a failed check.
+fd_save_logs() {
+  local k
+  for k in 0 1 2; do
+    lab_ssh "$k" "cat $FD_AGENT_LOG" >"$LAB_OUT/fd-agent-$(lab_name "$k").log" 2>/dev/null || true
+  done
+}
+
 # fd_leader: the index of the raft leader, asked of any manager that answers.
 fd_leader() {
   local h name
@@ -199,7 +217,11 @@ scenario_fd_holder_off() {
   fd_load_wait fd-holder-off
   now=$(fd_holder)
   [[ -n $now && $now != "$holder" ]] || fail "the IP is still on $(lab_name "$holder")" || return 1
-  fd_on "$now" || fail "the stand-in and the address disagree" || return 1
+  if ! fd_on "$now"; then
+    fd_save_logs
+    fail "the stand-in and the address disagree: the stand-in says $(lab_name "$(fd_holder)"), the address is on: $(fd_address_hosts)"
+    return 1
+  fi
   note "the IP moved to $(lab_name "$now")"
   fd_timeline "$holder" "$t0"
   ((FD_OUTAGE_MS < FD_OUTAGE_GOAL_MS)) || fail "longest outage $FD_OUTAGE_MS ms, goal < $FD_OUTAGE_GOAL_MS ms" || return 1
