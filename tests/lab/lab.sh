@@ -360,7 +360,7 @@ lab_host_pids() {
   shift
   ns=$(lab_ns "$i")
   {
-    if ip netns list | grep -qw "^$ns"; then ip netns pids "$ns" 2>/dev/null || true; fi
+    if ip netns list | grep -w "^$ns" >/dev/null; then ip netns pids "$ns" 2>/dev/null || true; fi
     local f
     for f in /sys/fs/cgroup/pids/"$ns" /sys/fs/cgroup/unified/"$ns" /sys/fs/cgroup/"$ns"; do
       [[ -d $f ]] && find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null
@@ -496,7 +496,10 @@ lab_add_address() {
   i=$(lab_index "$1") || return 1
   [[ $addr == "$LAB_PUBLIC_NET".* ]] ||
     lab_die "$addr is not in the lab's public network $LAB_PUBLIC_NET.0/24" || return 1
-  if ! ip -n "$(lab_ns "$i")" -o addr show dev eth0 | grep -q " $addr/"; then
+  # grep reads to the end (no -q): under pipefail, `ip ... | grep -q` fails at random when grep
+  # exits on the match while ip still writes (the inet6 line after it): SIGPIPE. That made the
+  # front door's checks fail after the edge scenarios ("Address already assigned").
+  if ! ip -n "$(lab_ns "$i")" -o addr show dev eth0 | grep " $addr/" >/dev/null; then
     ip -n "$(lab_ns "$i")" addr add "$addr/24" dev eth0
   fi
 }
@@ -510,7 +513,7 @@ lab_move_address() {
     lab_die "$addr is not in the lab's public network $LAB_PUBLIC_NET.0/24" || return 1
   for i in $(lab__existing); do
     [[ $i == "$to" ]] && continue
-    if ip netns list | grep -qw "^$(lab_ns "$i")"; then
+    if ip netns list | grep -w "^$(lab_ns " >/dev/null$i")"; then
       ip -n "$(lab_ns "$i")" addr del "$addr/24" dev eth0 2>/dev/null || true
     fi
   done
@@ -622,12 +625,12 @@ lab_check_clean() {
   local left=() i
   mapfile -t left < <(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_NS_PREFIX" || true)
   ip link show "$LAB_BRIDGE" >/dev/null 2>&1 && left+=("bridge $LAB_BRIDGE")
-  ip -o link show 2>/dev/null | grep -q ": ${LAB_VETH_PREFIX}[0-9]" && left+=("veth links")
+  ip -o link show 2>/dev/null | grep ": ${LAB_VETH_PREFIX}[0-9]" >/dev/null && left+=("veth links")
   iptables -C FORWARD -i "$LAB_BRIDGE" -o "$LAB_BRIDGE" -j ACCEPT 2>/dev/null && left+=("FORWARD rule")
   grep -q -e "$LAB_RUN/" -e "/run/netns/$LAB_NS_PREFIX" /proc/self/mountinfo && left+=("mounts")
   for i in $(lab__existing); do left+=("host $i"); done
   compgen -G "/sys/fs/cgroup/*/${LAB_NS_PREFIX}[0-9]*" >/dev/null && left+=("container cgroups")
-  losetup -l -n -O BACK-FILE 2>/dev/null | grep -qF "$LAB_RUN/" && left+=("loop devices")
+  losetup -l -n -O BACK-FILE 2>/dev/null | grep -F "$LAB_RUN/" >/dev/null && left+=("loop devices")
   grep -qs "/${LAB_NS_PREFIX}[0-9]" /proc/[0-9]*/cgroup && left+=("container processes")
   if ((${#left[@]})); then
     lab_die "left after teardown: ${left[*]}"

@@ -76,7 +76,7 @@ lab_plan() {
   # Every SSH address of the plan must be a lab host; another one is the reserved IP's
   # stand-in, which the program assigns to the first manager (host 0).
   for h in $("${LAB_TSNODE[@]}" "$LAB_DIR/plan-tool.ts" hosts "$out"); do
-    if ! cut -f3 "$LAB_RUN/hosts.tsv" | grep -qxF "$h"; then lab_add_address 0 "$h"; fi
+    if ! cut -f3 "$LAB_RUN/hosts.tsv" | grep -xF "$h" >/dev/null; then lab_add_address 0 "$h"; fi
   done
 }
 
