@@ -513,7 +513,7 @@ lab_move_address() {
     lab_die "$addr is not in the lab's public network $LAB_PUBLIC_NET.0/24" || return 1
   for i in $(lab__existing); do
     [[ $i == "$to" ]] && continue
-    if ip netns list | grep -w "^$(lab_ns " >/dev/null$i")"; then
+    if ip netns list | grep -w "^$(lab_ns "$i")" >/dev/null; then
       ip -n "$(lab_ns "$i")" addr del "$addr/24" dev eth0 2>/dev/null || true
     fi
   done
