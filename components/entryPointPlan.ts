@@ -170,7 +170,10 @@ export interface FailoverTiming {
   checkIntervalSeconds?: number;
   /** @default 30 */
   cooldownSeconds?: number;
-  /** Checks in a row the holder must miss before the IP moves. @default 3 */
+  /**
+   * The holder is down once it has not answered for this many check intervals (by the clock)
+   * with at least its last two checks missed. @default 3
+   */
   failChecks?: number;
   /** The port a serving manager answers on (the swarm's). @default 2377 */
   probePort?: number;
