@@ -26,6 +26,10 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PASSED=0
 FAILED=0
 SUMMARY=()
+# What failed, with why, printed once more as the last lines of the run: a CI log may keep only
+# its start and its end, and the summary above it runs to 40 lines.
+FAILURES=()
+FAILED_NAMES=()
 CHILD=""
 TORN_DOWN=0
 
@@ -96,6 +100,13 @@ run_scenario() {
     # Why it failed, again in the summary (a CI log may keep only its start and end).
     while IFS= read -r why; do SUMMARY+=("    $why"); done < <(tail -n +$((seen + 1)) "$LAB_CHECKS" | head -n 30)
   fi
+  if ((rc != 0)); then
+    FAILED_NAMES+=("scenario $n")
+    FAILURES+=("$line")
+    if [[ -f $LAB_CHECKS ]]; then
+      while IFS= read -r why; do FAILURES+=("    $why"); done < <(tail -n +$((seen + 1)) "$LAB_CHECKS" | head -n 12)
+    fi
+  fi
   LAST_RC=$rc
 }
 
@@ -106,6 +117,8 @@ skip_scenario() {
   FAILED=$((FAILED + 1))
   echo "$line"
   SUMMARY+=("$line")
+  FAILURES+=("$line")
+  FAILED_NAMES+=("scenario $1")
 }
 
 lab_up_with_images() {
@@ -199,6 +212,8 @@ main() {
   if ! teardown; then
     FAILED=$((FAILED + 1))
     SUMMARY+=("FAIL teardown: something of the lab was left on the machine")
+    FAILURES+=("FAIL teardown: something of the lab was left on the machine")
+    FAILED_NAMES+=("teardown")
   fi
   echo
   echo "=== summary (total $(lab_since "$t_all") s)"
@@ -208,7 +223,13 @@ main() {
     echo "=== load through the edge"
     cat "$LAB_OUT/edge-loadtests.log"
   fi
-  echo "$PASSED passed, $FAILED failed"
+  if ((${#FAILURES[@]})); then
+    echo "=== what failed"
+    printf '%s\n' "${FAILURES[@]}"
+    echo "$PASSED passed, $FAILED failed (${FAILED_NAMES[*]})"
+  else
+    echo "$PASSED passed, $FAILED failed"
+  fi
   trap - EXIT INT TERM
   ((FAILED == 0))
 }
