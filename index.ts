@@ -147,7 +147,12 @@ function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[]; edge?: 
   const routing = cfg ? { ...cfg, stackNames: cfg.stacks.map((s) => s.name) } : wellFormedEdge();
   let edge: EdgePlan | undefined;
   if (routing.edge.routes.length > 0) {
-    edge = planEdge(routing.edge, routing.domains, routing.entryPoint);
+    edge = planEdge(
+      routing.edge,
+      routing.domains,
+      routing.entryPoint,
+      raw.failoverToken !== undefined,
+    );
     problems.push(
       ...checkRoutes(routing.edge.routes, {
         stacks: facts,

@@ -82,6 +82,14 @@ export function forwardingRules<C = string>(
   return rules;
 }
 
+/** How often the load balancer checks a node, and how many checks take it out or back. */
+export const LOAD_BALANCER_CHECK_TIMING = {
+  checkIntervalSeconds: 10,
+  responseTimeoutSeconds: 5,
+  unhealthyThreshold: 3,
+  healthyThreshold: 3,
+} as const;
+
 /**
  * An HTTP check of healthCheckPath on the HTTP port when a stack publishes it; otherwise a TCP
  * connect to the lowest published TCP port (the load balancer checks over TCP or HTTP only).
@@ -92,12 +100,7 @@ export function healthCheck(
   settings: LoadBalancerSettings,
   ports: readonly PublicPort[],
 ): HealthCheck {
-  const timing = {
-    checkIntervalSeconds: 10,
-    responseTimeoutSeconds: 5,
-    unhealthyThreshold: 3,
-    healthyThreshold: 3,
-  };
+  const timing = LOAD_BALANCER_CHECK_TIMING;
   if (servesHttp(settings, ports)) {
     return { protocol: "http", port: settings.httpPort, path: settings.healthCheckPath, ...timing };
   }

@@ -4,7 +4,8 @@
  * managers it loses quorum. So every droplet carries hooks that bracket its update:
  *
  *   beforeUpdate: take the cluster-wide lock -> hand the reserved IPs on this droplet to another
- *                 Ready manager -> drain the node (its tasks restart elsewhere first)
+ *                 Ready manager (its edge first closes its clients' connections, so the move
+ *                 resets none) -> drain the node (its tasks restart elsewhere first)
  *   (the provider resizes: power off, resize, power on)
  *   afterUpdate:  wait until the node is Ready (and Reachable) -> make it active -> take the
  *                 reserved IPs back -> release the lock
@@ -129,6 +130,8 @@ export interface MaintenanceOps {
    * maintenance) is tried last, only when no other manager answers.
    */
   onManager(command: string, avoid?: number): Promise<string>;
+  /** Runs a command on that manager droplet itself (no other); rejects on failure. */
+  onDroplet(dropletId: number, command: string): Promise<string>;
   /** The reserved IPs routed to a droplet now. */
   reservedIpsOn(dropletId: number): Promise<string[]>;
   /** Moves a reserved IP to a droplet and waits until the move is done. */
@@ -204,11 +207,19 @@ export function handOffTarget(
     .find((m) => m.id !== self && serving.has(m.name));
 }
 
+/**
+ * Seconds an edge closes its connections before the reserved IP leaves its node: every client
+ * that sends in that time gets a response saying "Connection: close" (edge-connections.sh).
+ */
+export const CLOSE_CONNECTIONS_SECONDS = 2;
+
 /** What one node's maintenance did, to undo or finish it. */
 interface InFlight {
   drained: boolean;
   /** Reserved IPs moved away from this droplet, to take back. */
   reservedIps: string[];
+  /** The manager they were moved to. */
+  handedTo?: number;
 }
 
 /** The hook functions for one node. Exported for tests; components bind them. */
@@ -221,11 +232,26 @@ export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
 
   const activate = (self: number) =>
     ops.onManager(scriptCommand("node-activate.sh", [node.name, String(timeout)]), self);
+  // An edge that closes its connections before the IP leaves its node: none is left open to be
+  // reset by the new holder (edge-connections.sh). Only an improvement: a failure is a warning.
+  const edgeConnections = async (droplet: number, mode: "close" | "keep") => {
+    const args = mode === "close" ? ["close", String(CLOSE_CONNECTIONS_SECONDS)] : ["keep"];
+    await ops
+      .onDroplet(droplet, scriptCommand("edge-connections.sh", args))
+      .catch((e: unknown) =>
+        ops.warn(
+          `${node.name}: could not tell droplet ${droplet}'s edge to ${mode} connections: ${(e as Error).message}`,
+        ),
+      );
+  };
   const takeBack = async (self: number, state: InFlight) => {
+    if (state.reservedIps.length === 0) return;
+    if (state.handedTo !== undefined) await edgeConnections(state.handedTo, "close");
     for (const ip of state.reservedIps) {
       ops.log(`${node.name}: taking the reserved IP ${ip} back`);
       await ops.assignReservedIp(ip, self);
     }
+    if (state.handedTo !== undefined) await edgeConnections(state.handedTo, "keep");
   };
 
   return {
@@ -249,6 +275,10 @@ export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
               `${node.name} holds the reserved IP ${held.join(", ")} and no other manager is Ready to take it: it is unreachable while ${node.name} is resized`,
             );
           } else {
+            // This node's edge is replaced when it is drained, which clears the marker; when it
+            // is not drained (alone) or the maintenance is undone, "keep" below clears it.
+            await edgeConnections(self, "close");
+            state.handedTo = to.id;
             for (const ip of held) {
               ops.log(
                 `${node.name}: handing the reserved IP ${ip} to ${to.name} while it is resized`,
@@ -273,6 +303,7 @@ export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
         const undo = async () => {
           if (state.drained) await activate(self);
           await takeBack(self, state);
+          if (state.handedTo !== undefined) await edgeConnections(self, "keep");
         };
         await undo().catch((err: unknown) =>
           ops.warn(`${node.name}: could not undo its maintenance: ${(err as Error).message}`),

@@ -183,6 +183,18 @@ export function realMaintenanceOps(args: {
       }
       throw lastError;
     },
+    async onDroplet(dropletId, command) {
+      const m = (await managers()).find((d) => d.id === dropletId);
+      if (m === undefined) throw new Error(`droplet ${dropletId} is not one of the managers`);
+      return sshRun(
+        { host: m.publicIp, user: "root", privateKey: await args.privateKey() },
+        command,
+        {
+          connectAttempts: 2,
+          onStderr: args.log,
+        },
+      );
+    },
     reservedIpsOn: (id) => api().reservedIpsOn(id),
     assignReservedIp: (ip, id) => api().assign(ip, id),
     log: args.log,

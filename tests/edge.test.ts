@@ -14,7 +14,12 @@ import {
   servicePorts,
   StackFacts,
 } from "../components/edge";
-import { CONFIG_LOAD_TIMEOUT_SECONDS, edgeBundle } from "../components/edge/stack";
+import {
+  CONFIG_LOAD_TIMEOUT_SECONDS,
+  edgeBundle,
+  HANDOFF_WAIT_SECONDS,
+  LOAD_BALANCER_DRAIN_SECONDS,
+} from "../components/edge/stack";
 import { readScript } from "../components/remote";
 import { decodeBundle } from "../components/stackBundle";
 import { requireDocker, stackConfig } from "./fixtures/compose/docker";
@@ -240,6 +245,23 @@ describe("the Caddyfile", () => {
     expect(c).not.toContain("admin.example.com {\n\ttls");
   });
 
+  test("every site closes its connections while the node's close-connections marker exists", () => {
+    for (const site of https.sites) {
+      const c = https.caddyfile;
+      const start = c.indexOf(`://${site.host} {`);
+      const block = c.slice(start, c.indexOf("\n}\n", start));
+      // The matcher and the header come before any handler, so every response of the site
+      // carries it, the proxied ones and the 404s alike.
+      expect(block.indexOf("header @closing Connection close")).toBeLessThan(
+        block.indexOf("handle"),
+      );
+      expect(block).toContain(
+        "\t@closing file {\n\t\troot /etc/do-swarm-edge\n\t\ttry_files close-connections\n\t}",
+      );
+    }
+    expect(https.caddyfile.match(/header @closing Connection close/g)).toHaveLength(3);
+  });
+
   test("a host with only path routes answers 404 elsewhere", () => {
     const admin = https.caddyfile.slice(https.caddyfile.indexOf("http://admin.example.com {"));
     expect(admin.slice(0, admin.indexOf("\n}\n"))).toContain(
@@ -265,7 +287,10 @@ describe("the Caddyfile", () => {
 
   test("the lab's: one HTTP site, the same proxy settings", () => {
     const c = planEdge(LAB.edge, LAB.domains).caddyfile;
-    expect(c).toContain("http://app.lab.test {\n\thandle {\n\t\treverse_proxy {");
+    expect(c).toContain(
+      "http://app.lab.test {\n\t@closing file {\n\t\troot /etc/do-swarm-edge\n\t\ttry_files close-connections\n\t}\n" +
+        "\theader @closing Connection close\n\thandle {\n\t\treverse_proxy {",
+    );
     expect(c).toContain("name tasks.web_web\n\t\t\t\tport 80\n\t\t\t\trefresh 1s");
     expect(c).not.toContain("on_demand");
   });
@@ -300,6 +325,7 @@ describe("the edge stack", () => {
       "http://127.0.0.1:9180/healthz",
     ]);
     expect(caddy.healthcheck.start_period).toBe("30s");
+    // No failover agent (failoverToken unset): nobody to hand the IP off, so no wait for one.
     expect(caddy.stop_grace_period).toBe("15s");
     // Caddy's wrapper is PID 1; its only config is the script, named by the script's content.
     const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
@@ -309,6 +335,10 @@ describe("the edge stack", () => {
       "/do-swarm/edge-caddy.sh",
       "/etc/do-swarm-edge",
       "http://127.0.0.1:9180/healthz",
+      "120",
+      "1",
+      "0",
+      "0",
     ]);
     expect(caddy.configs).toEqual([
       { source: `edge_caddy_sh_${sha(caddySh)}`, target: "/do-swarm/edge-caddy.sh", mode: 0o444 },
@@ -327,6 +357,38 @@ describe("the edge stack", () => {
       failure_action: "rollback",
       monitor: "10s",
     });
+  });
+
+  test("with the failover agent at the reserved IP, a stopping edge waits for the IP to leave its node", () => {
+    const plan = planEdge(WEB_AND_API.edge, WEB_AND_API.domains, "reservedIp", true);
+    const caddy = parse(plan.stack.yaml).services.caddy;
+    expect(caddy.command.slice(4)).toEqual(["120", "1", String(HANDOFF_WAIT_SECONDS), "0"]);
+    expect(HANDOFF_WAIT_SECONDS).toBe(45);
+    // Docker kills at stop_grace_period: the wait, then Caddy's own grace period (10 s) fit in it.
+    expect(caddy.stop_grace_period).toBe(`${HANDOFF_WAIT_SECONDS + 15}s`);
+    // The same routes render the same Caddyfile with or without the agent.
+    expect(plan.caddyfile).toBe(planEdge(WEB_AND_API.edge, WEB_AND_API.domains).caddyfile);
+  });
+
+  test("behind the load balancer, a stopping edge fails the balancer's check first; one node out at a time", () => {
+    const plan = planEdge(BEHIND_LB.edge, BEHIND_LB.domains, "loadBalancer", true);
+    const caddy = parse(plan.stack.yaml).services.caddy;
+    // No agent and no reserved IP to move; 40 s of 503 to the check: 3 failed checks 10 s apart
+    // take the node out, and one interval more.
+    expect(caddy.command.slice(4)).toEqual(["120", "1", "0", "40"]);
+    expect(LOAD_BALANCER_DRAIN_SECONDS).toBe(40);
+    expect(caddy.stop_grace_period).toBe("55s");
+    // The next node's edge drains only once the balancer could put the last one back (3 passed
+    // checks, 10 s apart).
+    expect(caddy.deploy.update_config.delay).toBe("30s");
+    const check = plan.caddyfile.slice(plan.caddyfile.indexOf("http:// {"));
+    expect(check).toBe(
+      "http:// {\n\t@closing file {\n\t\troot /etc/do-swarm-edge\n\t\ttry_files close-connections\n\t}\n" +
+        '\thandle @closing {\n\t\theader Connection close\n\t\trespond "this edge is stopping" 503\n\t}\n' +
+        "\trespond 200\n}\n",
+    );
+    // At the reserved IP there is no balancer to answer.
+    expect(planEdge(WEB_AND_API.edge, WEB_AND_API.domains).caddyfile).not.toContain("http:// {");
   });
 
   test("the config service: carries the Caddyfile (named by its content), same image and nodes, start-first, rolls back", () => {

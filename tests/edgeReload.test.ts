@@ -11,6 +11,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { SCRIPTS_DIR } from "../components/remote";
+import { CLOSE_MARKER, renderCaddyfile, SHARED_DIR } from "../components/edge/caddyfile";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -157,4 +158,105 @@ test("real Caddy: a new Caddyfile is reloaded in place, every request on a new c
   process.kill(w.pid as number, "SIGTERM");
   expect(await exited).toBe(0);
   expect(log).toContain("Caddy stopped (exit status 0)");
+});
+
+test("real Caddy: while the node's close-connections marker exists, the rendered site closes every connection after its response", async () => {
+  const [admin, site, upstream] = [await freePort(), await freePort(), await freePort()];
+  // The very matcher and header the renderer writes into every site, pointed at this test's
+  // directory instead of the edge's volume.
+  const rendered = renderCaddyfile({
+    sites: [{ host: "app.example.com", https: false, routes: [] }],
+  });
+  const closing = rendered
+    .slice(rendered.indexOf("\t@closing"), rendered.indexOf("Connection close") + 16)
+    .split(SHARED_DIR)
+    .join(tmp);
+  expect(closing).toContain(`try_files ${CLOSE_MARKER}`);
+  const file = path.join(tmp, "Caddyfile");
+  fs.writeFileSync(
+    file,
+    `{\n\tadmin localhost:${admin}\n}\n\nhttp://127.0.0.1:${upstream} {\n\tbind 127.0.0.1\n\trespond "up"\n}\n\n` +
+      `http://127.0.0.1:${site} {\n\tbind 127.0.0.1\n${closing}\n\thandle {\n\t\treverse_proxy 127.0.0.1:${upstream}\n\t}\n}\n`,
+  );
+  const caddy = spawn("caddy", ["run", "--config", file, "--adapter", "caddyfile"], {
+    detached: true,
+    env: { PATH: process.env.PATH, HOME: tmp, XDG_DATA_HOME: tmp, XDG_CONFIG_HOME: tmp },
+  });
+  wrapper = caddy;
+  // Two requests on one keep-alive agent: the sockets it used tell whether the first was kept.
+  const twoRequests = async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const one = () =>
+      new Promise<{ connection?: string; socket: unknown }>((resolve, reject) => {
+        const req = http.get({ host: "127.0.0.1", port: site, path: "/", agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ connection: res.headers.connection, socket: req.socket }));
+        });
+        req.on("error", reject);
+      });
+    const a = await one();
+    const b = await one();
+    agent.destroy();
+    return { header: a.connection, reused: a.socket === b.socket };
+  };
+  for (let t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+    if ((await get(site)).body === "up") break;
+    if (Date.now() - t0 > 10000) throw new Error("Caddy did not start");
+  }
+  expect(await twoRequests()).toEqual({ header: undefined, reused: true });
+  fs.writeFileSync(path.join(tmp, CLOSE_MARKER), "");
+  expect(await twoRequests()).toEqual({ header: "close", reused: false });
+  fs.rmSync(path.join(tmp, CLOSE_MARKER));
+  expect(await twoRequests()).toEqual({ header: undefined, reused: true });
+});
+
+test("real Caddy: behind the load balancer, the rendered health-check site answers 503 while the marker exists, and the sites still serve", async () => {
+  const [admin, port] = [await freePort(), await freePort()];
+  const rendered = renderCaddyfile({
+    sites: [
+      {
+        host: "app.example.com",
+        https: false,
+        routes: [],
+      },
+    ],
+    behindLoadBalancer: true,
+  });
+  // The rendered sites on a loopback port of the test's (port 80 needs root), the marker in
+  // the test's directory: otherwise the very text the edge runs.
+  const body = rendered
+    .slice(rendered.indexOf("\nhttp://app.example.com {"))
+    .split("http://app.example.com {")
+    .join(`http://app.example.com:${port} {`)
+    .split("http:// {")
+    .join(`http://:${port} {`)
+    .split(SHARED_DIR)
+    .join(tmp);
+  const file = path.join(tmp, "Caddyfile");
+  fs.writeFileSync(file, `{\n\tadmin localhost:${admin}\n}\n${body}`);
+  const caddy = spawn("caddy", ["run", "--config", file, "--adapter", "caddyfile"], {
+    detached: true,
+    env: { PATH: process.env.PATH, HOME: tmp, XDG_DATA_HOME: tmp, XDG_CONFIG_HOME: tmp },
+  });
+  wrapper = caddy;
+  const ask = (host: string) =>
+    new Promise<{ status: number }>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0 }));
+        })
+        .on("error", reject);
+    });
+  for (let t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+    if ((await ask("10.0.0.5").catch(() => ({ status: 0 }))).status === 200) break;
+    if (Date.now() - t0 > 10000) throw new Error("Caddy did not start");
+  }
+  // The balancer asks for the node's address: no site's host.
+  expect((await ask("10.0.0.5")).status).toBe(200);
+  // The site has no route here: its own 404, not the check's answer.
+  expect((await ask("app.example.com")).status).toBe(404);
+  fs.writeFileSync(path.join(tmp, CLOSE_MARKER), "");
+  expect((await ask("10.0.0.5")).status).toBe(503);
+  expect((await ask("app.example.com")).status).toBe(404);
 });

@@ -226,6 +226,76 @@ describe("edge-caddy.sh: Caddy reloaded in place", () => {
   });
 });
 
+describe("edge-caddy.sh: stopping where the reserved IP may point (a failover agent on the node)", () => {
+  const exists = (name: string) => fs.existsSync(path.join(shared, name));
+  /** edge-caddy.sh SHARED HEALTH 5 0.1 HANDOFF. */
+  const withAgent = (handoffSeconds: number) =>
+    run("edge-caddy.sh", [shared, health, "5", "0.1", String(handoffSeconds)]);
+
+  test("closes connections, asks the agent to move the IP, serves until it answers, then stops", async () => {
+    // Left by an edge that stopped before on this node: not about this one.
+    for (const m of ["stopping", "released", "close-connections"]) {
+      fs.writeFileSync(path.join(shared, m), "old\n");
+    }
+    install(A);
+    const w = withAgent(10);
+    await waitFor("the first marker", () => marker() === A);
+    expect(["stopping", "released", "close-connections"].filter(exists)).toEqual([]);
+    w.child.kill("SIGTERM");
+    await waitFor("the request to the agent", () => exists("stopping"));
+    expect(exists("close-connections")).toBe(true);
+    await new Promise((r) => setTimeout(r, 800));
+    // Still serving, not stopped: the IP may still point here.
+    expect(read(path.join(fake, "running"))).toBe(A);
+    expect(calls()).toEqual(["run # A"]);
+    expect(w.child.exitCode).toBeNull();
+    fs.writeFileSync(path.join(shared, "released"), "moved 10.0.0.100 to m1\n");
+    expect(await w.exit).toBe(0);
+    expect(calls()).toEqual(["run # A", "stop"]);
+    expect(w.stderr()).toContain(
+      "asking this node's failover agent to move the reserved IP off it first",
+    );
+    expect(w.stderr()).toContain("the failover agent: moved 10.0.0.100 to m1");
+  });
+
+  test("no answer from the agent: stops anyway after HANDOFF_SECONDS, saying so", async () => {
+    install(A);
+    const w = withAgent(1);
+    await waitFor("the first marker", () => marker() === A);
+    const t0 = Date.now();
+    w.child.kill("SIGTERM");
+    expect(await w.exit).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(w.stderr()).toContain("ERROR: no answer from the failover agent within 1s");
+    expect(calls()).toEqual(["run # A", "stop"]);
+  });
+
+  test("behind the load balancer (DRAIN_SECONDS): fails its health check while serving, then stops", async () => {
+    install(A);
+    const w = run("edge-caddy.sh", [shared, health, "5", "0.1", "0", "1"]);
+    await waitFor("the first marker", () => marker() === A);
+    const t0 = Date.now();
+    w.child.kill("SIGTERM");
+    await waitFor("the drain", () => exists("close-connections"));
+    expect(read(path.join(fake, "running"))).toBe(A);
+    expect(await w.exit).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(calls()).toEqual(["run # A", "stop"]);
+    // No agent to ask.
+    expect(exists("stopping")).toBe(false);
+    expect(w.stderr()).toContain("failing the load balancer's health check for 1s first");
+  });
+
+  test("without an agent (HANDOFF_SECONDS 0, the default): stops at once, no markers", async () => {
+    install(A);
+    const w = wrapper();
+    await waitFor("the first marker", () => marker() === A);
+    w.child.kill("SIGTERM");
+    expect(await w.exit).toBe(0);
+    expect(["stopping", "close-connections"].filter(exists)).toEqual([]);
+  });
+});
+
 describe("edge-config.sh: validate, install atomically, wait until the node's Caddy runs it", () => {
   test("installs and becomes ready only once Caddy marked it loaded; sleeps until SIGTERM", async () => {
     install(A);

@@ -27,6 +27,9 @@ case "$1 $2" in
     cat "$FAKE/leader" ;;
   "node ls") cat "$FAKE/nodes" ;;
   "info --format") cat "$FAKE/state" ;;
+  # The edge's volume (do-swarm-edge_edge_conf): $FAKE/edge once the edge is deployed.
+  "volume inspect")
+    if [ -d "$FAKE/edge" ]; then echo "$FAKE/edge"; else echo "Error response from daemon: get do-swarm-edge_edge_conf: no such volume" >&2; exit 1; fi ;;
   *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
 esac
 `;
@@ -42,8 +45,16 @@ interface Rig {
   posts(): string[];
 }
 
-/** Managers m0 (this node, 127.0.0.1), m1 (127.0.0.2), m2 (127.0.0.3); the IP on `holder`. */
-async function rig(holder: number, listening: number[], actionSeconds = 1): Promise<Rig> {
+/**
+ * Managers m0 (this node, 127.0.0.1), m1 (127.0.0.2), m2 (127.0.0.3); the IP on `holder`; the
+ * swarm port answers on `listening`, the edge's port on `edgeListening` (default: the same).
+ */
+async function rig(
+  holder: number,
+  listening: number[],
+  actionSeconds = 1,
+  edgeListening = listening,
+): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-agent-"));
   const fake = path.join(dir, "fake");
   const bin = path.join(dir, "bin");
@@ -60,20 +71,22 @@ async function rig(holder: number, listening: number[], actionSeconds = 1): Prom
   write("state", "active\n");
   write("nodes", "m0 Ready Active\nm1 Ready Active\nm2 Ready Active\n");
   // One port for all: a free one, then a listener per healthy manager's address.
-  const probe = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => probe.once("listening", r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  const servers = await Promise.all(
-    listening.map(
-      (i) =>
-        new Promise<net.Server>((resolve) => {
-          const s = net
-            .createServer((c) => c.end())
-            .listen(port, `127.0.0.${i + 1}`, () => resolve(s));
-        }),
-    ),
-  );
+  const freePort = async () => {
+    const probe = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => probe.once("listening", r));
+    const p = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    return p;
+  };
+  const [port, edgePort] = [await freePort(), await freePort()];
+  const listen = (p: number, i: number) =>
+    new Promise<net.Server>((resolve) => {
+      const s = net.createServer((c) => c.end()).listen(p, `127.0.0.${i + 1}`, () => resolve(s));
+    });
+  const servers = await Promise.all([
+    ...listening.map((i) => listen(port, i)),
+    ...edgeListening.map((i) => listen(edgePort, i)),
+  ]);
   const api = await startDoApi({
     token: TOKEN,
     actionSeconds,
@@ -94,6 +107,7 @@ async function rig(holder: number, listening: number[], actionSeconds = 1): Prom
     DO_SWARM_FAILOVER_LIB: path.join(dir, "lib"),
     DO_SWARM_FAILOVER_RUN: path.join(dir, "run"),
     PROBE_PORT: String(port),
+    EDGE_PORT: String(edgePort),
   };
   return {
     dir,
@@ -332,6 +346,74 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   }, 20000);
+
+  // The edge on this node is stopping (edge-caddy.sh wrote `stopping` in its volume and waits
+  // for `released`, serving meanwhile).
+  test("the edge on the holder is stopping: the holder's own agent moves the IP first, then answers", async () => {
+    const r = await rig(0, [0, 1, 2]); // m0, this node, holds the IP; all answer
+    try {
+      r.write("leader", "false\n"); // whoever leads: the holder's agent moves it
+      const edge = path.join(r.fake, "edge");
+      fs.mkdirSync(edge);
+      expect((await install(r)).status).toBe(0);
+      await sleep(2000);
+      expect(r.posts()).toEqual([]);
+      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
+      const released = path.join(edge, "released");
+      expect(await until(() => fs.existsSync(released), 10000)).toBe(true);
+      // The answer comes only once the move is done: the edge may stop then.
+      expect(r.api.holder(IP)).toBe(101);
+      expect(fs.readFileSync(released, "utf8")).toBe("moved 10.77.0.100 to m1\n");
+      expect(r.posts()).toEqual([
+        `POST /v2/reserved_ips/${IP}/actions {"type":"assign","droplet_id":101}`,
+      ]);
+      expect(r.log()).toContain("this node's edge is stopping: moving 10.77.0.100 to m1 first");
+      await sleep(3000);
+      expect(r.posts()).toHaveLength(1);
+    } finally {
+      await teardown(r);
+    }
+  }, 25000);
+
+  test("the edge on the holder is stopping: the IP goes to a manager whose own edge answers", async () => {
+    const r = await rig(0, [0, 1, 2], 1, [0, 2]); // m1's swarm port answers, its edge does not
+    try {
+      const edge = path.join(r.fake, "edge");
+      fs.mkdirSync(edge);
+      expect((await install(r)).status).toBe(0);
+      await sleep(1500);
+      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
+      expect(await until(() => fs.existsSync(path.join(edge, "released")), 10000)).toBe(true);
+      expect(r.api.holder(IP)).toBe(102);
+      expect(fs.readFileSync(path.join(edge, "released"), "utf8")).toBe(
+        "moved 10.77.0.100 to m2\n",
+      );
+    } finally {
+      await teardown(r);
+    }
+  }, 20000);
+
+  test("the edge on a manager that does not hold the IP is stopping: answered at once, nothing moves", async () => {
+    const r = await rig(1, [0, 1, 2]);
+    try {
+      const edge = path.join(r.fake, "edge");
+      fs.mkdirSync(edge);
+      expect((await install(r)).status).toBe(0);
+      await sleep(1500);
+      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
+      const t0 = Date.now();
+      const released = path.join(edge, "released");
+      expect(await until(() => fs.existsSync(released), 5000)).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(fs.readFileSync(released, "utf8")).toBe(
+        "this node does not hold 10.77.0.100: nothing to move\n",
+      );
+      expect(r.posts()).toEqual([]);
+      expect(r.api.holder(IP)).toBe(101);
+    } finally {
+      await teardown(r);
+    }
+  }, 15000);
 
   test("once its node has left the swarm, the agent removes itself and the token", async () => {
     const r = await rig(0, [0, 1, 2]);

@@ -21,7 +21,7 @@ type Event = string;
 function fakeCluster(
   managers: number,
   workers: number,
-  opts: { failDrainOf?: string; timeoutSeconds?: number } = {},
+  opts: { failDrainOf?: string; timeoutSeconds?: number; edgeUnreachable?: boolean } = {},
 ) {
   const nodes = planNodes("c", {
     managers: { count: managers, size: "s-1vcpu-2gb" },
@@ -52,6 +52,13 @@ function fakeCluster(
       if (script === "node-drain") down.add(node);
       if (script === "node-activate") down.delete(node);
       maxDown = Math.max(maxDown, down.size);
+      return "";
+    },
+    onDroplet: async (id, command) => {
+      const mode = /edge-connections\.sh[\s\S]*bash "\$f" '(close|keep)'/.exec(command)![1];
+      const name = managerDroplets.find((m) => m.id === id)!.name;
+      if (opts.edgeUnreachable) throw new Error(`ssh to ${name} failed (exit 255)`);
+      events.push(`edge ${mode} ${name}`);
       return "";
     },
     reservedIpsOn: async (id) => (holder === id ? [ip] : []),
@@ -93,7 +100,7 @@ test("all nodes resized concurrently by the engine: strictly one at a time, drai
   await Promise.all(c.nodes.map((n) => c.update(n.name)));
   expect(c.maxDown()).toBe(1);
   // Each node's three steps are adjacent: nothing of another node happens in between.
-  const steps = c.events.filter((e) => !e.startsWith("ip"));
+  const steps = c.events.filter((e) => !e.startsWith("ip") && !e.startsWith("edge"));
   expect(steps).toHaveLength(15);
   for (let i = 0; i < steps.length; i += 3) {
     const node = steps[i].split(" ")[1];
@@ -111,13 +118,34 @@ test("the reserved IP moves off manager-0 to a Ready manager before the drain, a
   const c = fakeCluster(3, 1);
   await c.update("c-manager-0");
   expect(c.events).toEqual([
+    // Each edge the IP leaves first closes its clients' connections, so the move resets none.
+    "edge close c-manager-0",
+    `ip ${c.ip} -> ${c.ids["c-manager-1"]}`,
+    "node-drain c-manager-0",
+    "resize c-manager-0",
+    "node-activate c-manager-0",
+    "edge close c-manager-1",
+    `ip ${c.ip} -> ${c.ids["c-manager-0"]}`,
+    "edge keep c-manager-1",
+  ]);
+  expect(c.holder()).toBe(c.ids["c-manager-0"]);
+});
+
+test("an edge that cannot be told to close its connections is a warning, not a failed resize", async () => {
+  const c = fakeCluster(3, 1, { edgeUnreachable: true });
+  await c.update("c-manager-0");
+  expect(c.events.filter((e) => !e.startsWith("warn"))).toEqual([
     `ip ${c.ip} -> ${c.ids["c-manager-1"]}`,
     "node-drain c-manager-0",
     "resize c-manager-0",
     "node-activate c-manager-0",
     `ip ${c.ip} -> ${c.ids["c-manager-0"]}`,
   ]);
-  expect(c.holder()).toBe(c.ids["c-manager-0"]);
+  expect(c.events.filter((e) => e.startsWith("warn"))).toEqual([
+    `warn c-manager-0: could not tell droplet ${c.ids["c-manager-0"]}'s edge to close connections: ssh to c-manager-0 failed (exit 255)`,
+    `warn c-manager-0: could not tell droplet ${c.ids["c-manager-1"]}'s edge to close connections: ssh to c-manager-1 failed (exit 255)`,
+    `warn c-manager-0: could not tell droplet ${c.ids["c-manager-1"]}'s edge to keep connections: ssh to c-manager-1 failed (exit 255)`,
+  ]);
 });
 
 test("the hand-off target is a Ready, Active manager other than the node itself, by name", () => {

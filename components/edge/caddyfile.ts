@@ -10,6 +10,16 @@ import { EdgeSite, SiteRoute, upstreamName } from "./routes";
 export const INTERNAL_PORT = 9180;
 export const HEALTH_PATH = "/healthz";
 const ASK_PATH = "/on-demand-allowed";
+/** The node's volume shared by the edge's two services, mounted in both (stack.ts). */
+export const SHARED_DIR = "/etc/do-swarm-edge";
+/**
+ * While this file exists in SHARED_DIR, every response says `Connection: close` (HTTP/2: Go's
+ * server sends GOAWAY), so clients hold no idle keep-alive connection to this edge. Set before
+ * the reserved IP leaves the node (the edge stopping, a resize's hand-off): a connection still
+ * open when the IP moves is reset, and its next request fails; a client that opened a new
+ * connection per request since only loses a request caught in flight at that instant.
+ */
+export const CLOSE_MARKER = "close-connections";
 
 /** How quickly the edge follows swarm, and how it rides over a task that went away. */
 export const PROXY_TIMING = {
@@ -84,13 +94,44 @@ export function renderCaddyfile(args: CaddyfileArgs): string {
   out.push("\trespond 404", "}");
   for (const site of args.sites)
     out.push("", ...renderSite(site, args.behindLoadBalancer ?? false));
+  if (args.behindLoadBalancer === true) out.push("", ...loadBalancerCheck());
   return out.join("\n") + "\n";
+}
+
+/** The matcher of a site's requests while the node's close-connections marker exists. */
+const closingMatcher = [
+  "\t@closing file {",
+  `\t\troot ${SHARED_DIR}`,
+  `\t\ttry_files ${CLOSE_MARKER}`,
+  "\t}",
+];
+
+/**
+ * What answers the load balancer's health check: it asks for the node's own address, which is
+ * no site's host, so this catch-all gets it (Caddy would answer an empty 200 to a request no
+ * site matches: the same). While the edge drains before it stops (edge-caddy.sh) the check gets
+ * 503, so the balancer takes the node out before its edge goes; every site meanwhile serves.
+ */
+function loadBalancerCheck(): string[] {
+  return [
+    "http:// {",
+    ...closingMatcher,
+    "\thandle @closing {",
+    "\t\theader Connection close",
+    '\t\trespond "this edge is stopping" 503',
+    "\t}",
+    "\trespond 200",
+    "}",
+  ];
 }
 
 function renderSite(site: EdgeSite, behindLoadBalancer: boolean): string[] {
   // https:// gets a certificate and a redirect of plain HTTP to HTTPS; http:// serves plain HTTP.
   const lines = [`${site.https ? "https" : "http"}://${site.host} {`];
   if (site.https) lines.push("\ttls {", "\t\ton_demand", "\t}");
+  // A stat of the marker per request (the file matcher); set immediately, not deferred, so
+  // Go's server sees it when the response starts (checked with Caddy 2.6.2: tests/edgeReload).
+  lines.push(...closingMatcher, "\theader @closing Connection close");
   let catchAll = false;
   site.routes.forEach((r, i) => {
     if (r.path === undefined) {

@@ -46,6 +46,8 @@ export function planEdge(
   edge: EdgeSettings,
   domains: readonly EdgeDomain[],
   entryPoint: EntryPointMode = "reservedIp",
+  /** Whether the failover agent runs on the managers (do-swarm:failoverToken is set). */
+  failoverAgent = false,
 ): EdgePlan {
   const behindLoadBalancer = entryPoint === "loadBalancer";
   const sites = planSites(edge.routes, domains, !behindLoadBalancer);
@@ -56,6 +58,9 @@ export function planEdge(
     image: edge.image,
     placement: behindLoadBalancer ? "all" : "managers",
     https,
+    // Only at the reserved IP: the load balancer sends to every node and takes one out by its
+    // health check.
+    handOff: !behindLoadBalancer && failoverAgent,
   });
   const publicPorts: PublicPort[] = [80, ...(https ? [443] : [])].map((port) => ({
     port,

@@ -10,6 +10,12 @@
  * caddyfile.ts). Certificates live in a volume on each node, so they survive a restart of the
  * edge; each node keeps its own, so the IP moving to another manager and back issues nothing.
  *
+ * An edge that stops on the node holding the reserved IP (an image change, the node drained)
+ * first has the IP moved to another manager, whose edge serves, and stops only then (handOff:
+ * its node's failover agent moves it). So an edge update loses no request where the IP points.
+ * Behind the load balancer, a stopping edge first fails the balancer's health check for
+ * LOAD_BALANCER_DRAIN_SECONDS, serving meanwhile, so the balancer stops sending to it first.
+ *
  * Two services, so that a change of the routes never replaces a Caddy task. A host port is one
  * task's per node, so a replaced Caddy task means a gap on that node (stop-first). Hence:
  * - `caddy` carries no Caddyfile: its spec (image, ports, the wrapper script edge-caddy.sh)
@@ -25,7 +31,8 @@ import { createHash } from "crypto";
 import { Document } from "yaml";
 import { readScript } from "../remote";
 import { encodeBundle } from "../stackBundle";
-import { HEALTH_PATH, INTERNAL_PORT } from "./caddyfile";
+import { LOAD_BALANCER_CHECK_TIMING } from "../entryPointPlan";
+import { HEALTH_PATH, INTERNAL_PORT, SHARED_DIR } from "./caddyfile";
 import { EDGE_NETWORK } from "./routes";
 
 export interface EdgeStackArgs {
@@ -37,6 +44,12 @@ export interface EdgeStackArgs {
   placement: "managers" | "all";
   /** Publish 443 (the edge terminates TLS). */
   https: boolean;
+  /**
+   * A failover agent runs on every edge node (the reserved IP with failoverToken): an edge that
+   * stops first asks it to move the IP off its node (edge-caddy.sh, failover-agent.sh), and
+   * stops only once that is done or HANDOFF_WAIT_SECONDS passed. @default false
+   */
+  handOff?: boolean;
 }
 
 export interface EdgeStack {
@@ -47,9 +60,30 @@ export interface EdgeStack {
 }
 
 /** Seconds in-flight requests get when an edge stops; longer than Caddy's own grace period. */
-const STOP_GRACE = "15s";
-/** The node's shared volume: the installed Caddyfile and the marker of what Caddy loaded. */
-const SHARED_DIR = "/etc/do-swarm-edge";
+const STOP_GRACE_SECONDS = 15;
+/**
+ * Seconds a stopping edge waits for its node's failover agent to move the reserved IP away
+ * (the agent answers within a round, about a second, when its node does not hold the IP; a
+ * move takes DigitalOcean a few seconds). It serves all along, so waiting costs only time.
+ */
+export const HANDOFF_WAIT_SECONDS = 45;
+/**
+ * Behind the load balancer: seconds a stopping edge answers the balancer's health check with
+ * 503 (serving every site meanwhile) before it stops: until the balancer took the node out
+ * (unhealthyThreshold failed checks, checkIntervalSeconds apart), and one interval more.
+ */
+export const LOAD_BALANCER_DRAIN_SECONDS =
+  LOAD_BALANCER_CHECK_TIMING.checkIntervalSeconds *
+  (LOAD_BALANCER_CHECK_TIMING.unhealthyThreshold + 1);
+/**
+ * Behind the load balancer: seconds between one node's new edge running and the next node's
+ * edge starting to drain. The balancer puts a node back after healthyThreshold passed checks
+ * (at most one interval more), and takes the next one out only after unhealthyThreshold failed
+ * ones: with this delay, the first is back before the second is out, so at most one node is
+ * out of the balancer's rotation at a time.
+ */
+export const LOAD_BALANCER_UPDATE_DELAY_SECONDS =
+  LOAD_BALANCER_CHECK_TIMING.checkIntervalSeconds * LOAD_BALANCER_CHECK_TIMING.healthyThreshold;
 /** Where the scripts and the Caddyfile are mounted (docker configs). */
 const MOUNT_DIR = "/do-swarm";
 /** What the config task creates once the node's Caddy runs its file; its healthcheck tests it. */
@@ -86,9 +120,21 @@ export function renderEdgeStack(args: EdgeStackArgs): EdgeStack {
   const placement =
     args.placement === "managers" ? { placement: { constraints: ["node.role == manager"] } } : {};
   const health = `http://127.0.0.1:${INTERNAL_PORT}${HEALTH_PATH}`;
+  const handOff = args.handOff === true ? HANDOFF_WAIT_SECONDS : 0;
+  const behindLoadBalancer = args.placement === "all";
+  const drain = behindLoadBalancer ? LOAD_BALANCER_DRAIN_SECONDS : 0;
   const caddy = {
     image: args.image,
-    command: ["/bin/sh", `${MOUNT_DIR}/edge-caddy.sh`, SHARED_DIR, health],
+    command: [
+      "/bin/sh",
+      `${MOUNT_DIR}/edge-caddy.sh`,
+      SHARED_DIR,
+      health,
+      "120",
+      "1",
+      String(handOff),
+      String(drain),
+    ],
     configs: [{ source: names.caddySh, target: `${MOUNT_DIR}/edge-caddy.sh`, mode: 0o444 }],
     ports,
     // /data holds the ACME account and certificates; /config Caddy's autosave.
@@ -102,7 +148,7 @@ export function renderEdgeStack(args: EdgeStackArgs): EdgeStack {
       // A new node's Caddy first waits for the config task to install its file.
       start_period: "30s",
     },
-    stop_grace_period: STOP_GRACE,
+    stop_grace_period: `${handOff + drain + STOP_GRACE_SECONDS}s`,
     deploy: {
       mode: "global",
       ...placement,
@@ -110,7 +156,7 @@ export function renderEdgeStack(args: EdgeStackArgs): EdgeStack {
       // there. Only an image or port change gets here (see above); routes reload in place.
       update_config: {
         parallelism: 1,
-        delay: "5s",
+        delay: behindLoadBalancer ? `${LOAD_BALANCER_UPDATE_DELAY_SECONDS}s` : "5s",
         order: "stop-first",
         failure_action: "rollback",
         monitor: "10s",

@@ -29,9 +29,24 @@
 # HEALTH_URL after its start, and after each successful reload (which returns once loaded).
 # SHARED_DIR/refused, a copy of the last content Caddy refused, lets that task fail at once.
 #
+# Stopping where the reserved IP points (HANDOFF_SECONDS > 0: a failover agent runs on the
+# node). Swarm stops this task with SIGTERM on an image change (stop-first: a host port is one
+# task's per node) or a drain, and until a new edge listens there the node refuses connections.
+# So first: SHARED_DIR/close-connections (every response then says "Connection: close", the
+# Caddyfile's @closing, so no idle keep-alive connection is left to be reset when the IP moves)
+# and SHARED_DIR/stopping, which asks the node's failover agent to move the IP to another
+# manager if this node holds it (failover-agent.sh, edge_handoff). Caddy keeps serving until
+# the agent answers with SHARED_DIR/released (at once when the node does not hold the IP) or
+# HANDOFF_SECONDS pass; then it stops gracefully. A new edge clears the three markers.
+#
+# Stopping behind the load balancer (DRAIN_SECONDS > 0): SHARED_DIR/close-connections also
+# makes the Caddyfile's catch-all site, which answers the balancer's health check, answer 503;
+# Caddy serves every site for DRAIN_SECONDS more, while the balancer takes the node out.
+#
 # POSIX sh: the image's shell is busybox ash (pipefail is not POSIX: no pipeline here whose
-# failure matters). Every wait is bounded by WAIT_SECONDS.
-# Usage: edge-caddy.sh SHARED_DIR HEALTH_URL [WAIT_SECONDS] [POLL_SECONDS]
+# failure matters). Every wait is bounded by WAIT_SECONDS (HANDOFF_SECONDS, DRAIN_SECONDS when
+# stopping).
+# Usage: edge-caddy.sh SHARED_DIR HEALTH_URL [WAIT_SECONDS] [POLL_SECONDS] [HANDOFF_SECONDS] [DRAIN_SECONDS]
 set -eu
 
 log() { printf 'edge-caddy: %s\n' "$*" >&2; }
@@ -40,11 +55,13 @@ die() {
   exit 1
 }
 
-[ "$#" -ge 2 ] || die "usage: edge-caddy.sh SHARED_DIR HEALTH_URL [WAIT_SECONDS] [POLL_SECONDS]"
+[ "$#" -ge 2 ] || die "usage: edge-caddy.sh SHARED_DIR HEALTH_URL [WAIT_SECONDS] [POLL_SECONDS] [HANDOFF_SECONDS] [DRAIN_SECONDS]"
 shared=$1
 health=$2
 wait_s=${3:-120}
 poll_s=${4:-1}
+handoff_s=${5:-0}
+drain_s=${6:-0}
 # Private to this container: what Caddy runs, the file being tried, the last file Caddy refused.
 state=$(mktemp -d "${TMPDIR:-/tmp}/edge-caddy.XXXXXX")
 loaded=$state/loaded
@@ -70,6 +87,12 @@ pause() {
 # child of a non-interactive shell ignores SIGINT.
 on_signal() {
   trap - TERM INT
+  if [ "$handoff_s" -gt 0 ] && [ -n "$caddy_pid" ]; then hand_off; fi
+  if [ "$drain_s" -gt 0 ] && [ -n "$caddy_pid" ]; then
+    : >"$shared/close-connections"
+    log "stopping: failing the load balancer's health check for ${drain_s}s first (Caddy serves meanwhile)"
+    sleep "$drain_s"
+  fi
   log "got SIG$1: stopping Caddy gracefully (in-flight requests get its grace period)"
   _rc=0
   if [ -n "$caddy_pid" ]; then
@@ -81,6 +104,29 @@ on_signal() {
 }
 trap 'on_signal TERM' TERM
 trap 'on_signal INT' INT
+
+# hand_off: asks the node's failover agent to take the reserved IP off this node, Caddy serving
+# (and closing keep-alive connections) meanwhile; returns once the agent answered, or after
+# HANDOFF_SECONDS (the agent is down: stopping is what swarm asked for, so stop anyway).
+hand_off() {
+  rm -f "$shared/released"
+  : >"$shared/close-connections"
+  date >"$shared/.stopping.$$"
+  mv -f "$shared/.stopping.$$" "$shared/stopping"
+  log "stopping: asking this node's failover agent to move the reserved IP off it first (up to ${handoff_s}s; Caddy serves meanwhile)"
+  _deadline=$(($(now) + handoff_s))
+  until [ -e "$shared/released" ]; do
+    # -gt: whole seconds of the clock, so at least HANDOFF_SECONDS pass
+    if [ "$(now)" -gt "$_deadline" ]; then
+      log "ERROR: no answer from the failover agent within ${handoff_s}s (is it running? journalctl -u do-swarm-failover): stopping anyway"
+      return 0
+    fi
+    # A plain sleep (the traps are off; swarm's stop_grace_period covers this wait); busybox
+    # and coreutils take fractions, a strictly POSIX sleep may not.
+    sleep 0.5 2>/dev/null || sleep 1
+  done
+  log "the failover agent: $(cat "$shared/released" 2>/dev/null || true)"
+}
 
 # publish FILE NAME: SHARED_DIR/NAME := FILE, replaced atomically (a rename in the same dir).
 publish() {
@@ -109,6 +155,9 @@ start() {
     pause "$poll_s"
   done
 }
+
+# A new edge on this node: the markers of one that stopped before are not about this one.
+rm -f "$shared/stopping" "$shared/released" "$shared/close-connections"
 
 _deadline=$(($(now) + wait_s))
 if [ ! -s "$shared/Caddyfile" ]; then

@@ -15,7 +15,9 @@
 # manager (itself first), waits on DigitalOcean's action, retries the 422 "pending event" while
 # another action runs, and moves nothing for COOLDOWN_S afterwards. A holder that serves keeps
 # the IP: a manager coming back never takes it back (no flapping). The rolling resize's drain of
-# the holder is the same case: the leader moves the IP off a drained node.
+# the holder is the same case: the leader moves the IP off a drained node. One move is not the
+# leader's: when the edge on the holder is about to stop (its image changes, the node drains),
+# the holder's own agent moves the IP away first and tells the edge (edge_handoff).
 #
 # Usage (the program runs `install` on every manager, the failover token on stdin, never in
 # argv; changing the token or any setting runs it again in place):
@@ -241,10 +243,11 @@ silence() {
   fi
 }
 
-# choose_target VIEW: "id name" of the manager to move to: this node when it is Ready and
-# Active, else the first other Ready, Active manager that answers; nothing when none does.
+# choose_target VIEW [PORT]: "id name" of the manager to move to: this node when it is Ready
+# and Active, else the first other Ready, Active manager that answers (on PORT too, when
+# given); nothing when none does.
 choose_target() {
-  local view=$1 self id name status ip st av first=""
+  local view=$1 port=${2:-} self id name status ip st av first=""
   self=$(hostname)
   while read -r id name status ip; do
     if [ -z "$id" ] || [ "$id" = "$HOLDER_ID" ] || [ "$status" != active ]; then continue; fi
@@ -259,9 +262,66 @@ choose_target() {
       continue
     fi
     if [ "$st" != Ready ] || [ "$av" != Active ]; then continue; fi
-    if [ -z "$first" ] && answers "$ip" "$PROBE_PORT"; then first="$id $name"; fi
+    if [ -z "$first" ] && answers "$ip" "$PROBE_PORT" && { [ -z "$port" ] || answers "$ip" "$port"; }; then
+      first="$id $name"
+    fi
   done <<<"$MANAGERS"
   [ -z "$first" ] || echo "$first"
+}
+
+# The edge's volume on this node (components/edge/stack.ts: stack do-swarm-edge, volume
+# edge_conf), where a stopping edge asks for the IP to be moved off the node (edge-caddy.sh).
+EDGE_VOLUME=do-swarm-edge_edge_conf
+EDGE_PORT=${EDGE_PORT:-80}
+EDGE_DIR="" EDGE_DIR_AT=-100000
+
+# edge_dir: finds the volume's directory (looked up at most every 30 s while there is none: a
+# cluster without an edge costs a docker call per half minute); fails while there is none.
+edge_dir() {
+  if [ -n "$EDGE_DIR" ] && [ ! -d "$EDGE_DIR" ]; then EDGE_DIR=""; fi
+  if [ -z "$EDGE_DIR" ] && [ $((SECONDS - EDGE_DIR_AT)) -ge 30 ]; then
+    EDGE_DIR_AT=$SECONDS
+    EDGE_DIR=$(timeout 2 docker volume inspect --format '{{.Mountpoint}}' "$EDGE_VOLUME" 2>/dev/null) || EDGE_DIR=""
+    [ -z "$EDGE_DIR" ] || log "the edge's volume on this node: $EDGE_DIR (an edge stopping here asks there for $IP to move first)"
+  fi
+  [ -n "$EDGE_DIR" ]
+}
+
+# edge_handoff: this node's edge is stopping (SHARED_DIR/stopping, no SHARED_DIR/released yet):
+# when this node holds the IP, it moves the IP to another manager that serves (choose_target
+# skips the holder) before the edge stops, whoever leads: the edge serves until then, so its
+# clients see no gap. Then it answers in SHARED_DIR/released, which lets the edge stop.
+edge_handoff() {
+  edge_dir || return 0
+  [ -e "$EDGE_DIR/stopping" ] && [ ! -e "$EDGE_DIR/released" ] || return 0
+  local answer view target
+  refresh || true
+  if [ "$HOLDER_NAME" != "$(hostname)" ]; then
+    answer="this node does not hold $IP: nothing to move"
+  else
+    view=$(swarm_view)
+    [ -n "$view" ] || view=$VIEW
+    # A manager whose own edge answers (port 80, which every manager's edge publishes).
+    target=$(choose_target "$view" "$EDGE_PORT")
+    if [ -z "$target" ]; then
+      answer="no other manager is Ready, Active and answering on port $EDGE_PORT: $IP stays on this node"
+    else
+      log "this node's edge is stopping: moving $IP to ${target#* } first"
+      # shellcheck disable=SC2086 # "id name"
+      if assign $target; then
+        answer="moved $IP to ${target#* }"
+      else
+        answer="moving $IP to ${target#* } failed: it stays on this node"
+      fi
+      LAST_MOVE=$SECONDS
+      refresh || true
+    fi
+  fi
+  log "edge hand-off: $answer"
+  # The volume may go meanwhile (the edge removed): never a reason for the agent to stop.
+  { printf '%s\n' "$answer" >"$EDGE_DIR/.released.$$" &&
+    mv -f "$EDGE_DIR/.released.$$" "$EDGE_DIR/released"; } 2>/dev/null ||
+    log "could not answer the edge in $EDGE_DIR"
 }
 
 # wait_action ID: polls the action until it completes (0) or errors or times out (1).
@@ -377,6 +437,7 @@ cmd_run() {
       refresh || true
       [ "$leader" = 1 ] && [ "$was_leader" = 0 ] && log "this node leads the swarm: it decides where $IP goes"
     fi
+    edge_handoff
     # Who decides. The raft leader, on its own view of the swarm. But when the holder that went
     # silent was the leader itself, the swarm has no leader for 10-20 s (raft's election
     # timeout, which dockerd does not let us shorten: components/cloudInit.ts): then the

@@ -181,6 +181,7 @@ main() {
     "front door: the old holder comes back: the IP stays where it is"
     "front door: the holder that is also the raft leader powered off under load: the lowest-named manager left moves it"
     "front door: a pulumi up replay after the failovers leaves the IP where it is"
+    "edge: a new edge image where the reserved IP points: the holder's agent moves the IP before its edge stops, 0 failed requests"
     "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
@@ -191,7 +192,8 @@ main() {
     scenario_volume_scale_in_restore scenario_volume_failed_mount scenario_edge_setup
     scenario_edge_rolling_update scenario_edge_rollback scenario_edge_worker_lost
     scenario_edge_rolling_resize scenario_edge_self_update scenario_fd_holder_off
-    scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay scenario_replace_manager_live)
+    scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay scenario_edge_handoff
+    scenario_replace_manager_live)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do

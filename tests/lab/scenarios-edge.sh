@@ -321,3 +321,61 @@ scenario_edge_self_update() {
     poll 30 edge_route_at "$h" || fail "$h's edge does not serve next.lab.test/version after the image change" || return 1
   done
 }
+
+# The edge updated where the reserved IP points, with the failover agents of the front door
+# (runs after scenarios 26-29, which installed them). A new edge image replaces every manager's
+# Caddy in turn, stop-first; the one on the holder first asks its node's agent to move the IP
+# (edge-caddy.sh, failover-agent.sh edge_handoff) and serves until it is moved, closing its
+# connections meanwhile. Judged: 0 failed requests through the IP, and the IP moved by the
+# holder's own agent before its edge stopped. Then the front door's plan again (the edge
+# removed while the agents run), for the scenario after this one.
+scenario_edge_handoff() {
+  local image=lab/edge:handoff h before after holder moves=0 k log
+  local fd=(--managers 3 --workers 1 --stack "front=$LAB_DIR/stacks/front.yml"
+    --stack "$LAB_STACK=$LAB_DIR/stacks/web-v2.yml" --reserved-ip "$FD_IP"
+    --failover-token-file "$FD_TOKEN_FILE" --api-url "$FD_API_URL" --domains "$LAB_EDGE_DOMAINS")
+  lab_plan edge-fd1 "${fd[@]}" --edge "$LAB_EDGE_ROUTES"
+  grep -q -- '-failover-agent"' "$LAB_OUT/edge-fd1.json" || fail "the plan has no failover agent" || return 1
+  lab_replay edge-fd1 --plan "$LAB_OUT/edge-fd1.json" --prev "$LAB_OUT/current.json" ||
+    fail "deploying the edge next to the front door failed" || return 1
+  cp "$LAB_OUT/edge-fd1.json" "$LAB_OUT/current.json"
+  poll 90 edge_serves v2 || fail "the edge does not serve v2 through $FD_IP" || return 1
+  # An agent looks for the edge's volume every 30 s while there is none.
+  for h in "${FD_MANAGERS[@]}"; do
+    poll 60 lab_ssh "$h" "grep -q \"the edge's volume on this node\" $FD_AGENT_LOG" ||
+      fail "$h's agent did not find the edge's volume" || return 1
+  done
+  holder=$(fd_holder)
+  [[ -n $holder ]] || fail "the reserved IP is on no droplet" || return 1
+  note "the edge serves through $FD_IP, held by $(lab_name "$holder"); every agent found its node's edge volume"
+  for h in "${FD_MANAGERS[@]}"; do
+    lab_ssh "$h" docker tag "$LAB_EDGE_IMAGE" "$image" || fail "docker tag on $h failed" || return 1
+  done
+  before=$(edge_tasks caddy)
+  lab_plan edge-fd2 "${fd[@]}" --edge "${LAB_EDGE_ROUTES%\}}, \"image\": \"$image\"}"
+  load_start edge-image-handoff
+  lab_replay edge-fd2 --plan "$LAB_OUT/edge-fd2.json" --prev "$LAB_OUT/current.json" ||
+    fail "the edge's image update failed" || return 1
+  cp "$LAB_OUT/edge-fd2.json" "$LAB_OUT/current.json"
+  load_stop || return 1
+  after=$(edge_tasks caddy)
+  [[ $after != "$before" ]] || fail "the image change did not replace the Caddy tasks" || return 1
+  for k in 0 1 2; do
+    log=$(lab_ssh "$k" "cat $FD_AGENT_LOG" 2>/dev/null) || continue
+    printf '%s\n' "$log" >"$LAB_OUT/fd-agent-$(lab_name "$k").log"
+    moves=$((moves + $(grep -c "edge hand-off: moved $FD_IP" <<<"$log" || true)))
+    grep "edge hand-off: " <<<"$log" | sed "s/^/      $(lab_name "$k"): /" || true
+  done
+  ((moves >= 1)) || fail "no agent moved the IP before its edge stopped (the holder's edge was replaced too)" || return 1
+  note "a new edge image with the agents: $moves hand-off(s) of the IP before an edge stopped; $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms"
+  [[ $(fd_address_hosts) == "$(lab_name "$(fd_holder)") " ]] ||
+    fail "the IP's address is on [$(fd_address_hosts)], the API says $(lab_name "$(fd_holder)")" || return 1
+  no_failed || return 1
+
+  lab_replay edge-gone --plan "$LAB_OUT/frontdoor.json" --prev "$LAB_OUT/current.json" ||
+    fail "removing the edge and the web stack again failed" || return 1
+  cp "$LAB_OUT/frontdoor.json" "$LAB_OUT/current.json"
+  [[ -z $(m "docker service ls -q --filter label=com.docker.stack.namespace=do-swarm-edge") ]] ||
+    fail "the edge's services are still there" || return 1
+  poll 30 curl -sf -o /dev/null --max-time 2 "$FD_URL" || fail "nothing answers on $FD_URL after the edge went" || return 1
+}
