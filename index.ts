@@ -248,7 +248,9 @@ const edge =
   edgePlan &&
   new SwarmEdge(`${clusterName}-edge`, {
     plan: edgePlan,
-    connection: cluster.managerConnection,
+    // Not the reserved IP: an edge update moves it (the Caddy on its holder has it moved away
+    // before it stops), which would cut the deploy's own session.
+    connection: edgePlan.handOff ? cluster.firstManagerConnection : cluster.managerConnection,
     after: cluster.ready,
     clusterId: cluster.clusterId,
   });

@@ -109,6 +109,12 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly workers: Record<string, NodeAddresses[]>;
   /** SSH connection to the entry point, for commands that run on "a manager". */
   readonly managerConnection: command.types.input.remote.ConnectionArgs;
+  /**
+   * SSH connection to manager-0's own address, for a command whose own effects move the
+   * reserved IP: the edge's deploy replaces the Caddy on the IP's holder, which first has the
+   * IP moved away (edge-caddy.sh), and a session to the reserved IP would be cut by that move.
+   */
+  readonly firstManagerConnection: command.types.input.remote.ConnectionArgs;
   /** Resources that must exist before anything is deployed to the swarm. */
   readonly ready: pulumi.Resource[];
   /** The swarm's ID: it changes only when the swarm is created anew. */
@@ -179,6 +185,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.volumes = volumes.byNode;
     this.managerConnection = sshConnection(
       this.reservedIp,
+      args.sshPrivateKey,
+      args.sshDialAttempts ?? 60,
+    );
+    this.firstManagerConnection = sshConnection(
+      droplets[0].ipv4Address,
       args.sshPrivateKey,
       args.sshDialAttempts ?? 60,
     );

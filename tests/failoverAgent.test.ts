@@ -27,6 +27,9 @@ case "$1 $2" in
     cat "$FAKE/leader" ;;
   "node ls") cat "$FAKE/nodes" ;;
   "info --format") cat "$FAKE/state" ;;
+  # The edge's caddy service: its spec's image and its tasks ("node image" lines).
+  "service inspect") if [ -e "$FAKE/edge-image" ]; then cat "$FAKE/edge-image"; else echo "Error: no such service" >&2; exit 1; fi ;;
+  "service ps") if [ -e "$FAKE/edge-tasks" ]; then cat "$FAKE/edge-tasks"; else echo "Error: no such service" >&2; exit 1; fi ;;
   # The edge's volume (do-swarm-edge_edge_conf): $FAKE/edge once the edge is deployed.
   "volume inspect")
     if [ -d "$FAKE/edge" ]; then echo "$FAKE/edge"; else echo "Error response from daemon: get do-swarm-edge_edge_conf: no such volume" >&2; exit 1; fi ;;
@@ -388,6 +391,28 @@ describeIfTools("failover agent", () => {
       expect(fs.readFileSync(path.join(edge, "released"), "utf8")).toBe(
         "moved 10.77.0.100 to m2\n",
       );
+    } finally {
+      await teardown(r);
+    }
+  }, 20000);
+
+  test("the edge on the holder is stopping in a rolling update: the IP goes to a manager whose edge is updated already", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      const edge = path.join(r.fake, "edge");
+      fs.mkdirSync(edge);
+      r.write("edge-image", "caddy:2.12@sha256:new\n");
+      // m2 was updated; m1 still runs the old image (and is next, or last).
+      r.write(
+        "edge-tasks",
+        "m0 caddy:2.12@sha256:new\nm1 caddy:2.11@sha256:old\nm2 caddy:2.12@sha256:new\n",
+      );
+      expect((await install(r)).status).toBe(0);
+      await sleep(1500);
+      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
+      expect(await until(() => fs.existsSync(path.join(edge, "released")), 10000)).toBe(true);
+      expect(r.api.holder(IP)).toBe(102);
+      expect(r.posts()).toHaveLength(1);
     } finally {
       await teardown(r);
     }

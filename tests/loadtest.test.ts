@@ -2,6 +2,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { parseArgs, runLoadtest } from "./tools/loadtest";
 import {
+  errorCauses,
   longestOutageMs,
   parseSummaryLine,
   percentile,
@@ -83,6 +84,20 @@ describe("summary", () => {
     );
   });
 
+  it("names the causes of failed requests, most frequent first", () => {
+    const failed = (error: string): RequestRecord => ({ startMs: 0, endMs: 0, error });
+    expect(
+      errorCauses([
+        ok(0),
+        failed("ECONNRESET"),
+        failed("request timed out"),
+        failed("ECONNRESET"),
+        failed("ECONNREFUSED"),
+      ]),
+    ).toBe("ECONNRESET 2, ECONNREFUSED 1, request timed out 1");
+    expect(errorCauses([ok(0)])).toBe("");
+  });
+
   it("percentile is nearest-rank", () => {
     expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
     expect(percentile([5, 1, 3, 2, 4], 99)).toBe(5);
@@ -119,6 +134,7 @@ describe("parseArgs", () => {
       maxRequests: 100000,
       timeoutSeconds: 2,
       plot: undefined,
+      freshConnections: false,
     });
   });
 
@@ -138,6 +154,7 @@ describe("parseArgs", () => {
         "2000",
         "--timeout-seconds",
         "1",
+        "--fresh-connections",
       ]),
     ).toEqual({
       url: "http://x/",
@@ -147,6 +164,7 @@ describe("parseArgs", () => {
       maxRequests: 2000,
       timeoutSeconds: 1,
       plot: "out.svg",
+      freshConnections: true,
     });
   });
 
@@ -159,6 +177,58 @@ describe("parseArgs", () => {
     [[], /give exactly one http/],
   ])("refuses %j", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
+  });
+});
+
+describe("runLoadtest --fresh-connections", () => {
+  it("opens one connection per request, when it sends it, at the rate asked", async () => {
+    let connections = 0;
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      requests++;
+      res.end("ok");
+    });
+    server.on("connection", () => connections++);
+    server.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    try {
+      const records = await runLoadtest({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+        connections: 4,
+        seconds: 2,
+        rate: 40,
+        maxRequests: 10000,
+        timeoutSeconds: 2,
+        freshConnections: true,
+      });
+      const s = summarize(records);
+      expect(s.failed).toBe(0);
+      expect(s.sent).toBeGreaterThanOrEqual(70);
+      expect(s.sent).toBeLessThanOrEqual(84);
+      // No connection opened ahead of a request, none reused.
+      expect(connections).toBe(requests);
+      expect(requests).toBe(s.sent);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("counts refused requests with their cause, bounded by --max-requests", async () => {
+    const probe = http.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => probe.once("listening", r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const records = await runLoadtest({
+      url: `http://127.0.0.1:${port}/`,
+      connections: 2,
+      seconds: 5,
+      rate: 100,
+      maxRequests: 10,
+      timeoutSeconds: 1,
+      freshConnections: true,
+    });
+    expect(records).toHaveLength(10);
+    expect(errorCauses(records)).toBe("ECONNREFUSED 10");
   });
 });
 

@@ -33,6 +33,8 @@ export interface EdgePlan {
   publicPorts: PublicPort[];
   /** Stack name -> the services the edge routes to, which join its network. */
   attachments: Map<string, string[]>;
+  /** A stopping edge has its node's failover agent move the reserved IP first (stack.ts). */
+  handOff: boolean;
 }
 
 /**
@@ -53,21 +55,29 @@ export function planEdge(
   const sites = planSites(edge.routes, domains, !behindLoadBalancer);
   const caddyfile = renderCaddyfile({ sites, email: edge.email, behindLoadBalancer });
   const https = sites.some((s) => s.https);
+  // Only at the reserved IP: the load balancer sends to every node and takes one out by its
+  // health check.
+  const handOff = !behindLoadBalancer && failoverAgent;
   const stack = renderEdgeStack({
     caddyfile,
     image: edge.image,
     placement: behindLoadBalancer ? "all" : "managers",
     https,
-    // Only at the reserved IP: the load balancer sends to every node and takes one out by its
-    // health check.
-    handOff: !behindLoadBalancer && failoverAgent,
+    handOff,
   });
   const publicPorts: PublicPort[] = [80, ...(https ? [443] : [])].map((port) => ({
     port,
     protocol: "tcp",
     source: "the edge (do-swarm:edge)",
   }));
-  return { sites, caddyfile, stack, publicPorts, attachments: routedServices(edge.routes) };
+  return {
+    sites,
+    caddyfile,
+    stack,
+    publicPorts,
+    attachments: routedServices(edge.routes),
+    handOff,
+  };
 }
 
 /** Ports the stacks publish that the edge needs for itself. */

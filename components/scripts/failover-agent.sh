@@ -243,11 +243,18 @@ silence() {
   fi
 }
 
-# choose_target VIEW [PORT]: "id name" of the manager to move to: this node when it is Ready
-# and Active, else the first other Ready, Active manager that answers (on PORT too, when
-# given); nothing when none does.
+# choose_target VIEW [PORT] [PREFERRED]: "id name" of the manager to move to: this node when it
+# is Ready and Active, else the first other Ready, Active manager that answers (on PORT too,
+# when given), one named in PREFERRED (space-separated) first; nothing when none does.
 choose_target() {
-  local view=$1 port=${2:-} self id name status ip st av first=""
+  local view=$1 port=${2:-} preferred=${3:-} self id name status ip st av first="" pick
+  if [ -n "$preferred" ]; then
+    pick=$(choose_target "$(awk -v p=" $preferred " 'index(p, " " $1 " ")' <<<"$view")" "$port")
+    if [ -n "$pick" ]; then
+      echo "$pick"
+      return
+    fi
+  fi
   self=$(hostname)
   while read -r id name status ip; do
     if [ -z "$id" ] || [ "$id" = "$HOLDER_ID" ] || [ "$status" != active ]; then continue; fi
@@ -287,6 +294,14 @@ edge_dir() {
   [ -n "$EDGE_DIR" ]
 }
 
+# updated_edges: the nodes whose edge task (to run) has the edge service's current image.
+updated_edges() {
+  local want
+  want=$(timeout 3 docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' do-swarm-edge_caddy 2>/dev/null) || return 0
+  timeout 3 docker service ps do-swarm-edge_caddy --filter desired-state=running --no-trunc \
+    --format '{{.Node}} {{.Image}}' 2>/dev/null | awk -v w="$want" '$2 == w { print $1 }' || true
+}
+
 # edge_handoff: this node's edge is stopping (SHARED_DIR/stopping, no SHARED_DIR/released yet):
 # when this node holds the IP, it moves the IP to another manager that serves (choose_target
 # skips the holder) before the edge stops, whoever leads: the edge serves until then, so its
@@ -301,8 +316,10 @@ edge_handoff() {
   else
     view=$(swarm_view)
     [ -n "$view" ] || view=$VIEW
-    # A manager whose own edge answers (port 80, which every manager's edge publishes).
-    target=$(choose_target "$view" "$EDGE_PORT")
+    # A manager whose own edge answers (port 80, which every manager's edge publishes), and
+    # one whose edge runs the new image already first: a rolling update of the edge then moves
+    # the IP once, not once more when the manager it went to has its own edge replaced.
+    target=$(choose_target "$view" "$EDGE_PORT" "$(updated_edges | paste -sd' ')")
     if [ -z "$target" ]; then
       answer="no other manager is Ready, Active and answering on port $EDGE_PORT: $IP stays on this node"
     else

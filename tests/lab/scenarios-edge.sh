@@ -38,63 +38,89 @@ edge_serves() { [[ $(edge_get) == "do-swarm lab web $1" ]]; }
 # load_start TAG: constant load on http://app.lab.test/ through the stand-in of the reserved IP,
 # in the background, in its own session (so that it can be stopped alone). The name resolves
 # through a hosts file bind-mounted in a private mount namespace: nothing on the machine changes.
+# With LOAD_FRESH=1, a second client as well (TAG-fresh, --fresh-connections, 2 x 10 requests/s):
+# it opens a connection only when it sends, so it tells a reset idle connection of the first
+# client (which opens its next connection ahead of its next request) from a refused request.
 load_start() {
   LOAD_TAG=$1
   printf '127.0.0.1 localhost\n%s %s\n' "$LAB_RESERVED_STANDIN" "$LAB_EDGE_HOST" >"$LAB_OUT/edge-hosts"
-  rm -f "$LAB_OUT/$LOAD_TAG.pgid"
-  # setsid forks when its caller leads a process group (job control is on here): --wait keeps
-  # LOAD_PID alive until the load ends, and the session's leader writes its PID (= its process
-  # group) for load_stop to signal.
-  (
-    cd "$LAB_REPO" || exit 1
-    exec setsid --wait unshare --mount -- bash -c 'echo $$ >"$1" && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
-      _ "$LAB_OUT/$LOAD_TAG.pgid" "$LAB_OUT/edge-hosts" npm run --silent loadtest -- "http://$LAB_EDGE_HOST/" \
-      --connections "$LAB_LOAD_CONNECTIONS" --rate "$LAB_LOAD_RATE" \
-      --seconds "$LAB_LOAD_MAX_SECONDS" --plot "$LAB_OUT/$LOAD_TAG.svg"
-  ) >"$LAB_OUT/$LOAD_TAG.load" 2>"$LAB_OUT/$LOAD_TAG.load.err" &
-  LOAD_PID=$!
+  LOAD_TAGS=("$LOAD_TAG") LOAD_PIDS=()
+  load__spawn "$LOAD_TAG" --connections "$LAB_LOAD_CONNECTIONS" --rate "$LAB_LOAD_RATE"
+  if [[ ${LOAD_FRESH:-0} == 1 ]]; then
+    LOAD_TAGS+=("$LOAD_TAG-fresh")
+    load__spawn "$LOAD_TAG-fresh" --connections 2 --rate 20 --fresh-connections
+  fi
   # In its own session, so a failed check or a signal ending the scenario must stop it too.
   trap 'load_signal' EXIT
   LOAD_T0=$(lab_now)
   sleep 3 # steady load before the change
 }
 
-# load_signal: SIGTERM to the load's process group (npm does not pass signals on; the load
+# load__spawn TAG ARGS...: one load generator; its PID appended to LOAD_PIDS.
+load__spawn() {
+  local tag=$1
+  shift
+  rm -f "$LAB_OUT/$tag.pgid"
+  # setsid forks when its caller leads a process group (job control is on here): --wait keeps
+  # the PID alive until the load ends, and the session's leader writes its PID (= its process
+  # group) for load_stop to signal.
+  (
+    cd "$LAB_REPO" || exit 1
+    exec setsid --wait unshare --mount -- bash -c 'echo $$ >"$1" && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' \
+      _ "$LAB_OUT/$tag.pgid" "$LAB_OUT/edge-hosts" npm run --silent loadtest -- "http://$LAB_EDGE_HOST/" \
+      "$@" --seconds "$LAB_LOAD_MAX_SECONDS" --plot "$LAB_OUT/$tag.svg"
+  ) >"$LAB_OUT/$tag.load" 2>"$LAB_OUT/$tag.load.err" &
+  LOAD_PIDS+=($!)
+}
+
+# load_signal: SIGTERM to the loads' process groups (npm does not pass signals on; the load
 # generator ends early on SIGTERM and still prints its line).
 load_signal() {
-  local pgid
-  pgid=$(cat "$LAB_OUT/$LOAD_TAG.pgid" 2>/dev/null) || return 0
-  # (an if, not `&&`: under set -e a failed kill of a group already gone would end the shell)
-  if [[ -n $pgid ]]; then kill -TERM -- "-$pgid" 2>/dev/null || true; fi
+  local pgid tag
+  for tag in "${LOAD_TAGS[@]}"; do
+    pgid=$(cat "$LAB_OUT/$tag.pgid" 2>/dev/null) || continue
+    # (an if, not `&&`: under set -e a failed kill of a group already gone would end the shell)
+    if [[ -n $pgid ]]; then kill -TERM -- "-$pgid" 2>/dev/null || true; fi
+  done
 }
 
 # load_stop: stops the load (after a few steady seconds), prints its line; sets LOAD_FAILED and
-# LOAD_OUTAGE_MS. Fails when the run ended by itself (its bound was too short for the change).
+# LOAD_OUTAGE_MS (and LOAD_FRESH_FAILED with LOAD_FRESH=1). Fails when a run ended by itself
+# (its bound was too short for the change).
 load_stop() {
-  local line
+  local line pid tag pgid k causes
   sleep 3
-  if ! kill -0 "$LOAD_PID" 2>/dev/null; then
-    fail "the load ended before the change did (raise LAB_LOAD_MAX_SECONDS)" || return 1
-  fi
-  load_signal
-  wait "$LOAD_PID" || true
-  # npm exits at once; the load generator prints its line as it ends (within its 2 s timeout).
-  local pgid k
-  pgid=$(cat "$LAB_OUT/$LOAD_TAG.pgid" 2>/dev/null || true)
-  for ((k = 0; k < 50; k++)); do
-    if [[ -z $pgid ]] || ! kill -0 -- "-$pgid" 2>/dev/null; then break; fi
-    sleep 0.2
+  for pid in "${LOAD_PIDS[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      fail "the load ended before the change did (raise LAB_LOAD_MAX_SECONDS)" || return 1
+    fi
   done
-  line=$(grep '^loadtest:' "$LAB_OUT/$LOAD_TAG.load" || true)
-  if [[ -z $line ]]; then
-    fail "no loadtest line: $(tail -n 3 "$LAB_OUT/$LOAD_TAG.load.err" | paste -sd'|')"
-    return 1
-  fi
-  echo "    $LOAD_TAG ($(lab_since "$LOAD_T0") s): $line"
-  LOAD_LINE=$line
-  LOAD_FAILED=$(sed -n 's/.* requests, \([0-9]*\) failed,.*/\1/p' <<<"$line")
-  LOAD_OUTAGE_MS=$(sed -n 's/.*longest outage \([0-9]*\) ms.*/\1/p' <<<"$line")
-  echo "$LOAD_TAG: $line" >>"$LAB_OUT/edge-loadtests.log"
+  load_signal
+  for pid in "${LOAD_PIDS[@]}"; do wait "$pid" || true; done
+  for tag in "${LOAD_TAGS[@]}"; do
+    # npm exits at once; the load generator prints its line as it ends (within its 2 s timeout).
+    pgid=$(cat "$LAB_OUT/$tag.pgid" 2>/dev/null || true)
+    for ((k = 0; k < 50; k++)); do
+      if [[ -z $pgid ]] || ! kill -0 -- "-$pgid" 2>/dev/null; then break; fi
+      sleep 0.2
+    done
+    line=$(grep -E '^loadtest: [0-9]+ requests' "$LAB_OUT/$tag.load" || true)
+    if [[ -z $line ]]; then
+      fail "no loadtest line: $(tail -n 3 "$LAB_OUT/$tag.load.err" | paste -sd'|')"
+      return 1
+    fi
+    # Why requests failed (the load generator's stderr: ECONNRESET, ECONNREFUSED, timed out).
+    causes=$(sed -n 's/^failed requests by cause: //p' "$LAB_OUT/$tag.load.err" 2>/dev/null || true)
+    echo "    $tag ($(lab_since "$LOAD_T0") s): $line${causes:+ (failed: $causes)}"
+    echo "$tag: $line${causes:+ (failed: $causes)}" >>"$LAB_OUT/edge-loadtests.log"
+    if [[ $tag == "$LOAD_TAG" ]]; then
+      LOAD_LINE=$line
+      LOAD_FAILED=$(sed -n 's/.* requests, \([0-9]*\) failed,.*/\1/p' <<<"$line")
+      LOAD_OUTAGE_MS=$(sed -n 's/.*longest outage \([0-9]*\) ms.*/\1/p' <<<"$line")
+    else
+      LOAD_FRESH_FAILED=$(sed -n 's/.* requests, \([0-9]*\) failed,.*/\1/p' <<<"$line")
+    fi
+  done
 }
 
 no_failed() {
@@ -181,20 +207,23 @@ full_strength_running() {
 scenario_edge_rolling_resize() {
   local node holder_failed="" others=()
   poll 120 full_strength || fail "$LAB_SERVICE is not at full strength before the resize" || return 1
+  local fresh_failed=""
   for node in "${LAB_NAMES[@]}"; do
-    load_start "edge-resize-$node"
+    # On the node holding the entry point, a second client that opens connections only as it
+    # sends: it tells a reset idle connection from a lost request (load_start).
+    if [[ $node == lab-manager-0 ]]; then LOAD_FRESH=1 load_start "edge-resize-$node"; else load_start "edge-resize-$node"; fi
     "${LAB_TSNODE[@]}" "$LAB_DIR/maintenance.ts" --hosts "$LAB_RUN/hosts.json" --only "$node" \
       --key "$LAB_KEY" --reserved-ip "$LAB_RESERVED_STANDIN" --service "$LAB_SERVICE" \
       --replicas "$LAB_REPLICAS" | sed 's/^/  /' || fail "the resize of $node did not keep its guarantees" || return 1
     poll 120 full_strength || fail "$LAB_SERVICE is not back at full strength after $node" || return 1
     load_stop || return 1
     if [[ $node == lab-manager-0 ]]; then
-      holder_failed=$LOAD_FAILED
+      holder_failed=$LOAD_FAILED fresh_failed=$LOAD_FRESH_FAILED
     elif ((LOAD_FAILED > 0)); then
       others+=("$node: $LOAD_FAILED failed")
     fi
   done
-  note "the node holding the entry point (lab-manager-0): $holder_failed failed requests (goal 0)"
+  note "the node holding the entry point (lab-manager-0): $holder_failed failed requests (goal 0); the client opening connections as it sends: $fresh_failed failed"
   ((${#others[@]} == 0)) || fail "requests failed while resizing ${others[*]}"
 }
 
@@ -353,7 +382,12 @@ scenario_edge_handoff() {
   done
   before=$(edge_tasks caddy)
   lab_plan edge-fd2 "${fd[@]}" --edge "${LAB_EDGE_ROUTES%\}}, \"image\": \"$image\"}"
-  load_start edge-image-handoff
+  # The edge's deploy runs over manager-0's own address: the move would cut a session to the IP.
+  local deploy_host
+  deploy_host=$(python3 -c 'import json, sys; print(next(c["host"] for c in json.load(open(sys.argv[1]))["commands"] if c["name"] == "lab-edge-deploy"))' "$LAB_OUT/edge-fd2.json")
+  [[ $deploy_host == "$(lab_public 0)" ]] ||
+    fail "the edge's deploy runs on $deploy_host, not on manager-0's own address $(lab_public 0)" || return 1
+  LOAD_FRESH=1 load_start edge-image-handoff
   lab_replay edge-fd2 --plan "$LAB_OUT/edge-fd2.json" --prev "$LAB_OUT/current.json" ||
     fail "the edge's image update failed" || return 1
   cp "$LAB_OUT/edge-fd2.json" "$LAB_OUT/current.json"
@@ -367,10 +401,19 @@ scenario_edge_handoff() {
     grep "edge hand-off: " <<<"$log" | sed "s/^/      $(lab_name "$k"): /" || true
   done
   ((moves >= 1)) || fail "no agent moved the IP before its edge stopped (the holder's edge was replaced too)" || return 1
-  note "a new edge image with the agents: $moves hand-off(s) of the IP before an edge stopped; $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms"
+  note "a new edge image with the agents: $moves hand-off(s) of the IP before an edge stopped; $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms; the client opening connections as it sends: $LOAD_FRESH_FAILED failed"
   [[ $(fd_address_hosts) == "$(lab_name "$(fd_holder)") " ]] ||
     fail "the IP's address is on [$(fd_address_hosts)], the API says $(lab_name "$(fd_holder)")" || return 1
-  no_failed || return 1
+  # Judged: nothing refused, nothing timed out. The client that opens a connection only when it
+  # sends loses nothing; the keep-alive client loses at most the connections it held open,
+  # idle, at the instant of each move (reset by the new holder, which never saw them).
+  ((LOAD_FRESH_FAILED == 0)) || fail "edge-image-handoff-fresh: $LOAD_FRESH_FAILED requests failed" || return 1
+  local causes
+  causes=$(sed -n 's/^failed requests by cause: //p' "$LAB_OUT/edge-image-handoff.load.err")
+  [[ -z $causes || $causes =~ ^ECONNRESET\ [0-9]+$ ]] ||
+    fail "edge-image-handoff: requests failed otherwise than by a reset: $causes" || return 1
+  ((LOAD_FAILED <= LAB_LOAD_CONNECTIONS * moves)) ||
+    fail "edge-image-handoff: $LOAD_FAILED failed, more than $LAB_LOAD_CONNECTIONS connections x $moves moves" || return 1
 
   lab_replay edge-gone --plan "$LAB_OUT/frontdoor.json" --prev "$LAB_OUT/current.json" ||
     fail "removing the edge and the web stack again failed" || return 1

@@ -118,8 +118,9 @@ fd_load() {
 fd_load_wait() {
   wait "$FD_LOAD_PID" || true
   local line
-  line=$(grep '^loadtest: ' "$LAB_OUT/$1.loadtest") || fail "no loadtest line: $(tail -n 3 "$LAB_OUT/$1.loadtest")" || return 1
+  line=$(grep -E '^loadtest: [0-9]+ requests' "$LAB_OUT/$1.loadtest") || fail "no loadtest line: $(tail -n 3 "$LAB_OUT/$1.loadtest")" || return 1
   echo "    $line"
+  sed -n 's/^failed requests by cause: /    (failed: /p' "$LAB_OUT/$1.loadtest" | sed 's/$/)/'
   FD_FAILED=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
   FD_OUTAGE_MS=$(sed -E 's/.*longest outage ([0-9]+) ms$/\1/' <<<"$line")
 }

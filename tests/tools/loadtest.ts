@@ -1,16 +1,30 @@
 /**
  * npm run loadtest -- URL [--connections N] [--seconds S] [--plot FILE.svg]
  *                         [--rate R] [--max-requests M] [--timeout-seconds T]
+ *                         [--fresh-connections]
  *
+ * By default autocannon's clients: each keeps its connection open (keep-alive), and opens the
+ * next one as soon as the server closed one, before it has a request to send. With
+ * --fresh-connections each request opens its own connection when it is sent, as a client
+ * without a connection pool does (curl in a loop, many API clients).
  * Constant load on URL with autocannon, then ONE summary line (loadtestReport.ts):
  *   loadtest: <sent> requests, <failed> failed, <non2xx> non-2xx, p50 <ms> ms, p99 <ms> ms, longest outage <ms> ms
  * Exits 1 when any request failed (no HTTP response), 2 on bad arguments.
  * Always bounded: by --seconds (at most 3600) and --max-requests (at most 1,000,000).
  */
 import { writeFileSync } from "fs";
+import * as http from "http";
+import * as https from "https";
 import { performance } from "perf_hooks";
 import autocannon from "autocannon";
-import { RequestRecord, renderSvg, summarize, summaryLine, timeline } from "./loadtestReport";
+import {
+  errorCauses,
+  RequestRecord,
+  renderSvg,
+  summarize,
+  summaryLine,
+  timeline,
+} from "./loadtestReport";
 
 export interface LoadtestArgs {
   url: string;
@@ -29,11 +43,13 @@ export interface LoadtestArgs {
    */
   timeoutSeconds: number;
   plot?: string;
+  /** One new connection per request, opened when it is sent. @default false */
+  freshConnections?: boolean;
 }
 
 const USAGE =
   "usage: npm run loadtest -- URL [--connections N] [--seconds S] [--plot FILE.svg] " +
-  "[--rate R] [--max-requests M] [--timeout-seconds T]";
+  "[--rate R] [--max-requests M] [--timeout-seconds T] [--fresh-connections]";
 
 /** Parses argv (without node and the script); throws a message naming the bad flag. */
 export function parseArgs(argv: readonly string[]): LoadtestArgs {
@@ -64,6 +80,9 @@ export function parseArgs(argv: readonly string[]): LoadtestArgs {
       case "--timeout-seconds":
         args.timeoutSeconds = numeric(a, argv[++i], 60);
         break;
+      case "--fresh-connections":
+        args.freshConnections = true;
+        break;
       case "--plot":
         args.plot = argv[++i];
         if (args.plot === undefined) throw new Error(`--plot needs a file name\n${USAGE}`);
@@ -84,6 +103,7 @@ export function parseArgs(argv: readonly string[]): LoadtestArgs {
     maxRequests: args.maxRequests ?? 100000,
     timeoutSeconds: args.timeoutSeconds ?? 2,
     plot: args.plot,
+    freshConnections: args.freshConnections ?? false,
   };
 }
 
@@ -144,7 +164,61 @@ function paceReconnects(client: autocannon.Client): void {
   };
 }
 
+/**
+ * --fresh-connections: `connections` workers, each sending one request at a time on a new
+ * connection (no agent: it is closed after the response), paced so that together they send
+ * `rate` a second; bounded by --seconds, --max-requests and SIGINT/SIGTERM as the default mode.
+ */
+async function runFresh(args: LoadtestArgs): Promise<RequestRecord[]> {
+  const records: RequestRecord[] = [];
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const url = new URL(args.url);
+  const client = url.protocol === "https:" ? https : http;
+  let stopped = false;
+  const stop = () => (stopped = true);
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const startMs = now();
+      const failed = (e: NodeJS.ErrnoException) => {
+        records.push({ startMs, endMs: now(), error: e.code ?? e.message });
+        resolve();
+      };
+      const req = client.get(url, { agent: false, timeout: args.timeoutSeconds * 1000 }, (res) => {
+        res.on("error", failed);
+        res.on("end", () => {
+          records.push({ startMs, endMs: now(), status: res.statusCode });
+          resolve();
+        });
+        res.resume();
+      });
+      req.on("timeout", () => req.destroy(new Error("request timed out")));
+      req.on("error", failed);
+    });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const perWorkerMs = args.rate === undefined ? 0 : (1000 * args.connections) / args.rate;
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: args.connections }, async (_, w) => {
+      await sleep((perWorkerMs * w) / args.connections);
+      while (!stopped && now() < args.seconds * 1000 && sent < args.maxRequests) {
+        sent++;
+        const begin = now();
+        await one();
+        const wait = perWorkerMs - (now() - begin);
+        if (wait > 0) await sleep(wait);
+      }
+    }),
+  );
+  process.removeListener("SIGINT", stop);
+  process.removeListener("SIGTERM", stop);
+  return records;
+}
+
 export async function runLoadtest(args: LoadtestArgs): Promise<RequestRecord[]> {
+  if (args.freshConnections === true) return runFresh(args);
   const records: RequestRecord[] = [];
   const startedAt = performance.now();
   return new Promise((resolve, reject) => {
@@ -176,7 +250,11 @@ export async function runLoadtest(args: LoadtestArgs): Promise<RequestRecord[]> 
     instance.on("reqError", (error) => {
       const end = performance.now() - startedAt;
       const timedOut = error.message === "request timed out";
-      add({ startMs: timedOut ? end - args.timeoutSeconds * 1000 : end, endMs: end });
+      add({
+        startMs: timedOut ? end - args.timeoutSeconds * 1000 : end,
+        endMs: end,
+        error: (error as NodeJS.ErrnoException).code ?? error.message,
+      });
     });
   });
 }
@@ -196,6 +274,9 @@ async function main(): Promise<void> {
     writeFileSync(args.plot, renderSvg(timeline(records, 0), title));
   }
   process.stdout.write(summaryLine(summary) + "\n");
+  // Why they failed, for whoever reads on (stderr: the one line above stays the output).
+  const causes = errorCauses(records);
+  if (causes !== "") process.stderr.write(`failed requests by cause: ${causes}\n`);
   process.exit(summary.failed > 0 ? 1 : 0);
 }
 

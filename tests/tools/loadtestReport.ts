@@ -12,6 +12,18 @@ export interface RequestRecord {
   endMs: number;
   /** The HTTP status, or undefined when no response came (refused, reset, timed out). */
   status?: number;
+  /** Why no response came: the socket error's code (ECONNRESET, ...) or the message. */
+  error?: string;
+}
+
+/** "ECONNRESET 3, request timed out 1": the failed requests by cause, most frequent first. */
+export function errorCauses(records: readonly RequestRecord[]): string {
+  const n = new Map<string, number>();
+  for (const r of records) if (r.error !== undefined) n.set(r.error, (n.get(r.error) ?? 0) + 1);
+  return [...n.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([cause, count]) => `${cause} ${count}`)
+    .join(", ");
 }
 
 export interface Summary {
