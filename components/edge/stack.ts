@@ -12,7 +12,9 @@
  *
  * An edge that stops on the node holding the reserved IP (an image change, the node drained)
  * first has the IP moved to another manager, whose edge serves, and stops only then (handOff:
- * its node's failover agent moves it). So an edge update loses no request where the IP points.
+ * its node's failover agent moves it). So nothing is refused where the IP points; the move
+ * resets only connections a client holds open and idle at that instant (README, "Domains and
+ * HTTPS", has the lab's figures).
  * Behind the load balancer, a stopping edge first fails the balancer's health check for
  * LOAD_BALANCER_DRAIN_SECONDS, serving meanwhile, so the balancer stops sending to it first.
  *

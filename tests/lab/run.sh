@@ -181,7 +181,7 @@ main() {
     "front door: the old holder comes back: the IP stays where it is"
     "front door: the holder that is also the raft leader powered off under load: the lowest-named manager left moves it"
     "front door: a pulumi up replay after the failovers leaves the IP where it is"
-    "edge: a new edge image where the reserved IP points: the holder's agent moves the IP before its edge stops; nothing refused, 0 failed for a client connecting as it sends"
+    "edge: a new edge image where the reserved IP points: the holder's agent moves the IP before its edge stops: nothing refused, the move's own cost bounded"
     "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
