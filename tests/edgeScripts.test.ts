@@ -12,6 +12,8 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { SCRIPTS_DIR } from "../components/remote";
+// The marker the Caddyfile's @closing matcher tests: the wrapper must write this very name.
+import { CLOSE_MARKER } from "../components/edge/caddyfile";
 
 // The stand-in: `run` records its config and runs until SIGTERM (health: $FAKE/running exists),
 // `reload` and `validate` answer as Caddy does, refusing files with a marker word in them.
@@ -234,16 +236,16 @@ describe("edge-caddy.sh: stopping where the reserved IP may point (a failover ag
 
   test("closes connections, asks the agent to move the IP, serves until it answers, then stops", async () => {
     // Left by an edge that stopped before on this node: not about this one.
-    for (const m of ["stopping", "released", "close-connections"]) {
+    for (const m of ["stopping", "released", CLOSE_MARKER]) {
       fs.writeFileSync(path.join(shared, m), "old\n");
     }
     install(A);
     const w = withAgent(10);
     await waitFor("the first marker", () => marker() === A);
-    expect(["stopping", "released", "close-connections"].filter(exists)).toEqual([]);
+    expect(["stopping", "released", CLOSE_MARKER].filter(exists)).toEqual([]);
     w.child.kill("SIGTERM");
     await waitFor("the request to the agent", () => exists("stopping"));
-    expect(exists("close-connections")).toBe(true);
+    expect(exists(CLOSE_MARKER)).toBe(true);
     await new Promise((r) => setTimeout(r, 800));
     // Still serving, not stopped: the IP may still point here.
     expect(read(path.join(fake, "running"))).toBe(A);
@@ -276,7 +278,7 @@ describe("edge-caddy.sh: stopping where the reserved IP may point (a failover ag
     await waitFor("the first marker", () => marker() === A);
     const t0 = Date.now();
     w.child.kill("SIGTERM");
-    await waitFor("the drain", () => exists("close-connections"));
+    await waitFor("the drain", () => exists(CLOSE_MARKER));
     expect(read(path.join(fake, "running"))).toBe(A);
     expect(await w.exit).toBe(0);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
@@ -292,7 +294,7 @@ describe("edge-caddy.sh: stopping where the reserved IP may point (a failover ag
     await waitFor("the first marker", () => marker() === A);
     w.child.kill("SIGTERM");
     expect(await w.exit).toBe(0);
-    expect(["stopping", "close-connections"].filter(exists)).toEqual([]);
+    expect(["stopping", CLOSE_MARKER].filter(exists)).toEqual([]);
   });
 });
 

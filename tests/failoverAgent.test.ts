@@ -11,6 +11,7 @@ import * as path from "path";
 import { spawn, spawnSync } from "child_process";
 import { DoApiStandIn, startDoApi } from "./lab/do-api";
 import { SCRIPTS_DIR } from "../components/remote";
+import { EDGE_STACK } from "../components/edge/routes";
 
 const TOKEN = "dop_v1_agent-test-token";
 const IP = "10.77.0.100";
@@ -30,9 +31,10 @@ case "$1 $2" in
   # The edge's caddy service: its spec's image and its tasks ("node image" lines).
   "service inspect") if [ -e "$FAKE/edge-image" ]; then cat "$FAKE/edge-image"; else echo "Error: no such service" >&2; exit 1; fi ;;
   "service ps") if [ -e "$FAKE/edge-tasks" ]; then cat "$FAKE/edge-tasks"; else echo "Error: no such service" >&2; exit 1; fi ;;
-  # The edge's volume (do-swarm-edge_edge_conf): $FAKE/edge once the edge is deployed.
+  # The edge's volume ($FAKE_EDGE_VOLUME, as the edge stack names it): $FAKE/edge once deployed.
   "volume inspect")
-    if [ -d "$FAKE/edge" ]; then echo "$FAKE/edge"; else echo "Error response from daemon: get do-swarm-edge_edge_conf: no such volume" >&2; exit 1; fi ;;
+    for name; do :; done # the last argument: the volume's name
+    if [ "$name" = "$FAKE_EDGE_VOLUME" ] && [ -d "$FAKE/edge" ]; then echo "$FAKE/edge"; else echo "Error response from daemon: get $name: no such volume" >&2; exit 1; fi ;;
   *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
 esac
 `;
@@ -111,6 +113,8 @@ async function rig(
     DO_SWARM_FAILOVER_RUN: path.join(dir, "run"),
     PROBE_PORT: String(port),
     EDGE_PORT: String(edgePort),
+    // The name the edge stack gives its node-local volume edge_conf (stack name + "_").
+    FAKE_EDGE_VOLUME: `${EDGE_STACK}_edge_conf`,
   };
   return {
     dir,
@@ -350,23 +354,34 @@ describeIfTools("failover agent", () => {
     }
   }, 20000);
 
-  // The edge on this node is stopping (edge-caddy.sh wrote `stopping` in its volume and waits
+  // The edge on this node is stopping (edge-caddy.sh writes `stopping` in its volume and waits
   // for `released`, serving meanwhile).
+  const edgeVolume = (r: Rig) => {
+    const dir = path.join(r.fake, "edge");
+    fs.mkdirSync(dir);
+    return dir;
+  };
+  /** What edge-caddy.sh does on SIGTERM; the agent's answer, or undefined after `ms`. */
+  async function stopEdge(dir: string, ms = 10000): Promise<string | undefined> {
+    fs.writeFileSync(path.join(dir, "stopping"), "now\n");
+    const released = path.join(dir, "released");
+    return (await until(() => fs.existsSync(released), ms))
+      ? fs.readFileSync(released, "utf8")
+      : undefined;
+  }
+
   test("the edge on the holder is stopping: the holder's own agent moves the IP first, then answers", async () => {
     const r = await rig(0, [0, 1, 2]); // m0, this node, holds the IP; all answer
     try {
       r.write("leader", "false\n"); // whoever leads: the holder's agent moves it
-      const edge = path.join(r.fake, "edge");
-      fs.mkdirSync(edge);
+      const edge = edgeVolume(r);
       expect((await install(r)).status).toBe(0);
       await sleep(2000);
       expect(r.posts()).toEqual([]);
-      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
-      const released = path.join(edge, "released");
-      expect(await until(() => fs.existsSync(released), 10000)).toBe(true);
+      const answer = await stopEdge(edge);
       // The answer comes only once the move is done: the edge may stop then.
       expect(r.api.holder(IP)).toBe(101);
-      expect(fs.readFileSync(released, "utf8")).toBe("moved 10.77.0.100 to m1\n");
+      expect(answer).toBe("moved 10.77.0.100 to m1\n");
       expect(r.posts()).toEqual([
         `POST /v2/reserved_ips/${IP}/actions {"type":"assign","droplet_id":101}`,
       ]);
@@ -381,16 +396,11 @@ describeIfTools("failover agent", () => {
   test("the edge on the holder is stopping: the IP goes to a manager whose own edge answers", async () => {
     const r = await rig(0, [0, 1, 2], 1, [0, 2]); // m1's swarm port answers, its edge does not
     try {
-      const edge = path.join(r.fake, "edge");
-      fs.mkdirSync(edge);
+      const edge = edgeVolume(r);
       expect((await install(r)).status).toBe(0);
       await sleep(1500);
-      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
-      expect(await until(() => fs.existsSync(path.join(edge, "released")), 10000)).toBe(true);
+      expect(await stopEdge(edge)).toBe("moved 10.77.0.100 to m2\n");
       expect(r.api.holder(IP)).toBe(102);
-      expect(fs.readFileSync(path.join(edge, "released"), "utf8")).toBe(
-        "moved 10.77.0.100 to m2\n",
-      );
     } finally {
       await teardown(r);
     }
@@ -399,8 +409,7 @@ describeIfTools("failover agent", () => {
   test("the edge on the holder is stopping in a rolling update: the IP goes to a manager whose edge is updated already", async () => {
     const r = await rig(0, [0, 1, 2]);
     try {
-      const edge = path.join(r.fake, "edge");
-      fs.mkdirSync(edge);
+      const edge = edgeVolume(r);
       r.write("edge-image", "caddy:2.12@sha256:new\n");
       // m2 was updated; m1 still runs the old image (and is next, or last).
       r.write(
@@ -409,8 +418,8 @@ describeIfTools("failover agent", () => {
       );
       expect((await install(r)).status).toBe(0);
       await sleep(1500);
-      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
-      expect(await until(() => fs.existsSync(path.join(edge, "released")), 10000)).toBe(true);
+      // Not m1, the first that answers: its edge is yet to be replaced.
+      expect(await stopEdge(edge)).toBe("moved 10.77.0.100 to m2\n");
       expect(r.api.holder(IP)).toBe(102);
       expect(r.posts()).toHaveLength(1);
     } finally {
@@ -421,18 +430,14 @@ describeIfTools("failover agent", () => {
   test("the edge on a manager that does not hold the IP is stopping: answered at once, nothing moves", async () => {
     const r = await rig(1, [0, 1, 2]);
     try {
-      const edge = path.join(r.fake, "edge");
-      fs.mkdirSync(edge);
+      const edge = edgeVolume(r);
       expect((await install(r)).status).toBe(0);
       await sleep(1500);
-      fs.writeFileSync(path.join(edge, "stopping"), "now\n");
       const t0 = Date.now();
-      const released = path.join(edge, "released");
-      expect(await until(() => fs.existsSync(released), 5000)).toBe(true);
-      expect(Date.now() - t0).toBeLessThan(3000);
-      expect(fs.readFileSync(released, "utf8")).toBe(
+      expect(await stopEdge(edge, 5000)).toBe(
         "this node does not hold 10.77.0.100: nothing to move\n",
       );
+      expect(Date.now() - t0).toBeLessThan(3000);
       expect(r.posts()).toEqual([]);
       expect(r.api.holder(IP)).toBe(101);
     } finally {
