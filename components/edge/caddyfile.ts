@@ -21,17 +21,48 @@ export const SHARED_DIR = "/etc/do-swarm-edge";
  */
 export const CLOSE_MARKER = "close-connections";
 
-/** How quickly the edge follows swarm, and how it rides over a task that went away. */
+/**
+ * How quickly the edge follows swarm, and what a task that went away may cost.
+ *
+ * What a node's sudden death costs (decided here, judged by lab scenario 23): a request that was
+ * not yet sent to the dead node's tasks never fails (a dial to them gives up after `dialTimeout`
+ * and is retried on another task); a request already sent to it gets no answer, so Caddy gives
+ * up on it after `responseHeaderTimeout` and then retries it on another task if it is a GET (the
+ * rule of Caddy's `tryAgain`, reverseproxy.go, the same in v2.6.2 and v2.11.4: after a non-dial
+ * error only GET is retried unless `retry_match` says otherwise), or answers 504 for any other
+ * method, since the dead node may have acted on it. Without the timeout such a request hangs for
+ * the kernel's TCP retransmissions (about 15 minutes) and every client gives up first.
+ */
 export const PROXY_TIMING = {
   /** Re-resolve tasks.<service> this often: new tasks get traffic, stopping ones none. */
   refresh: "1s",
   /** A connect attempt to a task gives up after this (a powered-off node never answers). */
   dialTimeout: "1s",
-  /** A request is retried on another task for this long when no task could take it. */
-  tryDuration: "5s",
-  tryInterval: "100ms",
-  /** A task that failed a request is skipped for this long (passive health check). */
-  failDuration: "30s",
+  /**
+   * A task that sent no response header this long after the request is given up (GET: retried
+   * elsewhere; others: 504). Long enough for slow pages (nginx's proxy_read_timeout is 60 s, a
+   * browser waits minutes), short enough that a GET caught on a dead node is answered in about
+   * half a minute. A streaming response (SSE, a WebSocket's 101) sends its header at once.
+   */
+  responseHeaderTimeout: "30s",
+  /**
+   * Attempts after the first, each `tryInterval` apart when no task can take the request: about
+   * 5 s of waiting for a task (a single replica restarting) before 503. A count, not
+   * `lb_try_duration`: Caddy retries only while less than the try duration has passed since the
+   * request began (tryAgain), so a duration would forbid the retry of a GET that waited out
+   * `responseHeaderTimeout`.
+   */
+  retries: 20,
+  tryInterval: "250ms",
+  /**
+   * Passive health: a task is skipped for `failDuration` once `maxFails` requests to it failed
+   * within that time. Since Caddy 2.11.2 this applies to dynamic upstreams (#7539, hosts.go
+   * fillDynamicHost); with one failure and 30 s (as before) a single-replica service answered
+   * 503 for 30 s after one dropped request. Three failures: a dead task still stops costing a
+   * 1 s dial after about three requests; one dropped request ejects nothing.
+   */
+  failDuration: "10s",
+  maxFails: 3,
   /** In-flight requests get this long to finish when the edge stops. */
   gracePeriod: "10s",
 } as const;
@@ -162,13 +193,14 @@ function proxy(r: SiteRoute, behindLoadBalancer: boolean, indent: string): strin
     `\t\trefresh ${t.refresh}`,
     "\t}",
     "\tlb_policy round_robin",
-    `\tlb_try_duration ${t.tryDuration}`,
+    `\tlb_retries ${t.retries}`,
     `\tlb_try_interval ${t.tryInterval}`,
     `\tfail_duration ${t.failDuration}`,
-    "\tmax_fails 1",
+    `\tmax_fails ${t.maxFails}`,
     ...(behindLoadBalancer ? ["\ttrusted_proxies private_ranges"] : []),
     "\ttransport http {",
     `\t\tdial_timeout ${t.dialTimeout}`,
+    `\t\tresponse_header_timeout ${t.responseHeaderTimeout}`,
     "\t}",
     "}",
   ];

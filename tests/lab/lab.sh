@@ -640,6 +640,7 @@ lab_check_clean() {
 # Builds the test images once (busybox-static rootfs + docker import on host 0), then loads
 # the same image archive into every other host, so every node has identical image IDs:
 #   lab/web:v1, lab/web:v2: busybox httpd on port 80 serving / ("do-swarm lab web vN"),
+#     /cgi-bin/slow (answers after 3 s),
 #     /version ("vN") and /health ("ok"), with a HEALTHCHECK on /health;
 #   lab/web:v3-crash: exits 1 at start.
 lab_images() {
@@ -663,6 +664,13 @@ lab_images() {
     echo "do-swarm lab web $ver" >"$fs/www/index.html"
     echo "$ver" >"$fs/www/version"
     echo "ok" >"$fs/www/health"
+    # /cgi-bin/slow answers after 3 s, naming its method and container: a request that is
+    # surely in flight when a node dies (scenario 23).
+    mkdir -p "$fs/www/cgi-bin"
+    # shellcheck disable=SC2016 # the CGI's own variables, expanded when it runs
+    printf '%s\n' '#!/bin/sh' 'sleep 3' "printf 'Content-Type: text/plain\\r\\n\\r\\n'" \
+      'echo "slow $REQUEST_METHOD $(hostname)"' >"$fs/www/cgi-bin/slow"
+    chmod 755 "$fs/www/cgi-bin/slow"
     img=lab/web:$ver
     local changes=(--change 'EXPOSE 80' --change 'ENV PATH=/bin'
       --change "LABEL org.opencontainers.image.version=$ver")

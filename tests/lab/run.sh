@@ -4,7 +4,8 @@
 # "N passed, M failed", and ALWAYS tears the lab down (also on failure, Ctrl-C or SIGTERM).
 # Needs Linux and root. LAB_PLAN_TS=FILE uses another plan generator than tests/lab/plan.ts.
 # LAB_ONLY="1 8" runs only those scenarios (for work on one; later ones expect the state the
-# earlier ones leave, so their checks may fail for that reason alone).
+# earlier ones leave, so their checks may fail for that reason alone). LAB_REPEAT="23:10" runs
+# scenario 23 ten times in a row.
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -110,6 +111,19 @@ run_scenario() {
   LAST_RC=$rc
 }
 
+# lab_repeats N: how many times scenario N runs (LAB_REPEAT="23:10" runs scenario 23 ten times in
+# a row: a scenario that must pass every run is judged on several).
+lab_repeats() {
+  local pair
+  for pair in ${LAB_REPEAT:-}; do
+    if [[ ${pair%%:*} == "$1" ]]; then
+      echo "${pair#*:}"
+      return
+    fi
+  done
+  echo 1
+}
+
 lab__lines() { if [[ -f $1 ]]; then wc -l <"$1"; else echo 0; fi; }
 
 skip_scenario() {
@@ -204,8 +218,12 @@ main() {
     elif ((i > 0 && !bootstrapped)); then
       skip_scenario $((i + 1)) "${titles[i]}" "no bootstrapped swarm"
     else
-      run_scenario $((i + 1)) "${titles[i]}" "${fns[i]}"
-      ((i == 0 && LAST_RC == 0)) && bootstrapped=1
+      local k times
+      times=$(lab_repeats $((i + 1)))
+      for ((k = 1; k <= times; k++)); do
+        run_scenario "$((i + 1))$( ((times > 1)) && echo " (run $k of $times)")" "${titles[i]}" "${fns[i]}"
+        ((i == 0 && LAST_RC == 0)) && bootstrapped=1
+      done
     fi
   done
 

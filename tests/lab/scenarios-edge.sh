@@ -45,7 +45,9 @@ load_start() {
   LOAD_TAG=$1
   printf '127.0.0.1 localhost\n%s %s\n' "$LAB_RESERVED_STANDIN" "$LAB_EDGE_HOST" >"$LAB_OUT/edge-hosts"
   LOAD_TAGS=("$LOAD_TAG") LOAD_PIDS=()
-  load__spawn "$LOAD_TAG" --connections "$LAB_LOAD_CONNECTIONS" --rate "$LAB_LOAD_RATE"
+  # LOAD_TIMEOUT=S: the clients wait S seconds for an answer (default the generator's 2 s).
+  load__spawn "$LOAD_TAG" --connections "$LAB_LOAD_CONNECTIONS" --rate "$LAB_LOAD_RATE" \
+    ${LOAD_TIMEOUT:+--timeout-seconds "$LOAD_TIMEOUT"}
   if [[ ${LOAD_FRESH:-0} == 1 ]]; then
     LOAD_TAGS+=("$LOAD_TAG-fresh")
     load__spawn "$LOAD_TAG-fresh" --connections 2 --rate 20 --fresh-connections
@@ -176,24 +178,109 @@ scenario_edge_rollback() {
   no_failed
 }
 
+# What a node's sudden death may cost (decided in components/edge/caddyfile.ts, PROXY_TIMING):
+# nothing for a request not yet sent to its tasks; a GET already sent to one is answered by
+# another task once the edge's response-header timeout (30 s) ran out; any other method already
+# sent to one gets 504 after that timeout. This judges exactly that, every run: slow requests
+# (3 s) are surely in flight on every task, the victim's too, when it dies.
+LAB_DEATH_HEADER_TIMEOUT=30
 scenario_edge_worker_lost() {
-  local victim=lab-worker-1 tasks
-  tasks=$(m "docker node ps --filter desired-state=running -q $victim" | wc -l)
-  ((tasks > 0)) || fail "$victim runs no web task" || return 1
-  load_start edge-worker-powered-off
+  local victim="" tasks=0 w
+  # A worker holding web tasks (lab-worker-1 first). A node that comes back gets no task of its
+  # own (swarm does not rebalance): when a run before left no worker with one, spread them again.
+  for w in lab-worker-1 lab-worker-0 rebalance lab-worker-1 lab-worker-0; do
+    if [[ $w == rebalance ]]; then
+      m "docker service update --force --detach=false --quiet $LAB_SERVICE" >/dev/null ||
+        fail "could not spread $LAB_SERVICE again" || return 1
+      continue
+    fi
+    tasks=$(m "docker node ps --filter desired-state=running -q $w" | wc -l)
+    if ((tasks > 0)); then
+      victim=$w
+      break
+    fi
+  done
+  [[ -n $victim ]] || fail "no worker runs a web task" || return 1
+  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength before the power-off" || return 1
+  # The steady load's clients wait long enough for a GET caught on the dead node to be retried.
+  LOAD_TIMEOUT=$((LAB_DEATH_HEADER_TIMEOUT * 2 + 10)) load_start edge-worker-powered-off
+  local probes=$LAB_OUT/death-probes
+  rm -rf "$probes"
+  mkdir -p "$probes"
+  death_probes "$probes" GET 10
+  death_probes "$probes" POST 10
+  sleep 1 # every probe is in its task's 3 s
   lab_power_off "$victim"
-  note "$victim (holding $tasks task(s) of $LAB_SERVICE) powered off without warning"
+  note "$victim (holding $tasks task(s) of $LAB_SERVICE) powered off without warning, with 20 slow requests in flight"
   # Until swarm sees the node Down and starts its tasks elsewhere, and a while after.
   local ok=1
   poll 90 full_strength_running || fail "$LAB_SERVICE did not get back to $LAB_REPLICAS running tasks" || ok=0
+  wait_probes "$probes" 20 $((LAB_DEATH_HEADER_TIMEOUT * 2 + 20)) || ok=0
   sleep 5
   load_stop || ok=0
   # Back on in any case: the next scenario resizes every node.
   lab_power_on "$victim"
   ((ok)) || return 1
-  note "worker lost: $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms (goal: 0 failed, through retries)"
+  note "worker lost: $LOAD_FAILED failed requests, longest outage $LOAD_OUTAGE_MS ms (goal: 0 failed; a GET caught on the dead node waits out the ${LAB_DEATH_HEADER_TIMEOUT} s header timeout)"
+  judge_death_probes "$probes" || ok=0
   settle check_nodes "${LAB_NAMES[@]}"
   no_failed
+  ((ok))
+}
+
+# death_probes DIR METHOD N: N requests of METHOD to the web's 3 s endpoint through the edge, in
+# the background; each writes "CODE SECONDS" to DIR/METHOD-i.
+death_probes() {
+  local dir=$1 method=$2 n=$3 i body=()
+  [[ $method == GET ]] || body=(--data x=1)
+  for ((i = 0; i < n; i++)); do
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 120 -X "$method" "${body[@]}" \
+      --resolve "$LAB_EDGE_HOST:80:$LAB_RESERVED_STANDIN" "http://$LAB_EDGE_HOST/cgi-bin/slow" \
+      >"$dir/$method-$i" 2>/dev/null &
+  done
+}
+
+# wait_probes DIR N SECONDS: until N probes wrote their line.
+wait_probes() {
+  local dir=$1 n=$2 limit=$3 deadline=$((SECONDS + $3))
+  until [[ $(cat "$dir"/* 2>/dev/null | grep -c '^[0-9]') -ge $n ]]; do
+    ((SECONDS < deadline)) || fail "the slow probes did not all end within $limit s" || return 1
+    sleep 1
+  done
+}
+
+# judge_death_probes DIR: every GET answered 200; every POST 200, or 504 after the header timeout
+# (not before, not much after); at least one probe met the dead node (else nothing was judged).
+judge_death_probes() {
+  local dir=$1 f code secs caught=0 ok=1 gets=() posts=()
+  for f in "$dir"/GET-* "$dir"/POST-*; do
+    read -r code secs <"$f"
+    secs=${secs%.*}
+    case ${f##*/} in
+    GET-*)
+      gets+=("$code/${secs}s")
+      [[ $code == 200 ]] || { fail "a GET in flight at the death answered $code after $secs s (want 200)"; ok=0; }
+      ((secs < LAB_DEATH_HEADER_TIMEOUT - 1)) || caught=$((caught + 1))
+      ;;
+    POST-*)
+      posts+=("$code/${secs}s")
+      if [[ $code == 504 ]]; then
+        caught=$((caught + 1))
+        ((secs >= LAB_DEATH_HEADER_TIMEOUT - 1 && secs <= LAB_DEATH_HEADER_TIMEOUT + 10)) ||
+          { fail "a POST got 504 after $secs s (want the ${LAB_DEATH_HEADER_TIMEOUT} s header timeout)"; ok=0; }
+      elif [[ $code != 200 ]]; then
+        fail "a POST in flight at the death answered $code after $secs s (want 200, or 504 after the header timeout)"
+        ok=0
+      fi
+      ;;
+    esac
+  done
+  note "slow GETs in flight at the death: ${gets[*]}"
+  note "slow POSTs in flight at the death: ${posts[*]}"
+  ((caught > 0)) || { fail "no slow request met the dead node: the death was not exercised"; ok=0; }
+  note "$caught slow request(s) met the dead node: GETs retried after the header timeout, POSTs 504"
+  echo "edge-worker-powered-off probes: GET ${gets[*]}; POST ${posts[*]}" >>"$LAB_OUT/edge-loadtests.log"
+  ((ok))
 }
 
 # Running tasks on Ready nodes only: `docker service ls` still counts the lost node's task.
