@@ -431,12 +431,16 @@ lab_host_clean_run() {
   chmod 755 "$hdir/run/sshd"
 }
 
-# lab_power_off H: pulls the plug on host H: its dockerd, containerd, containers and sshd die at
-# once (SIGKILL). Its data root stays, so lab_power_on brings back the same node.
+# lab_power_off H: pulls the plug on host H: its link goes down first, then its dockerd,
+# containerd, containers and sshd die at once (SIGKILL). The link first: a killed process's
+# sockets are closed by the (shared) kernel, which would answer every open connection with a
+# FIN or RST, a courtesy no powered-off droplet extends (its peers hear nothing at all; a request
+# in flight to it gets no answer). Its data root stays, so lab_power_on brings back the same node.
 lab_power_off() {
   local i holder
   i=$(lab_index "$1") || return 1
   holder=$(lab_holder "$i") || lab_die "host $1 is not up" || return 1
+  ip link set "$LAB_VETH_PREFIX$i" down
   lab_host_kill "$i" 0 "$holder"
   lab_host_clean_run "$i"
   lab_log "host $i ($(lab_name "$i")) powered off"
@@ -446,6 +450,7 @@ lab_power_off() {
 lab_power_on() {
   local i
   i=$(lab_index "$1") || return 1
+  ip link set "$LAB_VETH_PREFIX$i" up
   lab_host_start "$i"
   lab_wait_host "$i"
   lab_log "host $i ($(lab_name "$i")) powered on"

@@ -203,7 +203,7 @@ scenario_edge_worker_lost() {
   [[ -n $victim ]] || fail "no worker runs a web task" || return 1
   poll 120 full_strength || fail "$LAB_SERVICE is not at full strength before the power-off" || return 1
   # The steady load's clients wait long enough for a GET caught on the dead node to be retried.
-  LOAD_TIMEOUT=$((LAB_DEATH_HEADER_TIMEOUT * 2 + 10)) load_start edge-worker-powered-off
+  LOAD_TIMEOUT=$((LAB_DEATH_HEADER_TIMEOUT + 25)) load_start edge-worker-powered-off
   local probes=$LAB_OUT/death-probes
   rm -rf "$probes"
   mkdir -p "$probes"
