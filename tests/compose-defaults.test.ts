@@ -1,5 +1,5 @@
 // Safe rolling-update defaults, merged key by key under whatever the file sets explicitly.
-import { cleanup, readBack, render, renderError } from "./fixtures/compose/helpers";
+import { at, cleanup, readBack, render, renderError } from "./fixtures/compose/helpers";
 
 afterAll(cleanup);
 
@@ -98,6 +98,111 @@ describe("host-mode ports: stop-first", () => {
   test("ingress ports keep start-first", () => {
     const r = render('services:\n  web:\n    image: nginx\n    ports: ["80:80"]\n');
     expect(deployOf(r.yaml).update_config.order).toBe("start-first");
+  });
+});
+
+describe("writable mounts: stop-first (two tasks on one data directory can corrupt it)", () => {
+  const PG = "/var/lib/postgresql/data";
+  const db = (volumes: string, deploy = "", top = "volumes:\n  pgdata: {}\n") =>
+    `services:\n  db:\n    image: postgres:17\n    volumes:\n${volumes}${deploy}${top}`;
+  const orders = (yaml: string) => {
+    const d = deployOf(yaml, "db");
+    return [d.update_config.order, d.rollback_config.order];
+  };
+
+  test.each([
+    ["a named volume", `      - pgdata:${PG}\n`],
+    [
+      "a named volume, long syntax",
+      `      - type: volume\n        source: pgdata\n        target: ${PG}\n`,
+    ],
+    [
+      "a bind of the node's data volume",
+      `      - type: bind\n        source: /mnt/do-swarm-data/data\n        target: ${PG}\n`,
+    ],
+    ["an absolute bind, short syntax", `      - /srv/pg:${PG}\n`],
+    ["a relative bind", `      - ./pg:${PG}:rw\n`],
+    ["a home bind", `      - ~/pg:${PG}\n`],
+    ["a writable mount beside read-only ones", `      - ./conf:/etc/pg:ro\n      - pgdata:${PG}\n`],
+  ])("%s: update and rollback default to stop-first", (_what, volumes) => {
+    const r = render(db(volumes));
+    expect(orders(r.yaml)).toEqual(["stop-first", "stop-first"]);
+    // Everything else keeps the safe defaults.
+    expect(deployOf(r.yaml, "db").update_config).toEqual({ ...UPDATE, order: "stop-first" });
+    expect(r.warnings.filter((w) => w.includes(".order:"))).toEqual([]);
+  });
+
+  test.each([
+    ["a read-only named volume", `      - pgdata:${PG}:ro\n`],
+    [
+      "a read-only bind, long syntax",
+      "      - type: bind\n        source: /etc/app\n        target: /etc/app\n        read_only: true\n",
+    ],
+    ["an anonymous volume (each task gets its own)", `      - ${PG}\n`],
+    ["a tmpfs", "      - type: tmpfs\n        target: /cache\n"],
+    [
+      "the docker socket (a runtime socket, not data)",
+      "      - /var/run/docker.sock:/var/run/docker.sock\n",
+    ],
+    ["/proc of the host", "      - /proc:/host/proc\n"],
+  ])("%s: keeps start-first", (_what, volumes) => {
+    const r = render(db(volumes));
+    expect(orders(r.yaml)).toEqual(["start-first", "start-first"]);
+  });
+
+  test("the stack-wide update.order start-first does not override it (as with host-mode ports)", () => {
+    const r = render(db(`      - pgdata:${PG}\n`), { update: { order: "start-first" } });
+    expect(orders(r.yaml)).toEqual(["stop-first", "stop-first"]);
+  });
+
+  test("an explicit start-first on a single-replica service is kept, with a warning naming file, service and the risk", () => {
+    const r = render(
+      db(
+        `      - pgdata:${PG}\n`,
+        "    deploy:\n      replicas: 1\n      update_config:\n        order: start-first\n",
+      ),
+    );
+    expect(orders(r.yaml)).toEqual(["start-first", "stop-first"]);
+    expect(at(r.warnings, "services.db.deploy.update_config.order")).toEqual([
+      `${r.file}: services.db.deploy.update_config.order: start-first with a writable mount (volume pgdata at ${PG}) on a single-replica service: an update starts the new task while the old one still runs, both writing the same data on the same node; a database can be corrupted this way; use stop-first (the default for services with writable mounts) unless the application is made for two writers`,
+    ]);
+    expect(at(r.warnings, "services.db.deploy.rollback_config.order")).toEqual([]);
+  });
+
+  test("replicas unset is one replica; a global service (one task per node) is warned too", () => {
+    const explicit =
+      "      update_config:\n        order: start-first\n      rollback_config:\n        order: start-first\n";
+    const one = render(db(`      - pgdata:${PG}\n`, `    deploy:\n${explicit}`));
+    expect(orders(one.yaml)).toEqual(["start-first", "start-first"]);
+    expect(at(one.warnings, "services.db.deploy.update_config.order")[0]).toMatch(
+      /single-replica service/,
+    );
+    expect(at(one.warnings, "services.db.deploy.rollback_config.order")).toHaveLength(1);
+    const global = render(
+      db(`      - /mnt/do-swarm-data/data:${PG}\n`, `    deploy:\n      mode: global\n${explicit}`),
+    );
+    expect(at(global.warnings, "services.db.deploy.update_config.order")[0]).toMatch(
+      /writable mount \(bind \/mnt\/do-swarm-data\/data at \/var\/lib\/postgresql\/data\) on a global service \(one task per node\)/,
+    );
+  });
+
+  test("no warning for an explicit start-first with several replicas, or an explicit stop-first", () => {
+    const many = render(
+      db(
+        `      - pgdata:${PG}\n`,
+        "    deploy:\n      update_config:\n        order: start-first\n",
+      ),
+      { replicas: { db: 3 } },
+    );
+    expect(orders(many.yaml)).toEqual(["start-first", "stop-first"]);
+    expect(many.warnings.filter((w) => w.includes(".order:"))).toEqual([]);
+    const stop = render(
+      db(
+        `      - pgdata:${PG}\n`,
+        "    deploy:\n      update_config:\n        order: stop-first\n",
+      ),
+    );
+    expect(stop.warnings.filter((w) => w.includes(".order:"))).toEqual([]);
   });
 });
 

@@ -253,6 +253,7 @@ describe("references and other warnings", () => {
     const r = render(
       svc(
         "    volumes:\n      - ./data:/data\n      - type: bind\n        source: ~/x\n        target: /x\n      - named:/n\n",
+        "volumes:\n  named: {}\n",
       ),
     );
     expect(at(r.warnings, "services.web.volumes[0]")).toHaveLength(1);
@@ -263,7 +264,12 @@ describe("references and other warnings", () => {
 
 describe("keys docker stack deploy ignores without a word", () => {
   test("service-level tmpfs becomes tmpfs volumes (options cannot be converted: warned)", () => {
-    const r = render(svc("    tmpfs: [/run, /tmp:size=64m]\n    volumes: [data:/data]\n"));
+    const r = render(
+      svc(
+        "    tmpfs: [/run, /tmp:size=64m]\n    volumes: [data:/data]\n",
+        "volumes:\n  data: {}\n",
+      ),
+    );
     expect(readBack(r.yaml).services.web.volumes).toEqual([
       "data:/data",
       { type: "tmpfs", target: "/run" },

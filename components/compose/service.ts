@@ -20,6 +20,7 @@ import {
   SILENTLY_IGNORED,
   UNSUPPORTED,
 } from "./keys";
+import { firstWritableData } from "./mounts";
 import { publishedPorts, publishesHostMode } from "./ports";
 import { BuildSpec, PublishedPort, RenderOptions, Report, Yaml, YamlMap, isMap } from "./types";
 
@@ -133,7 +134,14 @@ function normalizeDeploy(name: string, svc: YamlMap, ctx: ServiceContext): YamlM
   // Jobs run to completion: there is no rolling update to make safe, and swarm's job modes
   // are not meant to carry update settings, so they are left as written.
   if (deploy.mode === "replicated-job" || deploy.mode === "global-job") return deploy;
-  return applyDeployDefaults(name, deploy, ctx.opts.update, publishesHostMode(svc.ports), report);
+  return applyDeployDefaults(
+    name,
+    deploy,
+    ctx.opts.update,
+    publishesHostMode(svc.ports),
+    report,
+    firstWritableData(svc.volumes),
+  );
 }
 
 /** Normalise one service; returns undefined if it cannot be rendered (problems recorded). */
