@@ -17,6 +17,7 @@ import {
   healthCheck,
   httpsNames,
   missingZones,
+  redirectsHttpToHttps,
 } from "../entryPointPlan";
 import type { PublicPort } from "../firewall";
 import type { ClusterNetwork } from "./network";
@@ -89,7 +90,8 @@ export function createLoadBalancer(
       sizeUnit: args.settings.sizeUnit,
       forwardingRules: forwardingRules(args.settings, args.publicPorts, certificate?.name),
       healthcheck: healthCheck(args.settings, args.publicPorts),
-      redirectHttpToHttps: certificate !== undefined,
+      // Only when every domain is https: the redirect applies to every host (redirectsHttpToHttps).
+      redirectHttpToHttps: certificate !== undefined && redirectsHttpToHttps(args.domains),
       // The A records are the program's own (one per domain, to this load balancer).
       disableLetsEncryptDnsRecords: true,
     },
