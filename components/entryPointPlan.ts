@@ -92,9 +92,16 @@ export const LOAD_BALANCER_CHECK_TIMING = {
 
 /**
  * An HTTP check of healthCheckPath on the HTTP port when a stack publishes it; otherwise a TCP
- * connect to the lowest published TCP port (the load balancer checks over TCP or HTTP only).
- * Every 10 s, out after 3 failures, back after 3 successes: a node is out of rotation ~30 s
- * after it stops answering, and the other nodes keep serving (the routing mesh).
+ * connect to the lowest published TCP port. Every 10 s, out after 3 failures, back after 3
+ * successes: a node is out of rotation ~30 s after it stops answering, and the other nodes keep
+ * serving (the routing mesh).
+ *
+ * Always a published TCP port, so the firewall admits the check from the load balancer (it
+ * admits each published port only with its own protocol). With UDP ports only there is nothing
+ * to check: DigitalOcean checks over TCP, HTTP or HTTPS only ("When using UDP, the load balancer
+ * requires that you set up a health check with a port that uses TCP, HTTP, or HTTPS",
+ * forwarding_rule.yml), and a TCP check of a UDP port is refused by the firewall, so every node
+ * would be unhealthy. Validation refuses that config (checkEntryPointPorts); this throws.
  */
 export function healthCheck(
   settings: LoadBalancerSettings,
@@ -104,9 +111,26 @@ export function healthCheck(
   if (servesHttp(settings, ports)) {
     return { protocol: "http", port: settings.httpPort, path: settings.healthCheckPath, ...timing };
   }
-  const tcp = distinctPorts(ports).find((p) => p.protocol === "tcp") ?? distinctPorts(ports)[0];
+  const tcp = distinctPorts(ports).find((p) => p.protocol === "tcp");
+  if (tcp === undefined) {
+    throw new Error(
+      "the load balancer needs a published TCP port to health-check (DigitalOcean checks over " +
+        "TCP, HTTP or HTTPS only), but only UDP ports are published",
+    );
+  }
   return { protocol: "tcp", port: tcp.port, ...timing };
 }
+
+/**
+ * Whether the load balancer redirects HTTP to HTTPS: only when every domain is https.
+ * DigitalOcean's `redirect_http_to_https` is a property of the whole load balancer: it redirects
+ * every host on port 80, so a plain-HTTP domain would land on a certificate that does not cover
+ * it. Validation refuses https and plain domains mixed behind a load balancer
+ * (validateEntryPoint); should a mix reach here, nothing is redirected, so each domain still
+ * answers at the URL `urls` gives it.
+ */
+export const redirectsHttpToHttps = (domains: readonly DomainConfig[]) =>
+  domains.length > 0 && domains.every((d) => d.https);
 
 /**
  * DigitalOcean's list price of a regional load balancer, per node (sizeUnit), USD a month.

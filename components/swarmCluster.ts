@@ -136,6 +136,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const kind = args.entryPoint ?? DEFAULTS.entryPoint;
     const domains = args.domains ?? [];
     const network = createNetwork(name, nodes, args, this);
+    // One lookup; everything that needs the zones waits for it (checkZones).
+    const zonesChecked = checkZones(domains, this);
     const lb =
       kind === "loadBalancer"
         ? createLoadBalancer(
@@ -146,6 +148,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
               settings: args.loadBalancer ?? { ...DEFAULTS.loadBalancer },
               publicPorts: args.publicPorts ?? [],
               domains,
+              zonesChecked,
             },
             this,
           )
@@ -160,7 +163,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const droplets = createDroplets(
       name,
       nodes,
-      { ...args, dependsOn: checkZones(domains, this) },
+      { ...args, dependsOn: zonesChecked },
       network,
       this,
     );
@@ -226,7 +229,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       );
     }
     this.entryAddress = visitorAddress(kind, this.reservedIp, lb?.loadBalancer);
-    createDnsRecords(name, domains, this.entryAddress, this);
+    createDnsRecords(name, domains, this.entryAddress, this, zonesChecked);
     this.urls = urls(domains);
 
     const managerIdx = nodes.flatMap((n, i) => (n.role === "manager" ? [i] : []));

@@ -21,16 +21,23 @@ describe("entryPoint, loadBalancer, domains, failoverToken", () => {
       entryPoint: "loadBalancer",
       loadBalancer: { healthCheckPath: "/healthz" },
       domains: [
-        { name: "app.example.com", zone: "example.com", https: true },
+        { name: "app.example.com", zone: "example.com", https: false },
         { name: "example.com", zone: "example.com" },
       ],
     });
     expect(cfg.entryPoint).toBe("loadBalancer");
     expect(cfg.loadBalancer).toEqual({ httpPort: 80, healthCheckPath: "/healthz", sizeUnit: 1 });
     expect(cfg.domains).toEqual([
-      { name: "app.example.com", zone: "example.com", https: true },
+      { name: "app.example.com", zone: "example.com", https: false },
       { name: "example.com", zone: "example.com", https: false },
     ]);
+    const https = [
+      { name: "app.example.com", zone: "example.com", https: true },
+      { name: "example.com", zone: "example.com", https: true },
+    ];
+    expect(
+      validateConfig({ ...valid, entryPoint: "loadBalancer", domains: https }).domains,
+    ).toEqual(https);
     expect(validateConfig({ ...valid, failoverToken: "dop_v1_abc" }).entryPoint).toBe("reservedIp");
   });
 
@@ -75,6 +82,32 @@ describe("entryPoint, loadBalancer, domains, failoverToken", () => {
     expect(problems({ domains, edge })).toEqual([]);
   });
 
+  test("behind a load balancer, https and plain domains do not mix (its redirect is for every host)", () => {
+    const domains = [
+      { name: "app.example.com", zone: "example.com", https: true },
+      { name: "old.example.com", zone: "example.com" },
+      { name: "example.org", zone: "example.org", https: true },
+      { name: "www.example.org", zone: "example.org", https: false },
+    ];
+    const fix =
+      "behind the load balancer, HTTP is redirected to HTTPS for every host (DigitalOcean redirects the whole load balancer) because other domains are https (app.example.com, example.org): " +
+      "set https true on this one too (its name joins the load balancer's Let's Encrypt certificate), or false on every domain; or use entryPoint \"reservedIp\", where the edge redirects per host";
+    expect(problems({ entryPoint: "loadBalancer", domains })).toEqual([
+      `do-swarm:domains[1].https = false: ${fix}`,
+      `do-swarm:domains[3].https = false: ${fix}`,
+    ]);
+    // At the reserved IP the edge redirects per host: a mix is fine there.
+    const edge = {
+      routes: ["app.example.com", "example.org"].map((host) => ({
+        host,
+        stack: "web",
+        service: "web",
+        port: 80,
+      })),
+    };
+    expect(problems({ domains, edge })).toEqual([]);
+  });
+
   test("domains and loadBalancer must have the right shape", () => {
     expect(problems({ domains: "app.example.com" })[0]).toContain(
       'do-swarm:domains = "app.example.com": give a list',
@@ -111,6 +144,20 @@ describe("checkEntryPointPorts", () => {
     expect(checkEntryPointPorts(lb(), [])).toEqual([
       expect.stringContaining('do-swarm:entryPoint = "loadBalancer": no stack publishes a port'),
     ]);
+  });
+
+  test("UDP only is refused: DigitalOcean health-checks over TCP, HTTP or HTTPS only", () => {
+    const dns = { port: 53, protocol: "udp" as const, source: "stack dns, service dns" };
+    expect(checkEntryPointPorts(lb(), [dns, { ...dns, port: 5353 }, dns])).toEqual([
+      'do-swarm:entryPoint = "loadBalancer": the stacks publish only UDP (53/udp (stack dns, service dns), 5353/udp (stack dns, service dns)), ' +
+        "but DigitalOcean's load balancer health-checks a node over TCP, HTTP or HTTPS only, and a node that fails the check gets no traffic: " +
+        "also publish a TCP port that answers when the service is up (it is checked by a TCP connect, or over HTTP if it is loadBalancer.httpPort), " +
+        'or route a domain through do-swarm:edge (its port 80 is then checked), or use entryPoint "reservedIp"',
+    ]);
+    // Any TCP port (the edge's 80 among them) can be checked.
+    expect(checkEntryPointPorts(lb(), [dns, web])).toEqual([]);
+    expect(checkEntryPointPorts(lb(), [dns, { port: 5432, protocol: "tcp" }])).toEqual([]);
+    expect(checkEntryPointPorts({ ...lb(), entryPoint: "reservedIp" }, [dns])).toEqual([]);
   });
 
   test("https needs the HTTP port published, and 80/443 free for the load balancer", () => {

@@ -54,7 +54,17 @@ beforeAll(async () => {
       domains: [
         { name: "shop.example.com", zone: "example.com", https: true },
         { name: "example.org", zone: "example.org", https: true },
-        { name: "plain.example.com", zone: "example.com", https: false },
+        { name: "plain.example.com", zone: "example.com", https: true },
+      ],
+    }),
+    // https and plain domains mixed (validation refuses it; the component must not lie either).
+    mix: new SwarmCluster("mix", {
+      ...common,
+      workers: [],
+      entryPoint: "loadBalancer",
+      domains: [
+        { name: "a.example.org", zone: "example.org", https: true },
+        { name: "b.example.org", zone: "example.org", https: false },
       ],
     }),
     plain: new SwarmCluster("plain", { ...common, workers: [] }),
@@ -196,9 +206,31 @@ describe("load balancer entry point", () => {
       disableLetsEncryptDnsRecords: true,
     });
     expect(lb.dependencies).toContain(urnOf("lb-tag-lb"));
-    expect(rec.ofType("digitalocean:index/loadBalancer:LoadBalancer").map((r) => r.name)).toEqual([
-      "lb-lb",
-    ]);
+    expect(
+      rec
+        .ofType("digitalocean:index/loadBalancer:LoadBalancer")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["lb-lb", "mix-lb"]);
+  });
+
+  test("with https and plain domains mixed, nothing is redirected: each answers at its URL", () => {
+    // DigitalOcean's redirect applies to every host on port 80; it would send the plain one to a
+    // certificate that does not cover it.
+    expect(inputs(rec.byName("mix-lb")).redirectHttpToHttps).toBe(false);
+    expect(inputs(rec.byName("mix-certificate")).domains).toEqual(["a.example.org"]);
+    expect(clusters.mix.urls).toEqual(["https://a.example.org", "http://b.example.org"]);
+  });
+
+  test("the health check's port is admitted by the firewall from the load balancer", () => {
+    const h = inputs(rec.byName("lb-lb")).healthcheck as { protocol: string; port: number };
+    const fw = inputs(rec.byName("lb-firewall")).inboundRules as Record<string, unknown>[];
+    expect(["http", "tcp"]).toContain(h.protocol);
+    expect(fw).toContainEqual({
+      protocol: "tcp",
+      portRange: String(h.port),
+      sourceLoadBalancerUids: [idOf("lb-lb")],
+    });
   });
 
   test("a rule per published port; 443 ends TLS with the certificate, to the HTTP port", () => {
@@ -230,7 +262,7 @@ describe("load balancer entry point", () => {
     const cert = rec.byName("lb-certificate");
     const i = inputs(cert);
     expect(i.type).toBe("lets_encrypt");
-    expect(i.domains).toEqual(["shop.example.com", "example.org"]);
+    expect(i.domains).toEqual(["shop.example.com", "example.org", "plain.example.com"]);
     expect(i.name).toMatch(/^lb-[0-9a-f]{12}$/);
     expect(cert.parent).toBe(urnOf("lb"));
     // The load balancer names it (a renewal changes its id, never its name).
@@ -298,6 +330,7 @@ describe("domains", () => {
   test("an A record per domain in its zone, to the entry point visitors use, short TTL", () => {
     const records = rec
       .ofType("digitalocean:index/dnsRecord:DnsRecord")
+      .filter((r) => !r.name.startsWith("mix-"))
       .map((r) => ({ logical: r.name, parent: r.parent, ...inputs(r) }))
       .sort((a, b) => a.logical.localeCompare(b.logical));
     expect(records).toEqual([
@@ -345,7 +378,7 @@ describe("domains", () => {
     expect(clusters.lb.urls).toEqual([
       "https://shop.example.com",
       "https://example.org",
-      "http://plain.example.com",
+      "https://plain.example.com",
     ]);
     expect(await value(clusters.lb.entryAddress)).toBe("192.0.2.80");
     expect(await value(clusters.fo.entryAddress)).toBe("198.51.100.7");

@@ -5,8 +5,11 @@ import {
   healthCheck,
   loadBalancerMonthlyCost,
   missingZones,
+  redirectsHttpToHttps,
   urls,
 } from "../components/entryPointPlan";
+import { checkEntryPointPorts } from "../components/config/entryPoint";
+import { inboundRules, PublicPort } from "../components/firewall";
 
 const settings = { httpPort: 80, healthCheckPath: "/", sizeUnit: 1 };
 const tcp = (port: number) => ({ port, protocol: "tcp" as const });
@@ -48,6 +51,76 @@ describe("healthCheck", () => {
     const h = healthCheck(settings, [{ port: 53, protocol: "udp" }, tcp(9000), tcp(5432)]);
     expect(h).toMatchObject({ protocol: "tcp", port: 5432 });
     expect(h.path).toBeUndefined();
+  });
+
+  test("UDP only: no check is possible (DigitalOcean checks over TCP/HTTP/HTTPS), none is made up", () => {
+    expect(() => healthCheck(settings, [{ port: 53, protocol: "udp" }])).toThrow(
+      "the load balancer needs a published TCP port to health-check",
+    );
+  });
+
+  // The firewall admits each published port from the load balancer with its own protocol only:
+  // a check the firewall drops marks every node unhealthy. For every shape of published ports,
+  // either the check's port and protocol are admitted from the load balancer, or validation
+  // refuses the config (and no check is made).
+  const udp = (port: number) => ({ port, protocol: "udp" as const });
+  const EDGE = [tcp(80)]; // what the edge publishes behind a load balancer (components/edge)
+  const cases: [string, number, PublicPort[]][] = [
+    ["the HTTP port", 80, [tcp(80), tcp(9000)]],
+    ["another HTTP port", 8080, [tcp(8080), udp(53)]],
+    ["TCP only, no HTTP port", 80, [tcp(9000), tcp(5432)]],
+    ["UDP below the lowest TCP port", 80, [udp(53), tcp(5432), udp(9999)]],
+    ["the same port over UDP and TCP", 80, [udp(5000), tcp(5000)]],
+    ["UDP only, with the edge", 80, [udp(53), ...EDGE]],
+    ["UDP only", 80, [udp(53), udp(5353)]],
+    ["UDP only, on the HTTP port", 80, [udp(80)]],
+  ];
+  test.each(cases)(
+    "the health check is admitted by the firewall from the load balancer, or refused: %s",
+    (_, httpPort, ports) => {
+      const lb = { ...settings, httpPort };
+      const refused = checkEntryPointPorts(
+        { entryPoint: "loadBalancer", loadBalancer: lb, domains: [] },
+        ports,
+      );
+      const fromLb = inboundRules({
+        clusterTag: "c",
+        adminCidrs: ["203.0.113.0/24"],
+        publicPorts: ports,
+        loadBalancerUid: "lb-uid",
+      }).filter((r) => r.sourceLoadBalancerUids?.includes("lb-uid"));
+      if (!ports.some((p) => p.protocol === "tcp")) {
+        expect(refused).toEqual([
+          expect.stringContaining(
+            'do-swarm:entryPoint = "loadBalancer": the stacks publish only UDP',
+          ),
+        ]);
+        expect(() => healthCheck(lb, ports)).toThrow();
+        return;
+      }
+      expect(refused).toEqual([]);
+      const h = healthCheck(lb, ports);
+      // An HTTP check is a TCP connection too.
+      expect(fromLb).toContainEqual({
+        protocol: "tcp",
+        portRange: String(h.port),
+        sourceLoadBalancerUids: ["lb-uid"],
+      });
+    },
+  );
+});
+
+describe("the load balancer's HTTP-to-HTTPS redirect (it applies to every host)", () => {
+  const dom = (name: string, https: boolean) => ({ name, zone: "example.com", https });
+  test("only when every domain is https", () => {
+    expect(redirectsHttpToHttps([dom("a.example.com", true), dom("b.example.com", true)])).toBe(
+      true,
+    );
+    expect(redirectsHttpToHttps([dom("a.example.com", true), dom("b.example.com", false)])).toBe(
+      false,
+    );
+    expect(redirectsHttpToHttps([dom("a.example.com", false)])).toBe(false);
+    expect(redirectsHttpToHttps([])).toBe(false);
   });
 });
 

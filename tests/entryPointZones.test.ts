@@ -1,6 +1,7 @@
 /**
- * A zone missing from the account's DigitalOcean DNS stops the program before any droplet: the
- * lookup (checkZones) fails with the fix, and every droplet waits for it.
+ * A zone missing from the account's DigitalOcean DNS stops the program before any droplet,
+ * certificate, load balancer or DNS record: the lookup (checkZones) fails with the fix, and each
+ * of them waits for it.
  */
 import type * as pulumiType from "@pulumi/pulumi";
 import { fakeCloud, recordProgram, Recording, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
@@ -45,6 +46,57 @@ test("every droplet waits for the zone check", async () => {
   const gateUrn = rec.byName("zone-check").urn;
   for (const d of droplets) expect(d.dependencies).toContain(gateUrn);
   spy.mockRestore();
+});
+
+test("behind a load balancer the certificate, the load balancer and the DNS records wait for it too; one lookup", async () => {
+  // A Let's Encrypt certificate started before the zone exists stays pending until the
+  // provider's 10-minute create timeout: nothing that needs the zone may start before the check.
+  class Gate extends pulumi.CustomResource {
+    constructor(name: string) {
+      super("test:index:ZoneCheck", name, {});
+    }
+  }
+  const gate = new Gate("zone-check-lb");
+  const spy = jest.spyOn(entry, "checkZones").mockReturnValue(Promise.resolve([gate]));
+  const domains = [
+    { name: "app.example.com", zone: "example.com", https: true },
+    { name: "example.org", zone: "example.org", https: true },
+  ];
+  try {
+    const { SwarmCluster } = await import("../components/swarmCluster");
+    new SwarmCluster("zl", {
+      region: "fra1",
+      sshPublicKey: TEST_PUBLIC_KEY,
+      sshPrivateKey: pulumi.secret(TEST_PRIVATE_KEY),
+      managers: { count: 1, size: "s-1vcpu-2gb" },
+      workers: [],
+      entryPoint: "loadBalancer",
+      publicPorts: [{ port: 80, protocol: "tcp" }],
+      domains,
+    });
+    await rec.settled();
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(spy).toHaveBeenCalledWith(domains, expect.anything());
+  } finally {
+    spy.mockRestore(); // a failure here must not leave the stand-in for the tests below
+  }
+  const gateUrn = rec.byName("zone-check-lb").urn;
+  const waiting = [
+    "zl-certificate",
+    "zl-lb",
+    "zl-dns-app.example.com",
+    "zl-dns-example.org",
+    "zl-manager-0",
+  ];
+  for (const name of waiting) {
+    expect([name, rec.byName(name).dependencies]).toEqual([
+      name,
+      expect.arrayContaining([gateUrn]),
+    ]);
+  }
+  // The load balancer still waits for the cluster tag it targets; the firewall for it.
+  expect(rec.byName("zl-lb").dependencies).toContain(rec.byName("zl-tag-zl").urn);
+  expect(rec.byName("zl-firewall").dependencies).toContain(rec.byName("zl-lb").urn);
 });
 
 test("a missing zone fails the lookup, naming the zone and the fix, once per zone", async () => {

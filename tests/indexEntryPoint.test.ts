@@ -60,6 +60,22 @@ test("a load balancer with nothing to forward, and https without the HTTP port, 
   expect(rec.resources).toEqual([]);
 });
 
+test("a load balancer in front of stacks that publish only UDP is refused (nothing to health-check)", async () => {
+  const message = run({
+    ...keys,
+    "do-swarm:entryPoint": "loadBalancer",
+    "do-swarm:stacks": JSON.stringify([
+      { name: "dns", file: "tests/fixtures/entry-point/udp-only.yml" },
+    ]),
+  });
+  expect(message).toContain(
+    'do-swarm:entryPoint = "loadBalancer": the stacks publish only UDP (53/udp (stack dns, service dns)), ' +
+      "but DigitalOcean's load balancer health-checks a node over TCP, HTTP or HTTPS only",
+  );
+  await rec.settled();
+  expect(rec.resources).toEqual([]);
+});
+
 test("https at the reserved IP without an edge route and a malformed token are refused; the token is never shown", () => {
   const message = run({
     ...keys,

@@ -17,6 +17,7 @@ import {
   healthCheck,
   httpsNames,
   missingZones,
+  redirectsHttpToHttps,
 } from "../entryPointPlan";
 import type { PublicPort } from "../firewall";
 import type { ClusterNetwork } from "./network";
@@ -53,6 +54,12 @@ export interface LoadBalancerArgs {
   settings: LoadBalancerSettings;
   publicPorts: readonly PublicPort[];
   domains: readonly DomainConfig[];
+  /**
+   * The zone check (checkZones): the certificate and the load balancer wait for it. A
+   * Let's Encrypt certificate whose zone is missing would stay pending until the provider's
+   * 10-minute create timeout. @default nothing to wait for
+   */
+  zonesChecked?: Promise<pulumi.Resource[]>;
 }
 
 export interface LoadBalancerEntry {
@@ -67,6 +74,7 @@ export function createLoadBalancer(
   parent: pulumi.Resource,
 ): LoadBalancerEntry {
   const names = httpsNames(args.domains);
+  const zonesChecked = args.zonesChecked ?? Promise.resolve([]);
   // DigitalOcean issues and renews it (the DNS challenge needs the zones in its DNS). The name
   // changes with the set of names, so a replacement is created before the old one is deleted,
   // and the rule refers to it by name: a renewal changes the certificate's id, not its name.
@@ -76,8 +84,9 @@ export function createLoadBalancer(
       : new digitalocean.Certificate(
           `${name}-certificate`,
           { name: certificateName(name, names), type: "lets_encrypt", domains: names },
-          { parent, deleteBeforeReplace: false },
+          { parent, deleteBeforeReplace: false, dependsOn: zonesChecked },
         );
+  const lbAfter: Promise<pulumi.Resource[]> = zonesChecked.then((r) => [...r, network.clusterTag]);
   const loadBalancer = new digitalocean.LoadBalancer(
     `${name}-lb`,
     {
@@ -89,19 +98,22 @@ export function createLoadBalancer(
       sizeUnit: args.settings.sizeUnit,
       forwardingRules: forwardingRules(args.settings, args.publicPorts, certificate?.name),
       healthcheck: healthCheck(args.settings, args.publicPorts),
-      redirectHttpToHttps: certificate !== undefined,
+      // Only when every domain is https: the redirect applies to every host (redirectsHttpToHttps).
+      redirectHttpToHttps: certificate !== undefined && redirectsHttpToHttps(args.domains),
       // The A records are the program's own (one per domain, to this load balancer).
       disableLetsEncryptDnsRecords: true,
     },
-    { parent, dependsOn: [network.clusterTag] },
+    { parent, dependsOn: lbAfter },
   );
   return { loadBalancer, certificate };
 }
 
 /**
  * Fails with the fix when a domain's zone is not in the account's DigitalOcean DNS. Resolves to
- * no resources: the droplets take it as a dependency, so nothing is created before it passes
- * (`pulumi preview` runs the lookup too and fails the same way). A plain promise, not an
+ * no resources: the droplets, the certificate, the load balancer and the DNS records take it as
+ * a dependency (the firewall in load-balancer mode too, through the load balancer's id), so none
+ * of them is created before it passes (`pulumi preview` runs the lookup too and fails the same
+ * way). Call it once per cluster: one lookup, one error. A plain promise, not an
  * Output: its one rejection is the program's error, with no derived promises left unhandled.
  */
 export async function checkZones(
@@ -123,19 +135,20 @@ export async function checkZones(
   return [];
 }
 
-/** An A record per domain, to the address visitors use. */
+/** An A record per domain, to the address visitors use, once the zone check has passed. */
 export function createDnsRecords(
   name: string,
   domains: readonly DomainConfig[],
   target: pulumi.Output<string>,
   parent: pulumi.Resource,
+  zonesChecked: Promise<pulumi.Resource[]> = Promise.resolve([]),
 ): digitalocean.DnsRecord[] {
   return dnsRecords(domains).map(
     (r) =>
       new digitalocean.DnsRecord(
         `${name}-dns-${r.key}`,
         { domain: r.zone, type: "A", name: r.name, value: target, ttl: r.ttl },
-        { parent },
+        { parent, dependsOn: zonesChecked },
       ),
   );
 }

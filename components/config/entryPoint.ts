@@ -116,6 +116,8 @@ export function validateEntryPoint(
   const edgeRoutes = isObject(raw.edge) && Array.isArray(raw.edge.routes) ? raw.edge.routes : [];
   const edgeHosts = new Set(edgeRoutes.map((r) => (isObject(r) ? r.host : undefined)));
   const domains: DomainConfig[] = [];
+  // Where in the list each well-formed domain stands, for naming it in a problem.
+  const indexOf = new Map<DomainConfig, number>();
   const rawDomains = raw.domains ?? ENTRY_POINT_DEFAULTS.domains;
   if (!Array.isArray(rawDomains)) {
     fail(
@@ -190,9 +192,27 @@ export function validateEntryPoint(
         good = false;
       }
       if (typeof name === "string") seen.add(name);
-      if (good)
-        domains.push({ name: name as string, zone: zone as string, https: https as boolean });
+      if (good) {
+        const d = { name: name as string, zone: zone as string, https: https as boolean };
+        domains.push(d);
+        indexOf.set(d, i);
+      }
     });
+  }
+  // Behind a load balancer, https and plain domains do not mix: DigitalOcean's HTTP-to-HTTPS
+  // redirect is a property of the whole load balancer and redirects every host on port 80, so a
+  // plain domain would be sent to https:// and a certificate that does not cover it, while `urls`
+  // lists it as http://. Refused rather than served half-way (no redirect for the https ones);
+  // at the reserved IP the edge redirects per host, so a mix is fine there.
+  const httpsHosts = domains.filter((d) => d.https).map((d) => d.name);
+  if (entryPoint === "loadBalancer" && httpsHosts.length > 0) {
+    for (const d of domains.filter((x) => !x.https)) {
+      fail(
+        `domains[${indexOf.get(d)}].https`,
+        false,
+        `behind the load balancer, HTTP is redirected to HTTPS for every host (DigitalOcean redirects the whole load balancer) because other domains are https (${httpsHosts.join(", ")}): set https true on this one too (its name joins the load balancer's Let's Encrypt certificate), or false on every domain; or use entryPoint "reservedIp", where the edge redirects per host`,
+      );
+    }
   }
 
   if (failoverToken === "malformed") {
@@ -212,8 +232,8 @@ export interface PublishedPort {
 }
 
 /**
- * The checks that need the published ports: a load balancer needs something to forward, https
- * needs the HTTP port, and the load balancer's own entry ports (80 for HTTP, 443 for https)
+ * The checks that need the published ports: a load balancer needs something to forward and a
+ * TCP port to health-check, https needs the HTTP port, and the load balancer's own entry ports (80 for HTTP, 443 for https)
  * must not be taken by another published port.
  */
 export function checkEntryPointPorts(
@@ -226,6 +246,16 @@ export function checkEntryPointPorts(
   if (ports.length === 0) {
     problems.push(
       'do-swarm:entryPoint = "loadBalancer": no stack publishes a port, so the load balancer would have nothing to forward: publish the service\'s port in its stack (ports: ["80:8080"]), or use entryPoint reservedIp',
+    );
+    return problems;
+  }
+  // DigitalOcean health-checks over TCP, HTTP or HTTPS only, also for UDP rules
+  // (forwarding_rule.yml), and the firewall admits a UDP port from the load balancer only as UDP:
+  // with no TCP port published every node would be unhealthy.
+  if (!ports.some((p) => p.protocol === "tcp")) {
+    const udp = [...new Set(ports.map((p) => `${p.port}/udp (${p.source ?? "a stack"})`))];
+    problems.push(
+      `do-swarm:entryPoint = "loadBalancer": the stacks publish only UDP (${udp.join(", ")}), but DigitalOcean's load balancer health-checks a node over TCP, HTTP or HTTPS only, and a node that fails the check gets no traffic: also publish a TCP port that answers when the service is up (it is checked by a TCP connect, or over HTTP if it is loadBalancer.httpPort), or route a domain through do-swarm:edge (its port 80 is then checked), or use entryPoint "reservedIp"`,
     );
     return problems;
   }
