@@ -322,7 +322,7 @@ test("backups: on the droplets of the group that asks, with its policy; none els
   }
 });
 
-test("the cost counts the volumes and the backups", async () => {
+test("the cost counts the volumes and the backups; an unset backups.hour is sent as 0, as the provider would", async () => {
   const pulumi = await import("@pulumi/pulumi");
   const { SwarmCluster } = await import("../components/swarmCluster");
   const cluster = rec.resources.find((r) => r.name === "vola");
@@ -347,4 +347,11 @@ test("the cost counts the volumes and the backups", async () => {
   });
   const cost = await new Promise<number>((r) => c.estimatedMonthlyCostUsd.apply(r));
   expect(cost).toBe(78.1);
+  // No hour set: the provider would send 0 anyway (resource_droplet.go), so the input says 0.
+  await rec.settled();
+  expect(inputs(rec.byName("cost-db-0"))).toMatchObject({
+    backups: true,
+    backupPolicy: { plan: "weekly", hour: 0 },
+  });
+  expect(inputs(rec.byName("cost-db-0")).backupPolicy as object).not.toHaveProperty("weekday");
 });
