@@ -8,8 +8,8 @@
  * - grow (volume-grow.sh, on the node): the filesystem to the volume's size, online; its
  *   inputs change only when `sizeGb` does, and it runs after the volume's in-place resize;
  * - restore point (volume-snapshot.sh, where Pulumi runs): its `delete` flushes the node's
- *   filesystem, takes a DigitalOcean snapshot of the volume and waits for it, BEFORE the volume
- *   can be deleted (the volume depends on nothing of it; it depends on the volume, so Pulumi
+ *   filesystem, takes a DigitalOcean snapshot of the volume (the POST answers with it), BEFORE
+ *   the volume can be deleted (the volume depends on nothing of it; it depends on the volume, so Pulumi
  *   deletes it first: on scale-in, on a group's volume removed, on `pulumi destroy`).
  *
  * Why xfs: DigitalOcean formats a new volume as ext4 or xfs; both grow online on a droplet, but
