@@ -184,7 +184,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
         this,
       );
     }
-    const volumes = createVolumes(name, nodes, droplets, { ...args, firewall }, this);
+    const volumes = createVolumes(
+      name,
+      nodes,
+      droplets,
+      { ...args, firewall, tags: network.tags },
+      this,
+    );
     this.volumes = volumes.byNode;
     this.managerConnection = sshConnection(
       this.reservedIp,

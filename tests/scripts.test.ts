@@ -401,3 +401,120 @@ describe("every script keeps tokens out of its output (static rules)", () => {
     }
   });
 });
+
+// volume-mount.sh against DigitalOcean's automount (issue 21, item 11): a pre-formatted volume
+// is mounted at its first attach by a systemd mount unit in /etc/systemd/system, mnt-<name>.mount
+// (docs.digitalocean.com/products/volumes/details/naming-conventions/). Stand-ins for blkid,
+// findmnt, mount, umount, mountpoint, df and systemctl; the device link points at a real block
+// device that nothing touches (the stand-ins answer for it).
+describe("volume-mount.sh and DigitalOcean's mount unit", () => {
+  const dev = fs
+    .readdirSync("/dev")
+    .map((d) => `/dev/${d}`)
+    .find((d) => {
+      try {
+        return fs.statSync(d).isBlockDevice();
+      } catch {
+        return false;
+      }
+    });
+  const t = dev ? test : test.skip;
+
+  function setup() {
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-vmount-"));
+    for (const d of ["bin", "disks", "units/multi-user.target.wants", "mnt"]) {
+      fs.mkdirSync(path.join(fake, d), { recursive: true });
+    }
+    fs.symlinkSync(dev!, path.join(fake, "disks", "scsi-0DO_Volume_prod-db-0"));
+    fs.writeFileSync(path.join(fake, "fstab"), "LABEL=cloudimg-rootfs / ext4 defaults 0 1\n");
+    const stub = (name: string, body: string) =>
+      fs.writeFileSync(
+        path.join(fake, "bin", name),
+        `#!/usr/bin/env bash\necho "${name} $*" >>"$FAKE/calls"\n${body}\n`,
+        { mode: 0o755 },
+      );
+    stub("blkid", "echo ext4");
+    // DigitalOcean's mount at /mnt/volume_prod_db_0 until the unit is stopped; ours once mounted.
+    stub(
+      "findmnt",
+      String.raw`case "$*" in
+  *" -S "*) [ -f "$FAKE/do-mounted" ] && echo /mnt/volume_prod_db_0 ;;
+  *" -M "*) readlink -f "$FAKE/disks/scsi-0DO_Volume_prod-db-0" ;;
+esac; exit 0`,
+    );
+    stub("mountpoint", '[ -f "$FAKE/ours-mounted" ]');
+    stub("mount", 'touch "$FAKE/ours-mounted"');
+    stub("umount", 'rm -f "$FAKE/do-mounted"');
+    stub("df", "printf 'Size\\n 10G\\n'");
+    stub("systemctl", '[ "$1" = stop ] && rm -f "$FAKE/do-mounted"; exit 0');
+    return fake;
+  }
+  const run = (fake: string) =>
+    spawnSync(
+      "bash",
+      [
+        path.join(SCRIPTS, "volume-mount.sh"),
+        "prod-db-0",
+        `${fake}/mnt/data-mount`,
+        `${fake}/disks/scsi-0DO_Volume_`,
+        "5",
+      ],
+      {
+        encoding: "utf8",
+        env: {
+          PATH: `${path.join(fake, "bin")}:${process.env.PATH}`,
+          FAKE: fake,
+          DO_SWARM_FSTAB: path.join(fake, "fstab"),
+          DO_SWARM_UNIT_DIR: path.join(fake, "units"),
+        },
+      },
+    );
+  const unit = (what: string, where: string) =>
+    `[Unit]\nDescription=Mount DO Volume\n\n[Mount]\nWhat=${what}\nWhere=${where}\nOptions=defaults,nofail,discard,noatime\nType=ext4\n\n[Install]\nWantedBy=multi-user.target\n`;
+
+  t(
+    "removes the unit of this volume's device (disable, stop, delete, daemon-reload), not others; a re-run does nothing",
+    () => {
+      const fake = setup();
+      const units = path.join(fake, "units");
+      const mine = "mnt-volume_prod_db_0.mount";
+      const other = "mnt-volume_other.mount";
+      fs.writeFileSync(
+        path.join(units, mine),
+        unit(`${fake}/disks/scsi-0DO_Volume_prod-db-0`, "/mnt/volume_prod_db_0"),
+      );
+      fs.symlinkSync(path.join(units, mine), path.join(units, "multi-user.target.wants", mine));
+      fs.writeFileSync(
+        path.join(units, other),
+        unit(`${fake}/disks/scsi-0DO_Volume_prod-db-01`, "/mnt/volume_other"),
+      );
+      fs.writeFileSync(path.join(fake, "do-mounted"), "");
+      const r = run(fake);
+      expect(r.stderr).toContain(`removing DigitalOcean's mount unit ${mine}`);
+      expect(r.status).toBe(0);
+      const calls = fs.readFileSync(path.join(fake, "calls"), "utf8").split("\n");
+      const sys = calls.filter((c) => c.startsWith("systemctl"));
+      expect(sys).toEqual([
+        `systemctl disable ${mine}`,
+        `systemctl stop ${mine}`,
+        "systemctl daemon-reload",
+      ]);
+      // Removed before our mount; the other volume's unit stays.
+      expect(calls.indexOf("systemctl daemon-reload")).toBeLessThan(
+        calls.findIndex((c) => c.startsWith("mount ")),
+      );
+      expect(fs.existsSync(path.join(units, mine))).toBe(false);
+      expect(fs.existsSync(path.join(units, "multi-user.target.wants", mine))).toBe(false);
+      expect(fs.existsSync(path.join(units, other))).toBe(true);
+      expect(fs.readFileSync(path.join(fake, "fstab"), "utf8")).toContain(
+        `${fake}/disks/scsi-0DO_Volume_prod-db-0 ${fake}/mnt/data-mount ext4 defaults,nofail,discard,noatime 0 2`,
+      );
+      // Idempotent: nothing left to remove.
+      fs.writeFileSync(path.join(fake, "calls"), "");
+      const again = run(fake);
+      expect(again.status).toBe(0);
+      expect(fs.readFileSync(path.join(fake, "calls"), "utf8")).not.toContain("systemctl");
+      fs.rmSync(fake, { recursive: true, force: true });
+    },
+  );
+});

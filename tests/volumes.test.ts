@@ -38,8 +38,10 @@ function fake(): FakeOutputs {
 beforeAll(async () => {
   rec = await recordProgram(fake(), {}, (token, inputs) =>
     token === "digitalocean:index/getVolume:getVolume"
-      ? // Existing volumes at their configured size (or smaller): nothing shrinks.
-        { name: inputs.name, size: String(inputs.name).endsWith("db-0") ? 10 : 5 }
+      ? String(inputs.name).endsWith("db-1")
+        ? {} // not found: a volume still to be created
+        : // Existing volumes at their configured size (or smaller): nothing shrinks.
+          { name: inputs.name, size: String(inputs.name).endsWith("db-0") ? 10 : 5 }
       : undefined,
   );
   const pulumi = await import("@pulumi/pulumi");
@@ -99,14 +101,32 @@ test("one volume per node of a group with a volume, named after the node, in the
   expect(rec.resources.some((r) => r.name === "vola-web-0-volume")).toBe(false);
 });
 
-test("restoreFrom reaches the volume: an id as it is, a name looked up in the region", () => {
+test("restoreFrom reaches the volume: an id as it is, a name looked up only for a volume still to be created", () => {
   expect(inputs(rec.byName("vola-manager-0-volume")).snapshotId).toBe(SNAPSHOT_UUID);
-  for (const k of ["db-0", "db-1"]) {
-    const v = inputs(rec.byName(`vola-${k}-volume`));
-    expect(v.snapshotId).toBe("snapshot-id-of-db-seed");
-    // A restored volume keeps its snapshot's filesystem: no format requested.
-    expect(v.initialFilesystemType).toBeUndefined();
+  // db-1 does not exist yet (see the getVolume answer above): it starts from the snapshot.
+  const created = inputs(rec.byName("vola-db-1-volume"));
+  expect(created.snapshotId).toBe("snapshot-id-of-db-seed");
+  // A restored volume keeps its snapshot's filesystem: no format requested.
+  expect(created.initialFilesystemType).toBeUndefined();
+  // db-0 exists: no look-up, no id (ignoreChanges keeps its old input: no diff, no replace).
+  const existing = inputs(rec.byName("vola-db-0-volume"));
+  expect(existing.snapshotId).toBeUndefined();
+  expect(existing.initialFilesystemType).toBeUndefined();
+});
+
+test("volumes carry their node's tags, as its droplet does (the cluster's tag first)", () => {
+  for (const k of withVolume) {
+    const tags = inputs(rec.byName(`vola-${k}-volume`)).tags;
+    expect(tags).toEqual(inputs(rec.byName(`vola-${k}`)).tags);
+    expect((tags as string[])[0]).toBe("vola");
   }
+  expect(inputs(rec.byName("vola-db-0-volume")).tags).toEqual([
+    "vola",
+    "vola-worker",
+    "vola-pool-db",
+  ]);
+  // Tagged after the Tag resources exist, like the droplets.
+  expect(rec.byName("vola-db-0-volume").dependencies).toContain(urnOf("vola-tag-vola"));
 });
 
 test("a new volume is formatted xfs (it grows online; see volumes.ts)", async () => {
@@ -302,7 +322,7 @@ test("backups: on the droplets of the group that asks, with its policy; none els
   }
 });
 
-test("the cost counts the volumes and the backups", async () => {
+test("the cost counts the volumes and the backups; an unset backups.hour is sent as 0, as the provider would", async () => {
   const pulumi = await import("@pulumi/pulumi");
   const { SwarmCluster } = await import("../components/swarmCluster");
   const cluster = rec.resources.find((r) => r.name === "vola");
@@ -327,4 +347,11 @@ test("the cost counts the volumes and the backups", async () => {
   });
   const cost = await new Promise<number>((r) => c.estimatedMonthlyCostUsd.apply(r));
   expect(cost).toBe(78.1);
+  // No hour set: the provider would send 0 anyway (resource_droplet.go), so the input says 0.
+  await rec.settled();
+  expect(inputs(rec.byName("cost-db-0"))).toMatchObject({
+    backups: true,
+    backupPolicy: { plan: "weekly", hour: 0 },
+  });
+  expect(inputs(rec.byName("cost-db-0")).backupPolicy as object).not.toHaveProperty("weekday");
 });

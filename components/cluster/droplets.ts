@@ -108,7 +108,11 @@ export function createDroplets(
                 backups: true,
                 backupPolicy: {
                   plan: n.backups.plan,
-                  ...(n.backups.hour === undefined ? {} : { hour: n.backups.hour }),
+                  // Unset, the provider sends 0 anyway (backup_policy.hour is Optional, not
+                  // Computed, and expandBackupPolicy sends &hour, terraform-provider-digitalocean
+                  // digitalocean/droplet/resource_droplet.go; godo's Hour is *int, omitempty):
+                  // say so in the inputs, so the preview shows the window DigitalOcean gets.
+                  hour: n.backups.hour ?? 0,
                   ...(n.backups.weekday === undefined ? {} : { weekday: n.backups.weekday }),
                 },
               }

@@ -8,8 +8,8 @@
  * - grow (volume-grow.sh, on the node): the filesystem to the volume's size, online; its
  *   inputs change only when `sizeGb` does, and it runs after the volume's in-place resize;
  * - restore point (volume-snapshot.sh, where Pulumi runs): its `delete` flushes the node's
- *   filesystem, takes a DigitalOcean snapshot of the volume and waits for it, BEFORE the volume
- *   can be deleted (the volume depends on nothing of it; it depends on the volume, so Pulumi
+ *   filesystem, takes a DigitalOcean snapshot of the volume (the POST answers with it), BEFORE
+ *   the volume can be deleted (the volume depends on nothing of it; it depends on the volume, so Pulumi
  *   deletes it first: on scale-in, on a group's volume removed, on `pulumi destroy`).
  *
  * Why xfs: DigitalOcean formats a new volume as ext4 or xfs; both grow online on a droplet, but
@@ -50,6 +50,8 @@ export interface ClusterVolumesArgs {
    * changed. @default asks DigitalOcean (a volume it does not find is a new one)
    */
   currentSizes?: (names: string[]) => pulumi.Input<Record<string, number | undefined>>;
+  /** The cluster's Tag resources by name (network.ts), so volumes are tagged after they exist. @default the names alone */
+  tags?: ReadonlyMap<string, digitalocean.Tag>;
 }
 
 /** One node's volume and its steps. */
@@ -118,23 +120,31 @@ export function createVolumes(
   const apiUrl = args.digitaloceanApiUrl ?? "https://api.digitalocean.com";
   const dial = args.sshDialAttempts ?? 60;
 
-  // Volumes only grow: checked against what exists before any volume is touched.
-  const grown =
+  // What exists now, by name (a size; undefined: no such volume yet). Read once, before any
+  // volume is touched: for the only-grow check and for restoreFrom below.
+  const current = pulumi.output(
     withVolume.length === 0
-      ? pulumi.output(true)
-      : onlyGrowing(
-          withVolume,
-          (args.currentSizes ?? sizesFromDigitalOcean(args.region, parent))(
-            withVolume.map((v) => v.name),
-          ),
-        );
+      ? {}
+      : (args.currentSizes ?? sizesFromDigitalOcean(args.region, parent))(
+          withVolume.map((v) => v.name),
+        ),
+  );
+  // Volumes only grow: checked against what exists before any volume is touched.
+  const grown = withVolume.length === 0 ? pulumi.output(true) : onlyGrowing(withVolume, current);
 
-  // A snapshot named in restoreFrom is looked up once per name, in the cluster's region.
-  const snapshots = new Map<string, pulumi.Output<string>>();
-  const snapshotId = (v: NonNullable<NodePlan["volume"]>): pulumi.Input<string> | undefined => {
-    const from = v.restoreFrom;
-    if (from === undefined) return undefined;
-    if (isSnapshotId(from)) return from;
+  // restoreFrom seeds only volumes not yet created (issue 21, item 10). The snapshot id matters
+  // to the provider only when it creates a volume: `snapshot_id` is Optional+ForceNew and its
+  // Read never sets it (terraform-provider-digitalocean, digitalocean/volume/resource_volume.go),
+  // and `ignoreChanges: ["snapshotId"]` below hands the provider the old input for an existing
+  // volume, so a different or absent id never diffs, let alone replaces it. So:
+  // - an id is passed as it is: it needs no look-up, so it can fail no preview;
+  // - a name is looked up (getVolumeSnapshot, which fails when no snapshot has the name) only
+  //   when the group has a volume that DigitalOcean does not have yet (`current` above). A kept
+  //   snapshot deleted after its restore (as the README advises) then fails nothing while every
+  //   volume exists; a scale-out that needs it fails its preview, naming it, as it should.
+  // (The volume's id in the stack's state would say the same, but a program cannot read it.)
+  const snapshots = new Map<string, pulumi.Output<{ id: string; minDiskSize: number }>>();
+  const lookup = (from: string) => {
     if (!snapshots.has(from)) {
       snapshots.set(
         from,
@@ -143,17 +153,29 @@ export function createVolumes(
             { name: from, region: args.region, mostRecent: true },
             { parent },
           )
-          .apply((s) => {
-            if (s.minDiskSize > v.sizeGb) {
-              throw new Error(
-                `do-swarm:${v.key}.sizeGb = ${v.sizeGb}: snapshot ${from} needs volumes of at least ${s.minDiskSize} GiB: set sizeGb to ${s.minDiskSize} or more`,
-              );
-            }
-            return s.id;
-          }),
+          .apply((s) => ({ id: s.id, minDiskSize: s.minDiskSize })),
       );
     }
-    return snapshots.get(from);
+    return snapshots.get(from)!;
+  };
+  const snapshotId = (
+    v: NonNullable<NodePlan["volume"]>,
+  ): pulumi.Input<string | undefined> | undefined => {
+    const from = v.restoreFrom;
+    if (from === undefined) return undefined;
+    if (isSnapshotId(from)) return from;
+    return current.apply<string | undefined>((sizes) => {
+      // Exists: no look-up; the provider is handed the old input (see above).
+      if (sizes[v.name] !== undefined) return pulumi.output<string | undefined>(undefined);
+      return lookup(from).apply<string | undefined>((s) => {
+        if (s.minDiskSize > v.sizeGb) {
+          throw new Error(
+            `do-swarm:${v.key}.sizeGb = ${v.sizeGb}: snapshot ${from} needs volumes of at least ${s.minDiskSize} GiB: set sizeGb to ${s.minDiskSize} or more`,
+          );
+        }
+        return s.id;
+      });
+    });
   };
 
   const token = pulumi.secret(
@@ -178,6 +200,9 @@ export function createVolumes(
         ...(restore === undefined
           ? { initialFilesystemType: VOLUME_FILESYSTEM }
           : { snapshotId: restore }),
+        // The node's tags, as its droplet has them (cluster, role, pool, labels): a volume is
+        // found and billed by the cluster's tag like the droplets. Tags update in place.
+        tags: n.tags.map((t) => args.tags?.get(t)?.name ?? t),
       },
       {
         parent,

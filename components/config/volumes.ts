@@ -21,9 +21,12 @@ export interface VolumeConfig {
 export interface BackupsConfig {
   /** `weekly` (+20% of the droplet price) or `daily` (+30%). */
   plan: "daily" | "weekly";
-  /** Hour (UTC) the 4-hour backup window starts: 0, 4, 8, 12, 16 or 20. @default chosen by DigitalOcean */
+  /**
+   * Hour (UTC) the 4-hour backup window starts: 0, 4, 8, 12, 16 or 20. @default 0 (00:00 UTC:
+   * the provider sends 0 for an unset hour, so DigitalOcean never chooses it)
+   */
   hour?: number;
-  /** Day of a weekly backup: SUN..SAT. @default chosen by DigitalOcean */
+  /** Day of a weekly backup: SUN..SAT. @default chosen by DigitalOcean (the provider omits it) */
   weekday?: string;
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs on a node whose group has a volume, once DigitalOcean has attached it: waits for the
 # volume's device, mounts it at MOUNT by its stable id (one fstab line: defaults,nofail,discard,
-# noatime; DigitalOcean's own first-attach mount elsewhere is undone), and creates the data
-# directory MOUNT/data ON the volume. Services bind MOUNT/data: it exists only while the volume
+# noatime; DigitalOcean's own first-attach mount elsewhere, its systemd mount unit, is undone),
+# and creates the data directory MOUNT/data ON the volume. Services bind MOUNT/data: it exists only while the volume
 # is mounted, so a volume that failed to mount makes their tasks fail to start instead of
 # writing to the droplet's own disk. Formats only a device with no filesystem signature at all
 # (DigitalOcean formats new volumes; a restored one has its snapshot's). Safe to re-run.
@@ -19,7 +19,9 @@ prefix=${3:-/dev/disk/by-id/scsi-0DO_Volume_}
 timeout_s=${4:-300}
 dev="$prefix$name"
 data="$mount/data"
-fstab=/etc/fstab
+# (Both overridable only for the tests: sshd passes no such variable.)
+fstab=${DO_SWARM_FSTAB:-/etc/fstab}
+units=${DO_SWARM_UNIT_DIR:-/etc/systemd/system}
 case "$mount" in /?*) ;; *) die "MOUNT must be an absolute path, not '$mount'" ;; esac
 
 # cloud-init may still be installing packages on a new droplet.
@@ -47,6 +49,26 @@ case "$fstype" in
   xfs | ext4) ;;
   *) die "$dev holds a '$fstype' filesystem; do-swarm volumes are xfs (or ext4)" ;;
 esac
+
+# DigitalOcean's automount: at a pre-formatted volume's first attach, a systemd mount unit in
+# /etc/systemd/system mounts it at /mnt/<name> (mnt-<name>.mount, e.g. mnt-volume_nyc_01.mount;
+# docs.digitalocean.com/products/volumes/details/naming-conventions/), not an fstab line. Left
+# there, it mounts the volume a second time at every boot. Remove the unit whose What= is THIS
+# volume's device, whatever its name: disable, stop (unmounts it), delete, daemon-reload.
+# Nothing to do once it is gone.
+removed=0
+for unit in "$units"/*.mount; do
+  [ -f "$unit" ] || continue
+  awk -F= -v d="$dev" '$1 == "What" { sub(/^[ \t]+/, "", $2); sub(/[ \t]+$/, "", $2); if ($2 == d) f = 1 }
+    END { exit !f }' "$unit" || continue
+  u=${unit##*/}
+  log "removing DigitalOcean's mount unit $u for $dev (it would mount the volume again at every boot)"
+  systemctl disable "$u" >/dev/null 2>&1 || true
+  systemctl stop "$u" || log "WARNING: systemctl stop $u failed; unmounting below"
+  rm -f "$unit" "$units"/*.wants/"$u"
+  removed=1
+done
+if [ "$removed" = 1 ]; then systemctl daemon-reload || true; fi
 
 # Mounted somewhere else (DigitalOcean mounts a formatted volume at /mnt/<name> on its first
 # attach): unmount it there; its fstab line goes below.
