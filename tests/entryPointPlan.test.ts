@@ -6,7 +6,7 @@ import {
   loadBalancerMonthlyCost,
   missingZones,
   urls,
-} from "../components/entryPointPlan";
+} from "../components/entryPoint/entryPointPlan";
 
 const settings = { httpPort: 80, healthCheckPath: "/", sizeUnit: 1 };
 const tcp = (port: number) => ({ port, protocol: "tcp" as const });
