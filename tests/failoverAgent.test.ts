@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
 import { DoApiStandIn, startDoApi } from "./lab/do-api";
-import { ENTRY_POINT_SCRIPTS as SCRIPTS_DIR } from "../components/entryPoint/failover";
+import { ENTRY_POINT_SCRIPTS as SCRIPTS_DIR } from "../components/entryPoint/entryPointPlan";
 import { EDGE_STACK } from "../components/edge/routes";
 
 const TOKEN = "dop_v1_agent-test-token";

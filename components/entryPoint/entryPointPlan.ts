@@ -4,9 +4,16 @@
  * name, the DNS records, the URLs, and which zones the account lacks.
  */
 import { createHash } from "crypto";
+import * as path from "path";
 import type { DomainConfig, LoadBalancerSettings } from "./config";
 import { recordName } from "./config";
 import type { PublicPort } from "../core/firewall";
+
+/**
+ * The scripts the entry point sends (the failover agent); here, in the pure plan, so a test of
+ * the agent needs no Pulumi SDK. The lab runs the very same files.
+ */
+export const ENTRY_POINT_SCRIPTS = path.join(__dirname, "scripts");
 
 /**
  * A forwarding rule in the shape `digitalocean.LoadBalancer` takes; `C` is how the certificate's

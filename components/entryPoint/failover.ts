@@ -14,13 +14,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as command from "@pulumi/command";
-import { agentInstallArgs, DIGITALOCEAN_API_URL, FailoverTiming } from "./entryPointPlan";
+import {
+  agentInstallArgs,
+  DIGITALOCEAN_API_URL,
+  ENTRY_POINT_SCRIPTS,
+  FailoverTiming,
+} from "./entryPointPlan";
 import { NodePlan } from "../core/nodes";
 import { scriptCommand, sshConnection } from "../core/remote";
-import * as path from "path";
-
-/** The scripts this capability sends to the nodes (the lab runs the very same files). */
-export const ENTRY_POINT_SCRIPTS = path.join(__dirname, "scripts");
 
 export interface FailoverArgs extends FailoverTiming {
   /** A DigitalOcean token with reserved_ip:update and the read scopes it needs. Secret. */
