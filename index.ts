@@ -1,36 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
-import {
-  checkEntryPointPorts,
-  checkVolumeNames,
-  ClusterConfig,
-  ConfigError,
-  RawConfig,
-  StackConfig,
-  validateConfig,
-  volumeGroupsOf,
-} from "./components/config";
-import { secretEnvKeys, unknownConfigKeyProblems } from "./components/configKeys";
-import { engineFeatures, engineProblems, requireEngineVersion } from "./components/engine";
-import { PublicPort } from "./components/firewall";
-import { validateEdge } from "./components/config/edge";
-import { validateEntryPoint } from "./components/config/entryPoint";
-import { encryptedNetworks, planStackRender } from "./components/stackBundle";
-import { SwarmCluster } from "./components/swarmCluster";
-import { SwarmStack } from "./components/swarmStack";
-import { checkPublicPorts } from "./components/firewall";
-import { hostnameProblems, planNodes } from "./components/nodes";
-import {
-  checkRoutes,
-  EdgePlan,
-  planEdge,
-  portConflicts,
-  servicePorts,
-  StackFacts,
-  SwarmEdge,
-} from "./components/edge";
-import * as fs from "fs";
-import * as path from "path";
+import { RawConfig } from "./components/swarm/config";
+import { requireEngineVersion } from "./components/core/engine";
+import { registryServer, validateAll } from "./components/program/validate";
+import { SwarmCluster } from "./components/swarm/swarmCluster";
+import { SwarmStack } from "./components/stacks/swarmStack";
+import { SwarmEdge } from "./components/edge";
 
 const config = new pulumi.Config();
 const projectDir = __dirname;
@@ -58,141 +33,20 @@ const raw: RawConfig = {
   volumeDevicePrefix: config.get("volumeDevicePrefix"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
-const registryServer = (name: string | undefined) =>
-  name === undefined ? undefined : `registry.digitalocean.com/${name}`;
 
-/**
- * Everything is checked before any resource exists, and every problem is reported at once:
- * the config, then each stack's file (rendered with placeholders for its secrets), then the
- * ports the stacks would open in the firewall, then the edge's routes against the stacks as
- * rendered and the domains.
- */
-function validateAll(): { cfg: ClusterConfig; publicPorts: PublicPort[]; edge?: EdgePlan } {
-  const problems: string[] = [];
-  let cfg: ClusterConfig | undefined;
-  let stacks: StackConfig[] = [];
-  try {
-    cfg = validateConfig(raw);
-    stacks = cfg.stacks;
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    problems.push(...e.problems);
-    stacks = e.wellFormedStacks;
-  }
-  if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(clusterName)) {
-    problems.push(
-      `do-swarm:clusterName = ${JSON.stringify(clusterName)}: use a lowercase DNS label (a-z, 0-9, '-')`,
-    );
-  } else if (cfg !== undefined) {
-    problems.push(...hostnameProblems(clusterName, planNodes(clusterName, cfg)));
-  }
-  problems.push(...checkVolumeNames(clusterName, volumeGroupsOf(raw)));
-  const publicPorts: PublicPort[] = [];
-  const facts: StackFacts[] = [];
-  for (const stack of stacks) {
-    for (const [variable, key] of Object.entries(stack.secretEnv ?? {})) {
-      if (config.get(key) === undefined) {
-        problems.push(
-          `do-swarm:stacks[${stack.name}].secretEnv.${variable} names config key '${key}', which is not set: pulumi config set --secret ${key} VALUE`,
-        );
-      }
-    }
-    try {
-      const { result: rendered } = planStackRender(
-        stack,
-        projectDir,
-        registryServer(typeof raw.registry === "string" ? raw.registry : undefined),
-      );
-      rendered.warnings.forEach((w) => pulumi.log.warn(`stack ${stack.name}: ${w}`));
-      for (const network of encryptedNetworks(rendered.yaml)) {
-        pulumi.log.warn(
-          `stack ${stack.name}: network ${network} is an encrypted overlay; swarm encrypts it with IPsec ESP ` +
-            "(IP protocol 50), which DigitalOcean cloud firewalls cannot allow, so traffic on it between " +
-            "droplets is likely dropped. Remove the encrypted option (the VPC is private) or test it first.",
-        );
-      }
-      facts.push({
-        name: stack.name,
-        file: [stack.file].flat().join(" + "),
-        services: servicePorts(rendered.yaml, readSources(stack.file)),
-      });
-      publicPorts.push(
-        ...rendered.publishedPorts.map((p) => ({
-          port: p.port,
-          protocol: p.protocol,
-          source: `stack ${stack.name}, service ${p.service}`,
-        })),
-      );
-    } catch (e) {
-      const list = (e as { problems?: string[] }).problems;
-      problems.push(
-        ...(list ?? [(e as Error).message]).map(
-          (p) => `do-swarm:stacks[${stack.name}] (${[stack.file].flat().join(" + ")}): ${p}`,
-        ),
-      );
-    }
-  }
-  problems.push(...checkPublicPorts(publicPorts));
-  // A mistyped key would be ignored silently; keys a stack's secretEnv names are known too.
-  problems.push(
-    ...unknownConfigKeyProblems(
-      pulumi.runtime.allConfig(),
-      pulumi.getProject(),
-      secretEnvKeys(raw.stacks),
-    ),
-  );
-  problems.push(...engineProblems(engineFeatures()));
-  // The routes are checked even when the config has problems (with what of it is well formed),
-  // so that one run reports everything.
-  const routing = cfg ? { ...cfg, stackNames: cfg.stacks.map((s) => s.name) } : wellFormedEdge();
-  let edge: EdgePlan | undefined;
-  if (routing.edge.routes.length > 0) {
-    edge = planEdge(
-      routing.edge,
-      routing.domains,
-      routing.entryPoint,
-      raw.failoverToken !== undefined,
-    );
-    problems.push(
-      ...checkRoutes(routing.edge.routes, {
-        stacks: facts,
-        domains: routing.domains,
-        configured: routing.stackNames,
-      }),
-      ...portConflicts(edge.publicPorts, publicPorts),
-    );
-    publicPorts.push(...edge.publicPorts);
-  }
-  if (cfg !== undefined) problems.push(...checkEntryPointPorts(cfg, publicPorts));
-  if (problems.length > 0 || cfg === undefined) throw new ConfigError(problems);
-  return { cfg, publicPorts, edge };
-}
-
-/** What of the edge, the domains and the stack names is well formed (their problems are reported). */
-function wellFormedEdge() {
-  const ignore = () => undefined;
-  const stacks = Array.isArray(raw.stacks) ? (raw.stacks as unknown[]) : [];
-  return {
-    edge: validateEdge(raw.edge, ignore) ?? { routes: [], image: "" },
-    ...validateEntryPoint(raw, "unset", ignore, []),
-    stackNames: stacks.flatMap((x) =>
-      typeof (x as { name?: unknown })?.name === "string" ? [(x as { name: string }).name] : [],
-    ),
-  };
-}
-
-/** A stack's compose files as written (for what the render drops, such as expose:). */
-function readSources(file: string | string[]): string[] {
-  return [file].flat().flatMap((f) => {
-    try {
-      return [fs.readFileSync(path.resolve(projectDir, f), "utf8")];
-    } catch {
-      return []; // the render has reported it
-    }
-  });
-}
-
-const { cfg, publicPorts, edge: edgePlan } = validateAll();
+// Everything is checked before any resource exists, and every problem is reported at once.
+const {
+  cfg,
+  publicPorts,
+  edge: edgePlan,
+} = validateAll({
+  raw,
+  clusterName,
+  projectDir,
+  getKey: (key) => config.get(key),
+  allConfig: pulumi.runtime.allConfig(),
+  project: pulumi.getProject(),
+});
 void requireEngineVersion();
 
 const cluster = new SwarmCluster(clusterName, {

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { renderUserData } from "../components/cloudInit";
+import { renderUserData } from "../components/swarm/cloudInit";
 import { shellify } from "./tools/shellify";
 
 const REPO = path.resolve(__dirname, "..");
@@ -219,7 +219,7 @@ function bootDroplet(dockerVersion = "28.5.2"): Droplet {
   };
 }
 
-const nodeReady = path.join(REPO, "components/scripts/node-ready.sh");
+const nodeReady = path.join(REPO, "components/swarm/scripts/node-ready.sh");
 const installLog = (d: Droplet) =>
   fs.readFileSync(path.join(d.root, "var/log/do-swarm-install-docker.log"), "utf8");
 const marker = (d: Droplet) => path.join(d.root, "var/lib/do-swarm/docker-installed");

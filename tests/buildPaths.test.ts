@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { imageBuildPaths } from "../components/swarmStack";
+import { imageBuildPaths } from "../components/stacks/swarmStack";
 import { fakeCloud, recordProgram, Recording, reveal, TEST_PRIVATE_KEY } from "./harness";
 
 const IMAGE = "docker:index/image:Image";
@@ -44,7 +44,7 @@ let rec: Recording;
 beforeAll(async () => {
   checkouts.forEach(writeProject);
   rec = await recordProgram(fakeCloud());
-  const { SwarmStack } = await import("../components/swarmStack");
+  const { SwarmStack } = await import("../components/stacks/swarmStack");
   const pulumi = await import("@pulumi/pulumi");
   const auth = Buffer.from("tok:tok").toString("base64");
   checkouts.forEach((projectDir, i) => {

@@ -9,7 +9,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { SCRIPTS_DIR } from "../components/remote";
+import { allScripts, COMPONENTS } from "./scriptFiles";
 import {
   fakeCloud,
   isSecret,
@@ -51,12 +51,9 @@ test("no command sends its previous output as environment requests (no warning p
 });
 
 test("so nothing may read it: no script uses PULUMI_COMMAND_STDOUT or _STDERR", () => {
-  const files = [
-    ...fs.readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".sh")),
-    ...fs.readdirSync(path.join(SCRIPTS_DIR, "lib")).map((f) => `lib/${f}`),
-  ];
+  const files = allScripts();
   for (const f of files) {
-    expect(fs.readFileSync(path.join(SCRIPTS_DIR, f), "utf8")).not.toMatch(/PULUMI_COMMAND_/);
+    expect(fs.readFileSync(path.join(COMPONENTS, f), "utf8")).not.toMatch(/PULUMI_COMMAND_/);
   }
 });
 

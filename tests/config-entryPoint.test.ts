@@ -1,5 +1,5 @@
-import { ConfigError, RawConfig, validateConfig } from "../components/config";
-import { checkEntryPointPorts, isFqdn, recordName } from "../components/config/entryPoint";
+import { ConfigError, RawConfig, validateConfig } from "../components/swarm/config";
+import { checkEntryPointPorts, isFqdn, recordName } from "../components/entryPoint/config";
 import { TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
 
 const valid: RawConfig = { sshPublicKey: TEST_PUBLIC_KEY, sshPrivateKey: TEST_PRIVATE_KEY };

@@ -4,7 +4,7 @@ import {
   DEFAULTS,
   RawConfig,
   validateConfig,
-} from "../components/config";
+} from "../components/swarm/config";
 import { TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
 
 const valid: RawConfig = { sshPublicKey: TEST_PUBLIC_KEY, sshPrivateKey: TEST_PRIVATE_KEY };

@@ -3,7 +3,7 @@ import {
   editDistance,
   KNOWN_CONFIG_KEYS,
   unknownConfigKeyProblems,
-} from "../components/configKeys";
+} from "../components/core/configKeys";
 
 test("edit distance", () => {
   expect(editDistance("manager", "managers")).toBe(1);

@@ -9,8 +9,8 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { ConfigError, RawConfig, validateConfig } from "../components/config";
-import { renderFromHeader } from "../components/stackBundle";
+import { ConfigError, RawConfig, validateConfig } from "../components/swarm/config";
+import { renderFromHeader } from "../components/stacks/stackBundle";
 import {
   fakeCloud,
   recordProgram,

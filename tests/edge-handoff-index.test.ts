@@ -13,7 +13,7 @@ import {
   TEST_PRIVATE_KEY,
   TEST_PUBLIC_KEY,
 } from "./harness";
-import { decodeBundle } from "../components/stackBundle";
+import { decodeBundle } from "../components/stacks/stackBundle";
 import { HANDOFF_WAIT_SECONDS } from "../components/edge/stack";
 import { SHOP } from "./fixtures/edge/cases";
 

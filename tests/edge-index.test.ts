@@ -9,7 +9,7 @@ import {
   TEST_PRIVATE_KEY,
   TEST_PUBLIC_KEY,
 } from "./harness";
-import { decodeBundle, renderFromHeader } from "../components/stackBundle";
+import { decodeBundle, renderFromHeader } from "../components/stacks/stackBundle";
 import { planEdge } from "../components/edge";
 import { SHOP } from "./fixtures/edge/cases";
 

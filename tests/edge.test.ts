@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { createHash } from "crypto";
 import { parse, stringify } from "yaml";
-import { validateEdge } from "../components/config/edge";
+import { validateEdge } from "../components/edge/config";
 import { renderStack } from "../components/compose";
 import {
   attachNetwork,
@@ -20,8 +20,9 @@ import {
   HANDOFF_WAIT_SECONDS,
   LOAD_BALANCER_DRAIN_SECONDS,
 } from "../components/edge/stack";
-import { readScript } from "../components/remote";
-import { decodeBundle } from "../components/stackBundle";
+import { readScript } from "../components/core/remote";
+import { EDGE_SCRIPTS } from "../components/edge/stack";
+import { decodeBundle } from "../components/stacks/stackBundle";
 import { requireDocker, stackConfig } from "./fixtures/compose/docker";
 import { BEHIND_LB, EDGE_CASES, EdgeCase, LAB, NO_EMAIL, WEB_AND_API } from "./fixtures/edge/cases";
 
@@ -335,7 +336,7 @@ describe("the edge stack", () => {
     expect(caddy.stop_grace_period).toBe("15s");
     // Caddy's wrapper is PID 1; its only config is the script, named by the script's content.
     const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
-    const caddySh = readScript("edge-caddy.sh");
+    const caddySh = readScript("edge-caddy.sh", EDGE_SCRIPTS);
     expect(caddy.command).toEqual([
       "/bin/sh",
       "/do-swarm/edge-caddy.sh",
@@ -403,7 +404,7 @@ describe("the edge stack", () => {
     const config = s.services.config;
     const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12);
     const caddyfileName = `caddyfile_${sha(plan.caddyfile)}`;
-    const scriptName = `edge_config_sh_${sha(readScript("edge-config.sh"))}`;
+    const scriptName = `edge_config_sh_${sha(readScript("edge-config.sh", EDGE_SCRIPTS))}`;
     expect(config.image).toBe(s.services.caddy.image);
     expect(config.deploy.mode).toBe("global");
     expect(config.deploy.placement).toEqual(s.services.caddy.deploy.placement);

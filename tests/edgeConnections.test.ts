@@ -1,4 +1,4 @@
-// components/scripts/edge-connections.sh, run for real (bash) with a stand-in `docker` that
+// components/maintenance/scripts/edge-connections.sh, run for real (bash) with a stand-in `docker` that
 // knows the edge's volume: what the rolling resize runs on a manager around a move of the
 // reserved IP. The lab runs it on real managers (scenario 24).
 import { spawnSync } from "child_process";
@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CLOSE_MARKER } from "../components/edge/caddyfile";
-import { SCRIPTS_DIR } from "../components/remote";
+import { MAINTENANCE_SCRIPTS as SCRIPTS_DIR } from "../components/maintenance/maintenance";
 
 const FAKE_DOCKER = String.raw`#!/usr/bin/env bash
 [ "$1 $2 $3 $4 $5" = "volume inspect --format {{.Mountpoint}} do-swarm-edge_edge_conf" ] || { echo "fake docker: unexpected: $*" >&2; exit 99; }

@@ -1,4 +1,4 @@
-// The edge's wrapper (components/scripts/edge-caddy.sh) with the REAL Caddy (Debian's caddy,
+// The edge's wrapper (components/edge/scripts/edge-caddy.sh) with the REAL Caddy (Debian's caddy,
 // the one CI installs and the lab's image carries): a changed file is reloaded in place while
 // requests keep arriving on new connections, and not one of them is refused or dropped (Caddy
 // binds the new config's listeners next to the old ones before it stops those: see the script's
@@ -10,7 +10,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS_DIR } from "../components/remote";
+import { EDGE_SCRIPTS as SCRIPTS_DIR } from "../components/edge/stack";
 import { CLOSE_MARKER, renderCaddyfile, SHARED_DIR } from "../components/edge/caddyfile";
 
 function freePort(): Promise<number> {

@@ -1,4 +1,4 @@
-// The edge's two scripts (components/scripts/edge-caddy.sh, edge-config.sh), run for real under
+// The edge's two scripts (components/edge/scripts/edge-caddy.sh, edge-config.sh), run for real under
 // busybox sh (the shell of the Caddy image) against a stand-in `caddy` first on PATH, whose
 // health endpoint this test serves. The lab runs the same scripts in the real image on a swarm;
 // these pin down the paths it cannot bring about on demand (a refused file, a reload that fails,
@@ -11,7 +11,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS_DIR } from "../components/remote";
+import { EDGE_SCRIPTS as SCRIPTS_DIR } from "../components/edge/stack";
 // The marker the Caddyfile's @closing matcher tests: the wrapper must write this very name.
 import { CLOSE_MARKER } from "../components/edge/caddyfile";
 

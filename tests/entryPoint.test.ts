@@ -27,7 +27,7 @@ beforeAll(async () => {
   jest.spyOn(pulumi.log, "warn").mockImplementation(async (m: string) => {
     warnings.push(m);
   });
-  const { SwarmCluster } = await import("../components/swarmCluster");
+  const { SwarmCluster } = await import("../components/swarm/swarmCluster");
   const common = {
     region: "fra1",
     sshPublicKey: TEST_PUBLIC_KEY,
@@ -167,7 +167,8 @@ describe("failover agent", () => {
   });
 
   test("the default API is DigitalOcean's", async () => {
-    const { agentInstallArgs, DIGITALOCEAN_API_URL } = await import("../components/entryPointPlan");
+    const { agentInstallArgs, DIGITALOCEAN_API_URL } =
+      await import("../components/entryPoint/entryPointPlan");
     expect(DIGITALOCEAN_API_URL).toBe("https://api.digitalocean.com");
     expect(
       agentInstallArgs("1.2.3.4", DIGITALOCEAN_API_URL, "c-manager", { cooldownSeconds: 60 }),

@@ -7,9 +7,9 @@ import {
   missingZones,
   redirectsHttpToHttps,
   urls,
-} from "../components/entryPointPlan";
-import { checkEntryPointPorts } from "../components/config/entryPoint";
-import { inboundRules, PublicPort } from "../components/firewall";
+} from "../components/entryPoint/entryPointPlan";
+import { checkEntryPointPorts } from "../components/entryPoint/config";
+import { inboundRules, PublicPort } from "../components/core/firewall";
 
 const settings = { httpPort: 80, healthCheckPath: "/", sizeUnit: 1 };
 const tcp = (port: number) => ({ port, protocol: "tcp" as const });

@@ -8,7 +8,7 @@ import { fakeCloud, recordProgram, Recording, TEST_PRIVATE_KEY, TEST_PUBLIC_KEY 
 
 let rec: Recording;
 let pulumi: typeof pulumiType;
-let entry: typeof import("../components/cluster/entryPoint");
+let entry: typeof import("../components/entryPoint/entryPoint");
 
 const settle = <T>(p: Promise<T>) => p;
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   rec = await recordProgram(fakeCloud());
   pulumi = await import("@pulumi/pulumi");
   jest.spyOn(pulumi.log, "warn").mockImplementation(async () => undefined);
-  entry = await import("../components/cluster/entryPoint");
+  entry = await import("../components/entryPoint/entryPoint");
 });
 
 const dom = (name: string, zone: string) => ({ name, zone, https: false });
@@ -30,7 +30,7 @@ test("every droplet waits for the zone check", async () => {
   }
   const gate = new Gate("zone-check");
   const spy = jest.spyOn(entry, "checkZones").mockReturnValue(Promise.resolve([gate]));
-  const { SwarmCluster } = await import("../components/swarmCluster");
+  const { SwarmCluster } = await import("../components/swarm/swarmCluster");
   new SwarmCluster("z", {
     region: "fra1",
     sshPublicKey: TEST_PUBLIC_KEY,
@@ -63,7 +63,7 @@ test("behind a load balancer the certificate, the load balancer and the DNS reco
     { name: "example.org", zone: "example.org", https: true },
   ];
   try {
-    const { SwarmCluster } = await import("../components/swarmCluster");
+    const { SwarmCluster } = await import("../components/swarm/swarmCluster");
     new SwarmCluster("zl", {
       region: "fra1",
       sshPublicKey: TEST_PUBLIC_KEY,

@@ -1,5 +1,5 @@
 /**
- * The failover agent (components/scripts/failover-agent.sh) as it runs: real bash, curl and
+ * The failover agent (components/entryPoint/scripts/failover-agent.sh) as it runs: real bash, curl and
  * python3, against the lab's DigitalOcean API stand-in (in process) and stand-ins for `docker`
  * and `hostname`; the managers' swarm ports are listeners on 127.0.0.x. The lab runs the same
  * script on real managers; these pin down its decisions, loopback only.
@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
 import { DoApiStandIn, startDoApi } from "./lab/do-api";
-import { SCRIPTS_DIR } from "../components/remote";
+import { ENTRY_POINT_SCRIPTS as SCRIPTS_DIR } from "../components/entryPoint/entryPointPlan";
 import { EDGE_STACK } from "../components/edge/routes";
 
 const TOKEN = "dop_v1_agent-test-token";

@@ -8,7 +8,7 @@ import {
   TEST_PRIVATE_KEY,
   TEST_PUBLIC_KEY,
 } from "./harness";
-import { renderFromHeader } from "../components/stackBundle";
+import { renderFromHeader } from "../components/stacks/stackBundle";
 
 let rec: Recording;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the program's exports, read by name

@@ -6,14 +6,14 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { KNOWN_CONFIG_KEYS } from "../components/configKeys";
+import { KNOWN_CONFIG_KEYS } from "../components/core/configKeys";
 import {
   CLI_REQUIREMENTS,
   engineFeatures,
   engineProblems,
   MIN_PULUMI_CLI,
   requireEngineVersion,
-} from "../components/engine";
+} from "../components/core/engine";
 import {
   fakeCloud,
   indexError as run,

@@ -12,9 +12,9 @@ import {
   MaintenanceOps,
   MANAGER_STATUS_COMMAND,
   previewMessages,
-} from "../components/maintenance";
-import { managerOrder } from "../components/maintenanceOps";
-import { planNodes } from "../components/nodes";
+} from "../components/maintenance/maintenance";
+import { managerOrder } from "../components/maintenance/maintenanceOps";
+import { planNodes } from "../components/core/nodes";
 
 type Event = string;
 

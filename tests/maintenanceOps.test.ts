@@ -3,7 +3,7 @@
  * on loopback): managers by tag, the reserved IPs on a droplet, an assign that waits for its
  * action, a 422 ("pending event") retried, a refused token reported.
  */
-import { digitalOceanApi } from "../components/maintenanceOps";
+import { digitalOceanApi } from "../components/maintenance/maintenanceOps";
 import { DoApiStandIn, startDoApi } from "./lab/do-api";
 
 const IP = "198.51.100.7";

@@ -9,8 +9,8 @@ import {
   DOCKER_VERSION_PATH,
   INSTALLER_PATH,
   renderUserData,
-} from "../components/cloudInit";
-import { checkPublicPorts, inboundRules } from "../components/firewall";
+} from "../components/swarm/cloudInit";
+import { checkPublicPorts, inboundRules } from "../components/core/firewall";
 import {
   allTags,
   faultTolerance,
@@ -18,15 +18,10 @@ import {
   MAX_HOSTNAME_LENGTH,
   monthlyCost,
   planNodes,
-} from "../components/nodes";
-import {
-  readScript,
-  scriptCommand,
-  SCRIPTS_DIR,
-  shellQuote,
-  withFinalNewline,
-} from "../components/remote";
-import { decodeBundle, encodeBundle, encryptedNetworks } from "../components/stackBundle";
+} from "../components/core/nodes";
+import { readScript, scriptCommand, shellQuote, withFinalNewline } from "../components/core/remote";
+import { SWARM_SCRIPTS as SCRIPTS_DIR } from "../components/swarm/cloudInit";
+import { decodeBundle, encodeBundle, encryptedNetworks } from "../components/stacks/stackBundle";
 
 describe("firewall", () => {
   test("refuses to publish SSH, the Docker API and swarm's own ports", () => {
@@ -97,7 +92,7 @@ describe("cloud-init", () => {
   });
 
   test("installs Docker with install-docker.sh, run by runcmd after sshd, version on file", () => {
-    expect(file(INSTALLER_PATH)).toBe(readScript("install-docker.sh"));
+    expect(file(INSTALLER_PATH)).toBe(readScript("install-docker.sh", SCRIPTS_DIR));
     expect(
       doc.write_files.find((f: { path: string }) => f.path === INSTALLER_PATH).permissions,
     ).toBe("0755");
@@ -201,19 +196,19 @@ describe("remote commands", () => {
   });
 
   test("the token never appears in the command, only arguments do", () => {
-    const c = scriptCommand("swarm-join.sh", ["worker", "10.0.0.2", "10.0.0.1"]);
+    const c = scriptCommand("swarm-join.sh", ["worker", "10.0.0.2", "10.0.0.1"], SCRIPTS_DIR);
     expect(c).toContain("bash \"$f\" 'worker' '10.0.0.2' '10.0.0.1'");
-    expect(c).toContain(readScript("swarm-join.sh").trimEnd());
+    expect(c).toContain(readScript("swarm-join.sh", SCRIPTS_DIR).trimEnd());
   });
 
   test("helpers a script sources from lib/ are inlined: the node has no lib/ directory", () => {
-    const text = readScript("swarm-init.sh");
+    const text = readScript("swarm-init.sh", SCRIPTS_DIR);
     expect(text).not.toContain('"$(dirname "$0")/lib/');
     expect(text).toContain(
       fs.readFileSync(path.join(SCRIPTS_DIR, "lib/peer-ssh.sh"), "utf8").trimEnd(),
     );
     // The same text runs from a temp file, far from the repository's lib/.
-    const run = spawnSync("bash", ["-c", scriptCommand("swarm-init.sh", [])]);
+    const run = spawnSync("bash", ["-c", scriptCommand("swarm-init.sh", [], SCRIPTS_DIR)]);
     expect(run.stderr.toString()).toContain("usage: swarm-init.sh");
   });
 

@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS_DIR } from "../components/remote";
+import { MAINTENANCE_SCRIPTS as SCRIPTS_DIR } from "../components/maintenance/maintenance";
 
 // The edge ran here before (its old task is listed) and is Running after $FAKE_STARTS polls;
 // "agent" is global too but never ran on this node.

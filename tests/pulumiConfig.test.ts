@@ -6,8 +6,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, DEFAULTS, validateConfig } from "../components/config";
-import { KNOWN_CONFIG_KEYS } from "../components/configKeys";
+import { ConfigError, DEFAULTS, validateConfig } from "../components/swarm/config";
+import { KNOWN_CONFIG_KEYS } from "../components/core/configKeys";
 import {
   applyConfigSet,
   fullKey,

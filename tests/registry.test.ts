@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { parse } from "yaml";
-import { decodeBundle, renderFromHeader } from "../components/stackBundle";
+import { decodeBundle, renderFromHeader } from "../components/stacks/stackBundle";
 import {
   fakeCloud,
   isSecret,

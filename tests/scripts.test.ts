@@ -5,7 +5,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SCRIPTS_DIR as SCRIPTS, scriptCommand } from "../components/remote";
+import { scriptCommand } from "../components/core/remote";
+import { SWARM_SCRIPTS as SCRIPTS } from "../components/swarm/cloudInit";
+import { DATA_SCRIPTS } from "../components/data/volumes";
+import { allScripts, COMPONENTS } from "./scriptFiles";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n";
 
@@ -114,7 +117,7 @@ function runWithFakes(
 ) {
   const fake = fakeBin();
   fs.writeFileSync(path.join(fake, "state"), `${initialState}\n`);
-  const run = spawnSync("bash", ["-c", scriptCommand(script, args)], {
+  const run = spawnSync("bash", ["-c", scriptCommand(script, args, SCRIPTS)], {
     input,
     env: {
       ...process.env,
@@ -379,14 +382,11 @@ describe("no join token reaches a stream that is logged or stored in plain text"
 });
 
 describe("every script keeps tokens out of its output (static rules)", () => {
-  const files = [
-    ...fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh")),
-    ...fs.readdirSync(path.join(SCRIPTS, "lib")).map((f) => `lib/${f}`),
-  ];
+  const files = allScripts();
   // Logical lines: continuation lines joined, comments dropped.
   const lines = (f: string) =>
     fs
-      .readFileSync(path.join(SCRIPTS, f), "utf8")
+      .readFileSync(path.join(COMPONENTS, f), "utf8")
       .replace(/\\\n\s*/g, " ")
       .split("\n")
       .filter((l) => !/^\s*#/.test(l));
@@ -453,7 +453,7 @@ esac; exit 0`,
     spawnSync(
       "bash",
       [
-        path.join(SCRIPTS, "volume-mount.sh"),
+        path.join(DATA_SCRIPTS, "volume-mount.sh"),
         "prod-db-0",
         `${fake}/mnt/data-mount`,
         `${fake}/disks/scsi-0DO_Volume_`,

@@ -6,7 +6,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { scriptCommand } from "../components/remote";
+import { scriptCommand } from "../components/core/remote";
+import { STACKS_SCRIPTS } from "../components/stacks/swarmStack";
 
 // The stack's network outlives its services while a task shuts down: the first $FAKE_RACES
 // `docker stack rm` calls fail as the CLI does then; after that the network goes.
@@ -37,7 +38,7 @@ function stackRm(races: number, timeoutSeconds = 300) {
   });
   const run = spawnSync(
     "bash",
-    ["-c", scriptCommand("stack-rm.sh", ["web", `${timeoutSeconds}`])],
+    ["-c", scriptCommand("stack-rm.sh", ["web", `${timeoutSeconds}`], STACKS_SCRIPTS)],
     {
       env: {
         ...process.env,
@@ -76,7 +77,7 @@ describe("stack-rm.sh when docker stack rm races a task still shutting down", ()
     fs.writeFileSync(path.join(fake, "docker"), '#!/bin/sh\necho "docker $*" >>"$FAKE/calls"\n', {
       mode: 0o755,
     });
-    const run = spawnSync("bash", ["-c", scriptCommand("stack-rm.sh", ["web"])], {
+    const run = spawnSync("bash", ["-c", scriptCommand("stack-rm.sh", ["web"], STACKS_SCRIPTS)], {
       env: { ...process.env, PATH: `${fake}:${process.env.PATH}`, FAKE: fake },
     });
     expect(run.status).toBe(0);
@@ -99,10 +100,14 @@ esac
     fs.writeFileSync(path.join(fake, "docker"), docker, { mode: 0o755 });
     const bundle = `stack.yml ${Buffer.from("services: {}\n").toString("base64")}\n`;
     const t0 = Date.now();
-    const run = spawnSync("bash", ["-c", scriptCommand("stack-deploy.sh", ["web", "2"])], {
-      input: bundle,
-      env: { ...process.env, PATH: `${fake}:${process.env.PATH}` },
-    });
+    const run = spawnSync(
+      "bash",
+      ["-c", scriptCommand("stack-deploy.sh", ["web", "2"], STACKS_SCRIPTS)],
+      {
+        input: bundle,
+        env: { ...process.env, PATH: `${fake}:${process.env.PATH}` },
+      },
+    );
     fs.rmSync(fake, { recursive: true, force: true });
     expect(run.status).toBe(1);
     expect((Date.now() - t0) / 1000).toBeLessThan(10);

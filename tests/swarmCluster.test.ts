@@ -20,7 +20,7 @@ let rec: Recording;
 beforeAll(async () => {
   rec = await recordProgram(fakeCloud());
   const pulumi = await import("@pulumi/pulumi");
-  const { SwarmCluster } = await import("../components/swarmCluster");
+  const { SwarmCluster } = await import("../components/swarm/swarmCluster");
   const common = {
     region: "fra1",
     sshPublicKey: TEST_PUBLIC_KEY,

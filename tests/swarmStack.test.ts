@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { decodeBundle, renderFromHeader } from "../components/stackBundle";
+import { decodeBundle, renderFromHeader } from "../components/stacks/stackBundle";
 import {
   fakeCloud,
   isSecret,
@@ -44,8 +44,8 @@ function stackDir(name: string, image: string, conf?: string) {
 beforeAll(async () => {
   rec = await recordProgram(fakeCloud());
   const pulumi = await import("@pulumi/pulumi");
-  const { SwarmCluster } = await import("../components/swarmCluster");
-  const { SwarmStack } = await import("../components/swarmStack");
+  const { SwarmCluster } = await import("../components/swarm/swarmCluster");
+  const { SwarmStack } = await import("../components/stacks/swarmStack");
   const cluster = new SwarmCluster("c", {
     region: "fra1",
     sshPublicKey: TEST_PUBLIC_KEY,

@@ -9,7 +9,8 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { AddressInfo } from "net";
-import { scriptCommand } from "../components/remote";
+import { scriptCommand } from "../components/core/remote";
+import { DATA_SCRIPTS } from "../components/data/volumes";
 import { Backend, handle, LAB_TOKEN, serve, SNAPSHOT_LIMITS } from "./lab/do-volumes";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -55,15 +56,19 @@ function run(
   stdin: string,
   opts: { id?: string; url?: string; env?: Record<string, string> } = {},
 ) {
-  const command = scriptCommand("volume-snapshot.sh", [
-    op,
-    opts.id ?? volumeId,
-    "prod-db-0",
-    "prod",
-    opts.url ?? api,
-    "203.0.113.9",
-    "/mnt/do-swarm-data",
-  ]);
+  const command = scriptCommand(
+    "volume-snapshot.sh",
+    [
+      op,
+      opts.id ?? volumeId,
+      "prod-db-0",
+      "prod",
+      opts.url ?? api,
+      "203.0.113.9",
+      "/mnt/do-swarm-data",
+    ],
+    DATA_SCRIPTS,
+  );
   // Asynchronously: the stand-in API answers from this process.
   return new Promise<{ status: number | null; stdout: string; stderr: string; command: string }>(
     (resolve) => {
@@ -279,7 +284,7 @@ test("the stand-in keeps DigitalOcean's snapshot limits and answers the POST wit
 
 test("the script is the one the program sends", () => {
   expect(
-    spawnSync("bash", ["-n", path.join(__dirname, "../components/scripts/volume-snapshot.sh")])
+    spawnSync("bash", ["-n", path.join(__dirname, "../components/data/scripts/volume-snapshot.sh")])
       .status,
   ).toBe(0);
 });

@@ -1,4 +1,4 @@
-/** Config of volumes and backups (components/config/volumes.ts), and what the plan makes of it. */
+/** Config of volumes and backups (components/data/config.ts), and what the plan makes of it. */
 import {
   checkVolumeNames,
   checkVolumeShrinks,
@@ -6,8 +6,8 @@ import {
   RawConfig,
   validateConfig,
   volumeGroupsOf,
-} from "../components/config";
-import { DATA_PRICES, monthlyCost, planNodes } from "../components/nodes";
+} from "../components/swarm/config";
+import { DATA_PRICES, monthlyCost, planNodes } from "../components/core/nodes";
 import { TEST_PRIVATE_KEY, TEST_PUBLIC_KEY } from "./harness";
 
 const base: RawConfig = { sshPublicKey: TEST_PUBLIC_KEY, sshPrivateKey: TEST_PRIVATE_KEY };

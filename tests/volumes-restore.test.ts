@@ -30,8 +30,8 @@ pulumi.runtime.setMocks({
   },
 });
 const digitalocean = require("@pulumi/digitalocean");
-const { createVolumes } = require("./components/cluster/volumes");
-const { planNodes } = require("./components/nodes");
+const { createVolumes } = require("./components/data/volumes");
+const { planNodes } = require("./components/core/nodes");
 const parent = new pulumi.ComponentResource("test:index:Parent", "rs");
 const nodes = planNodes("rs", {
   managers: { count: 1, size: "s-1vcpu-2gb" },

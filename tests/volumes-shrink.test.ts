@@ -1,5 +1,5 @@
 /**
- * The only-grow check as wired (components/cluster/volumes.ts): every volume's size waits for
+ * The only-grow check as wired (components/data/volumes.ts): every volume's size waits for
  * onlyGrowing, which fails with one error naming every key a config would shrink.
  */
 import { spawnSync } from "child_process";
@@ -20,7 +20,7 @@ const volumes = [
 ];
 
 test("raised or new sizes pass", async () => {
-  const { onlyGrowing } = await import("../components/cluster/volumes");
+  const { onlyGrowing } = await import("../components/data/volumes");
   await expect(settle(onlyGrowing(volumes, { "p-db-0": 5, "p-db-1": 10 }))).resolves.toBe(true);
 });
 
@@ -29,7 +29,7 @@ test("a lowered sizeGb fails the program with the key, the current size and the 
   const script = [
     'const pulumi = require("@pulumi/pulumi");',
     'pulumi.runtime.setMocks({ newResource: (a) => ({ id: "1", state: a.inputs }), call: () => ({}) });',
-    'const { onlyGrowing } = require("./components/cluster/volumes");',
+    'const { onlyGrowing } = require("./components/data/volumes");',
     `onlyGrowing(${JSON.stringify(volumes)}, { "p-db-0": 20, "p-manager-0": 4 });`,
   ].join("\n");
   const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
@@ -48,8 +48,8 @@ test("a lowered sizeGb fails the program with the key, the current size and the 
 test("createVolumes asks for the current size of exactly its volumes", async () => {
   const pulumi = await import("@pulumi/pulumi");
   const digitalocean = await import("@pulumi/digitalocean");
-  const { createVolumes } = await import("../components/cluster/volumes");
-  const { planNodes } = await import("../components/nodes");
+  const { createVolumes } = await import("../components/data/volumes");
+  const { planNodes } = await import("../components/core/nodes");
   const parent = new pulumi.ComponentResource("test:index:Parent", "ask");
   const nodes = planNodes("ask", {
     managers: { count: 1, size: "s-1vcpu-2gb" },

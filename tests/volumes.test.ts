@@ -1,5 +1,5 @@
 /**
- * The volumes capability (components/cluster/volumes.ts) under Pulumi mocks: a cluster with a
+ * The volumes capability (components/data/volumes.ts) under Pulumi mocks: a cluster with a
  * volume on the managers and on one of two pools, restoreFrom by name and by id, backups; and
  * two clusters that differ only in a volume's size, to show what a size change touches.
  */
@@ -45,7 +45,7 @@ beforeAll(async () => {
       : undefined,
   );
   const pulumi = await import("@pulumi/pulumi");
-  const { SwarmCluster } = await import("../components/swarmCluster");
+  const { SwarmCluster } = await import("../components/swarm/swarmCluster");
   const common = {
     region: "ams3",
     sshPublicKey: TEST_PUBLIC_KEY,
@@ -130,7 +130,7 @@ test("volumes carry their node's tags, as its droplet does (the cluster's tag fi
 });
 
 test("a new volume is formatted xfs (it grows online; see volumes.ts)", async () => {
-  const { VOLUME_FILESYSTEM } = await import("../components/cluster/volumes");
+  const { VOLUME_FILESYSTEM } = await import("../components/data/volumes");
   expect(VOLUME_FILESYSTEM).toBe("xfs");
 });
 
@@ -324,7 +324,7 @@ test("backups: on the droplets of the group that asks, with its policy; none els
 
 test("the cost counts the volumes and the backups; an unset backups.hour is sent as 0, as the provider would", async () => {
   const pulumi = await import("@pulumi/pulumi");
-  const { SwarmCluster } = await import("../components/swarmCluster");
+  const { SwarmCluster } = await import("../components/swarm/swarmCluster");
   const cluster = rec.resources.find((r) => r.name === "vola");
   expect(cluster).toBeDefined();
   // Recompute from the fake price list: s-1vcpu-2gb 12, s-2vcpu-4gb 24, s-1vcpu-1gb 6.

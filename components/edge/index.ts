@@ -6,16 +6,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import type { EdgeSettings } from "../config/edge";
-import type { PublicPort } from "../firewall";
-import { scriptCommand } from "../remote";
-import { withRenderHeader } from "../stackBundle";
+import type { EdgeSettings } from "./config";
+import type { PublicPort } from "../core/firewall";
+import { scriptCommand } from "../core/remote";
+import { withRenderHeader } from "../stacks/stackBundle";
+import { STACKS_SCRIPTS } from "../stacks/swarmStack";
 import { renderCaddyfile } from "./caddyfile";
 import { EDGE_STACK, EdgeDomain, EdgeSite, planSites, routedServices } from "./routes";
 import { edgeBundle, EdgeStack, renderEdgeStack } from "./stack";
 
-export { attachNetwork, withEdgeNetwork } from "./attach";
-export type { NetworkAttachment } from "./attach";
+export { attachNetwork, withEdgeNetwork } from "../stacks/attach";
+export type { NetworkAttachment } from "../stacks/attach";
 export { renderCaddyfile } from "./caddyfile";
 export { checkRoutes, EDGE_NETWORK, EDGE_STACK, servicePorts, upstreamName } from "./routes";
 export type { EdgeDomain, EdgeSite, StackFacts } from "./routes";
@@ -131,10 +132,11 @@ export class SwarmEdge extends pulumi.ComponentResource {
           EDGE_STACK,
           clusterId,
           readable,
-          scriptCommand("stack-deploy.sh", [
-            EDGE_STACK,
-            String(args.timeoutSeconds ?? EDGE_DEPLOY_TIMEOUT_SECONDS),
-          ]),
+          scriptCommand(
+            "stack-deploy.sh",
+            [EDGE_STACK, String(args.timeoutSeconds ?? EDGE_DEPLOY_TIMEOUT_SECONDS)],
+            STACKS_SCRIPTS,
+          ),
         ),
       );
     this.deploy = new command.remote.Command(
@@ -143,7 +145,7 @@ export class SwarmEdge extends pulumi.ComponentResource {
         connection: args.connection,
         create: deploy,
         update: deploy,
-        delete: scriptCommand("stack-rm.sh", [EDGE_STACK]),
+        delete: scriptCommand("stack-rm.sh", [EDGE_STACK], STACKS_SCRIPTS),
         stdin: edgeBundle(plan.stack),
       },
       { parent: this, dependsOn: args.after ?? [] },

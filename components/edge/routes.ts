@@ -3,11 +3,11 @@
  * and grouped into sites. Pure: the caller renders the stacks and passes what it found.
  */
 import { parse } from "yaml";
-import type { EdgeRouteConfig } from "../config/edge";
+import type { EdgeRouteConfig } from "./config";
 
 /** The stack the program deploys the edge as, and the overlay network routed services join. */
 export const EDGE_STACK = "do-swarm-edge";
-export const EDGE_NETWORK = "do-swarm-edge";
+export { EDGE_NETWORK } from "../stacks/attach";
 
 /**
  * Swarm's DNS name for the tasks of a service: one A record per task that is running (and

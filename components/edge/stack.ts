@@ -30,12 +30,16 @@
  *   update back and stack-deploy.sh fails the deploy.
  */
 import { createHash } from "crypto";
+import * as path from "path";
 import { Document } from "yaml";
-import { readScript } from "../remote";
-import { encodeBundle } from "../stackBundle";
-import { LOAD_BALANCER_CHECK_TIMING } from "../entryPointPlan";
+import { readScript } from "../core/remote";
+import { encodeBundle } from "../stacks/stackBundle";
+import { LOAD_BALANCER_CHECK_TIMING } from "../entryPoint/entryPointPlan";
 import { HEALTH_PATH, INTERNAL_PORT, SHARED_DIR } from "./caddyfile";
 import { EDGE_NETWORK } from "./routes";
+
+/** The scripts this capability sends to the nodes (the lab runs the very same files). */
+export const EDGE_SCRIPTS = path.join(__dirname, "scripts");
 
 export interface EdgeStackArgs {
   /** The rendered Caddyfile. */
@@ -105,8 +109,8 @@ function contentName(prefix: string, content: string): string {
 export function renderEdgeStack(args: EdgeStackArgs): EdgeStack {
   const files = {
     Caddyfile: args.caddyfile,
-    "edge-caddy.sh": readScript("edge-caddy.sh"),
-    "edge-config.sh": readScript("edge-config.sh"),
+    "edge-caddy.sh": readScript("edge-caddy.sh", EDGE_SCRIPTS),
+    "edge-config.sh": readScript("edge-config.sh", EDGE_SCRIPTS),
   };
   const names = {
     caddyfile: contentName("caddyfile", files.Caddyfile),

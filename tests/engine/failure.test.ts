@@ -3,10 +3,10 @@
  * so the engine fails that step). The lock must not hang the others: they fail at once with the
  * reason, none is resized after it, and the failed node is made active again.
  */
-import { sshRun } from "../../components/ssh";
+import { sshRun } from "../../components/core/ssh";
 import { startWorld, World } from "./world";
 
-jest.mock("../../components/ssh", () => ({ sshRun: jest.fn() }));
+jest.mock("../../components/core/ssh", () => ({ sshRun: jest.fn() }));
 
 let w: World;
 beforeAll(async () => {

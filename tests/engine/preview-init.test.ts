@@ -4,10 +4,10 @@
  * outputs unknown; nothing downstream may take them, or every join, registration and deploy
  * shows `~ update` with unknown values although `up` changes nothing there.
  */
-import { sshRun } from "../../components/ssh";
+import { sshRun } from "../../components/core/ssh";
 import { startWorld, World } from "./world";
 
-jest.mock("../../components/ssh", () => ({ sshRun: jest.fn() }));
+jest.mock("../../components/core/ssh", () => ({ sshRun: jest.fn() }));
 
 let w: World;
 beforeAll(async () => {

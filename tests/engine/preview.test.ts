@@ -3,10 +3,10 @@
  * (deployment.go RunHooks skips the others in a dry run) and no provider update happens. The
  * preview warns per node and changes nothing: no command on a node, no reserved-IP action.
  */
-import { sshRun } from "../../components/ssh";
+import { sshRun } from "../../components/core/ssh";
 import { RESERVED_IP, startWorld, World } from "./world";
 
-jest.mock("../../components/ssh", () => ({ sshRun: jest.fn() }));
+jest.mock("../../components/core/ssh", () => ({ sshRun: jest.fn() }));
 
 let w: World;
 beforeAll(async () => {

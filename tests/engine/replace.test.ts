@@ -5,11 +5,12 @@
  * that its delete removes the OLD swarm node (node-remove.sh: drain, demote, leave, rm) while
  * the old droplet still runs, and the new registration registers the new node.
  */
-import { sshRun } from "../../components/ssh";
-import { scriptCommand } from "../../components/remote";
+import { sshRun } from "../../components/core/ssh";
+import { scriptCommand } from "../../components/core/remote";
+import { SWARM_SCRIPTS } from "../../components/swarm/cloudInit";
 import { startWorld, World } from "./world";
 
-jest.mock("../../components/ssh", () => ({ sshRun: jest.fn() }));
+jest.mock("../../components/core/ssh", () => ({ sshRun: jest.fn() }));
 
 const victim = "swarm-test-manager-2";
 let w: World;
@@ -26,8 +27,8 @@ beforeAll(async () => {
         [`${victim}-join`]: { create: "the join command of the old droplet (its address)" },
         [`${victim}-register`]: {
           triggers: [`{{old-id:${victim}}}`],
-          create: scriptCommand("node-register.sh", ["node-old-manager-2"]),
-          delete: scriptCommand("node-remove.sh", ["node-old-manager-2"]),
+          create: scriptCommand("node-register.sh", ["node-old-manager-2"], SWARM_SCRIPTS),
+          delete: scriptCommand("node-remove.sh", ["node-old-manager-2"], SWARM_SCRIPTS),
         },
       },
     },

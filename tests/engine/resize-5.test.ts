@@ -3,11 +3,11 @@
  * engine's order (tests/engine/engine.ts): every droplet's update in flight at once, hooks
  * called through the program's registration, outputs resolved only after each step.
  */
-import { sshRun } from "../../components/ssh";
+import { sshRun } from "../../components/core/ssh";
 import { assertRollingResize } from "./resize";
 import { startWorld, World } from "./world";
 
-jest.mock("../../components/ssh", () => ({ sshRun: jest.fn() }));
+jest.mock("../../components/core/ssh", () => ({ sshRun: jest.fn() }));
 
 let w: World;
 beforeAll(async () => {

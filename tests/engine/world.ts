@@ -2,7 +2,7 @@
  * The world the engine-order tests run the program against: DigitalOcean's API is the lab's
  * stand-in (tests/lab/do-api.ts, in process on loopback, the product's client pointed at it by
  * DIGITALOCEAN_API_URL), SSH is a recorded stand-in (the test file jest-mocks
- * components/ssh.ts and hands its mock here), the provider's resize powers a droplet off and on.
+ * components/core/ssh.ts and hands its mock here), the provider's resize powers a droplet off and on.
  * It records what a user would care about: which nodes were down at once, where the reserved IP
  * was during each resize.
  */

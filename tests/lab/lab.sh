@@ -30,9 +30,9 @@ LAB_IMAGES=(lab/web:v1 lab/web:v2 lab/web:v3-crash)
 LAB_HOST_DIRS="/etc/do-swarm /usr/local/lib/do-swarm"
 # The DigitalOcean API stand-in of the front-door scenarios (tests/lab/do-api.ts), if running.
 LAB_DO_API_PID=$LAB_RUN/do-api.pid
-# The edge's production image name (components/config/edge.ts): the lab builds a stand-in under
+# The edge's production image name (components/edge/config.ts): the lab builds a stand-in under
 # that very name, so the program's own edge stack runs unchanged.
-LAB_EDGE_IMAGE=$(sed -n 's/^  image: "\(caddy:[^"]*\)",$/\1/p' "$LAB_DIR/../../components/config/edge.ts")
+LAB_EDGE_IMAGE=$(sed -n 's/^  image: "\(caddy:[^"]*\)",$/\1/p' "$LAB_DIR/../../components/edge/config.ts")
 
 lab_log() { printf '[lab %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 lab_die() {
@@ -711,7 +711,7 @@ lab_images() {
 # XDG_CONFIG_HOME).
 lab_edge_image() {
   local root=$1 bb=$2 fs lib a
-  [[ -n $LAB_EDGE_IMAGE ]] || lab_die "no edge image name found in components/config/edge.ts" || return 1
+  [[ -n $LAB_EDGE_IMAGE ]] || lab_die "no edge image name found in components/edge/config.ts" || return 1
   [[ -x /usr/bin/caddy ]] || lab_die "no /usr/bin/caddy: apt-get install caddy" || return 1
   fs=$root/rootfs-edge
   mkdir -p "$fs"/{bin,usr/bin,etc/caddy,data,config,tmp}

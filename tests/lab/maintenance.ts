@@ -4,7 +4,7 @@
  * (tests/engine/engine.ts), which starts every droplet's update at once, calls the hooks the
  * program registered through the SDK's callback server, and answers each droplet only after its
  * after hooks, as the engine does. The hooks are the program's, with the context the program
- * builds (components/cluster/droplets.ts): its operations SSH to the lab hosts with the lab key
+ * builds (components/swarm/droplets.ts): its operations SSH to the lab hosts with the lab key
  * and call DigitalOcean's API at the lab's stand-in (tests/lab/do-api.ts, by
  * DIGITALOCEAN_API_URL), which lists the lab hosts as droplets by tag and moves the reserved
  * IP's stand-in address between hosts when an assign action completes.
@@ -23,7 +23,7 @@
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { sshRun, SshTarget } from "../../components/maintenanceOps";
+import { sshRun, SshTarget } from "../../components/maintenance/maintenanceOps";
 import { startEngine } from "../engine/engine";
 import { fakeCloud } from "../harness";
 import { startDoApi, StandInDroplet } from "./do-api";

@@ -103,7 +103,7 @@ scenario_broken_services() {
 scenario_deploy_cleanup() {
   local s left
   for s in "$LAB_FIVE" "$LAB_BROKEN"; do
-    m "bash -s -- $s 120" <"$LAB_REPO/components/scripts/stack-rm.sh" || fail "stack-rm.sh $s failed" || return 1
+    m "bash -s -- $s 120" <"$LAB_REPO/components/stacks/scripts/stack-rm.sh" || fail "stack-rm.sh $s failed" || return 1
     left=$(m "docker service ls -q --filter label=com.docker.stack.namespace=$s; docker network ls -q --filter label=com.docker.stack.namespace=$s")
     [[ -z $left ]] || fail "stack $s left services or networks: $(paste -sd' ' <<<"$left")" || return 1
   done

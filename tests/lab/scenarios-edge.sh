@@ -399,7 +399,7 @@ scenario_edge_self_update() {
   local want
   want=$(plan_caddyfile "$LAB_OUT/current.json" | sha256sum)
   edge_refused_bundle "$LAB_OUT/current.json" >"$LAB_OUT/edge-refused.bundle"
-  lab_ssh 0 'cat >/tmp/lab-stack-deploy.sh' <"$LAB_REPO/components/scripts/stack-deploy.sh"
+  lab_ssh 0 'cat >/tmp/lab-stack-deploy.sh' <"$LAB_REPO/components/stacks/scripts/stack-deploy.sh"
   load_start edge-refused-config
   if lab_ssh 0 bash /tmp/lab-stack-deploy.sh do-swarm-edge 300 <"$LAB_OUT/edge-refused.bundle" \
     >"$LAB_OUT/edge-refused.log" 2>&1; then
