@@ -165,6 +165,23 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
+/**
+ * The failover token's scopes as README.md tells users to create it: the boxes ticked
+ * ("- `resource`: **verb**") and the scopes the panel adds (backquoted in the same bullet).
+ */
+function readmeScopes(): string[] {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("*The token.*"));
+  const bullets = section.slice(0, section.indexOf("\n\n", section.indexOf("\n- "))).split("\n- ");
+  const scopes = new Set<string>();
+  for (const b of bullets.slice(1)) {
+    const tick = /^`(\w+)`: \*\*(\w+)\*\*/.exec(b);
+    if (tick) scopes.add(`${tick[1]}:${tick[2]}`);
+    for (const m of b.matchAll(/`(\w+:\w+)`/g)) scopes.add(m[1]);
+  }
+  return [...scopes];
+}
+
 const haveTools = ["curl", "python3"].every(
   (t) => spawnSync("sh", ["-c", `command -v ${t}`]).status === 0,
 );
@@ -213,6 +230,31 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   });
+
+  test("install: a token without tag:read fails the step, naming the scope; one with exactly the README's scopes moves the IP", async () => {
+    const r = await rig(1, [0, 2]); // m1 holds the IP and answers nothing
+    try {
+      const scopes = readmeScopes();
+      expect(scopes).toEqual(expect.arrayContaining(["reserved_ip:update", "tag:read"]));
+      r.api.setScopes(scopes.filter((s) => s !== "tag:read"));
+      const bad = await install(r);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain(
+        "the failover token cannot list the managers by their tag c-manager (HTTP 403, GET /v2/droplets?tag_name=c-manager): it lacks the scope tag:read",
+      );
+      r.api.setScopes(scopes.filter((s) => s !== "droplet:read"));
+      expect((await install(r)).stderr).toContain("it lacks the scope droplet:read");
+      r.api.setScopes(scopes.filter((s) => s !== "reserved_ip:read"));
+      expect((await install(r)).stderr).toContain("it lacks the scope reserved_ip:read");
+      r.api.setScopes(scopes);
+      const good = await install(r);
+      expect(good.stderr).toContain("installed: watching 10.77.0.100");
+      expect(await until(() => r.api.holder(IP) === 100, 15000)).toBe(true);
+      expect(r.api.statuses.filter((s) => s === 403)).toHaveLength(3);
+    } finally {
+      await teardown(r);
+    }
+  }, 30000);
 
   test("the leader moves the IP off a holder that stops answering, to itself, once", async () => {
     const r = await rig(1, [0, 2]); // m1 holds the IP and answers nothing

@@ -130,7 +130,7 @@ refresh() {
   HOLDER_ID=$(json '(d["reserved_ip"].get("droplet") or {}).get("id")')
   api GET "/droplets?tag_name=$TAG&per_page=200"
   if [ "$API_STATUS" != 200 ]; then
-    log "listing the managers (tag $TAG) failed (HTTP $API_STATUS): keeping the last view"
+    log "listing the managers (tag $TAG) failed (HTTP $API_STATUS$([ "$API_STATUS" != 403 ] || echo ": the token lacks droplet:read or tag:read")): keeping the last view"
     return 1
   fi
   MANAGERS=$(json '[" ".join([str(x["id"]), x["name"], x["status"], next((n["ip_address"] for n in x["networks"]["v4"] if n["type"] == "private"), "-")]) for x in d["droplets"]]')
@@ -390,7 +390,7 @@ assign() {
         fi
         ;;
       401 | 403)
-        log "the failover token was refused (HTTP $API_STATUS): it needs reserved_ip:update and the read scopes (see README, \"The entry point\")"
+        log "the failover token was refused (HTTP $API_STATUS): assigning needs the scope reserved_ip:update (see README, \"The entry point\")"
         return 1
         ;;
       *)
@@ -550,6 +550,38 @@ EOF
   fi
 }
 
+# read_check SCOPE WHAT PATH: one read call the agent will make; fails the install, naming the
+# scope DigitalOcean requires for it (its OpenAPI specification), when the token is refused.
+read_check() {
+  local scope=$1 what=$2 path=$3
+  api GET "$path"
+  case "$API_STATUS" in
+    200) ;;
+    401) die "the failover token cannot $what (HTTP 401): not a valid token; $TOKEN_FIX" ;;
+    403) die "the failover token cannot $what (HTTP 403, GET /v2${path%%&*}): it lacks the scope $scope; $TOKEN_FIX" ;;
+    404) die "reserved IP $IP does not exist for this token's account (HTTP 404)" ;;
+    429) die "the DigitalOcean API refused the check: rate limit exceeded (HTTP 429); run pulumi up again in a minute" ;;
+    *) die "the DigitalOcean API at $API_URL did not answer (HTTP $API_STATUS)" ;;
+  esac
+}
+TOKEN_FIX='create it as README, "The entry point" says (custom scopes: reserved_ip:update and tag:read ticked), then pulumi config set --secret failoverToken'
+
+# check_reads: fails the step now, naming the missing scope, rather than leave an agent that can
+# never move the IP: every read call the agent makes (the assign itself, reserved_ip:update,
+# cannot be tried without moving the IP). The droplets are listed without the tag first, so a
+# refusal of the tag names tag:read, not droplet:read.
+check_reads() {
+  local action
+  read_check reserved_ip:read "read reserved IP $IP" "/reserved_ips/$IP"
+  read_check droplet:read "list droplets" "/droplets?per_page=1"
+  read_check tag:read "list the managers by their tag $TAG" "/droplets?tag_name=$TAG&per_page=200"
+  read_check reserved_ip:read "read the actions of reserved IP $IP" "/reserved_ips/$IP/actions?per_page=1"
+  action=$(json '(d.get("actions") or [{}])[0].get("id")')
+  if [ -n "$action" ]; then
+    read_check reserved_ip:read "read an action of reserved IP $IP" "/reserved_ips/$IP/actions/$action"
+  fi
+}
+
 cmd_install() {
   [ "$#" -ge 3 ] || die "usage: failover-agent.sh install IP API_URL MANAGER_TAG [INTERVAL_S] [COOLDOWN_S] [FAIL_CHECKS] [PROBE_PORT] < token"
   IP=$1 API_URL=${2%/} TAG=$3 INTERVAL_S=${4:-1} COOLDOWN_S=${5:-30} FAIL_CHECKS=${6:-3}
@@ -582,14 +614,7 @@ cmd_install() {
   chmod 700 "$AGENT.tmp"
   mv -f "$AGENT.tmp" "$AGENT"
 
-  # Fail the step now, with the fix, rather than leave an agent that can never move the IP.
-  api GET "/reserved_ips/$IP"
-  case "$API_STATUS" in
-    200) ;;
-    401 | 403) die "the failover token cannot read reserved IP $IP (HTTP $API_STATUS): create it with the scopes reserved_ip:update, reserved_ip:read, droplet:read, actions:read (README, \"The entry point\"), then pulumi config set --secret failoverToken" ;;
-    404) die "reserved IP $IP does not exist for this token's account (HTTP 404)" ;;
-    *) die "the DigitalOcean API at $API_URL did not answer (HTTP $API_STATUS)" ;;
-  esac
+  check_reads
   cmd_start
   log "installed: watching $IP"
 }
