@@ -45,6 +45,8 @@ interface Rig {
   env: NodeJS.ProcessEnv;
   api: DoApiStandIn;
   servers: net.Server[];
+  /** The environments of otherAgent's agents. */
+  others: NodeJS.ProcessEnv[];
   write(name: string, text: string): void;
   log(): string;
   posts(): string[];
@@ -122,6 +124,7 @@ async function rig(
     env,
     api,
     servers,
+    others: [],
     write,
     log: () => {
       try {
@@ -138,12 +141,16 @@ async function rig(
  * Installs the agent as the program does (token on stdin) with fast test settings. Async: the
  * stand-in answers from this process's event loop.
  */
-function install(r: Rig, token = TOKEN): Promise<{ status: number | null; stderr: string }> {
+function install(
+  r: Rig,
+  token = TOKEN,
+  env = r.env,
+): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(
       "bash",
       [AGENT, "install", IP, r.api.url, "c-manager", "1", "4", "2", String(r.env.PROBE_PORT)],
-      { env: r.env, stdio: ["pipe", "ignore", "pipe"] },
+      { env, stdio: ["pipe", "ignore", "pipe"] },
     );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -152,7 +159,31 @@ function install(r: Rig, token = TOKEN): Promise<{ status: number | null; stderr
   });
 }
 
+/**
+ * Another manager's agent on the same stand-in and swarm ports: its own files and its own
+ * `docker`/`hostname` answers (a copy of this rig's, then `name` and `leader`). Removed by
+ * teardown.
+ */
+async function otherAgent(r: Rig, name: string, leader: boolean) {
+  const dir = fs.mkdtempSync(path.join(r.dir, `${name}-`));
+  const fake = path.join(dir, "fake");
+  fs.cpSync(r.fake, fake, { recursive: true });
+  fs.writeFileSync(path.join(fake, "hostname"), `${name}\n`);
+  fs.writeFileSync(path.join(fake, "leader"), `${leader}\n`);
+  for (const d of ["etc", "lib", "run"]) fs.mkdirSync(path.join(dir, d));
+  const env = {
+    ...r.env,
+    FAKE: fake,
+    DO_SWARM_FAILOVER_ETC: path.join(dir, "etc"),
+    DO_SWARM_FAILOVER_LIB: path.join(dir, "lib"),
+    DO_SWARM_FAILOVER_RUN: path.join(dir, "run"),
+  };
+  r.others.push(env);
+  expect((await install(r, TOKEN, env)).status).toBe(0);
+}
+
 async function teardown(r: Rig) {
+  for (const env of r.others) spawnSync("bash", [AGENT, "remove"], { env });
   spawnSync("bash", [AGENT, "remove"], { env: r.env });
   await r.api.close();
   await Promise.all(r.servers.map((s) => new Promise((res) => s.close(res))));
@@ -276,6 +307,79 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   });
+
+  /** The API calls the stand-in receives in `seconds` from now, printed. */
+  async function callsIn(r: Rig, seconds: number, what: string): Promise<string[]> {
+    const n0 = r.api.calls.length;
+    await sleep(seconds * 1000);
+    const calls = r.api.calls.slice(n0);
+    const refused = r.api.statuses.slice(n0).filter((s) => s >= 400).length;
+    console.log(`${what}: ${calls.length} API calls in ${seconds} s (${refused} refused)`);
+    return calls;
+  }
+
+  test("a refused call that persists for a minute costs the cluster (3 managers) at most 60 API calls", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      r.write(
+        "nodes",
+        "m0 Ready Active Leader\nm1 Ready Active Reachable\nm2 Ready Active Reachable\n",
+      );
+      expect((await install(r)).status).toBe(0);
+      await otherAgent(r, "m1", false);
+      await otherAgent(r, "m2", false);
+      // The token loses tag:read: every listing of the managers is refused from now on.
+      r.api.setScopes(readmeScopes().filter((s) => s !== "tag:read"));
+      const calls = await callsIn(r, 60, "tag listing refused, 3 agents");
+      expect(calls.length).toBeLessThanOrEqual(60);
+      expect(calls.filter((c) => c.startsWith("GET /v2/droplets?tag_name")).length).toBeGreaterThan(
+        0,
+      );
+      expect(r.log()).toMatch(/no API call for (16|30)\.0 s/);
+    } finally {
+      await teardown(r);
+    }
+  }, 90000);
+
+  test("every other manager drained for a minute: the cluster (3 managers) makes at most 60 API calls", async () => {
+    const r = await rig(1, [0, 1, 2]);
+    try {
+      r.write(
+        "nodes",
+        "m0 Ready Drain Leader\nm1 Ready Drain Reachable\nm2 Ready Drain Reachable\n",
+      );
+      expect((await install(r)).status).toBe(0);
+      await otherAgent(r, "m1", false);
+      await otherAgent(r, "m2", false);
+      const calls = await callsIn(r, 60, "holder drained, no manager to move to, 3 agents");
+      expect(calls.length).toBeLessThanOrEqual(60);
+      expect(r.log()).toContain(
+        "m1 is drained, but no other manager is Ready, Active and answering",
+      );
+      expect(r.posts()).toEqual([]);
+    } finally {
+      await teardown(r);
+    }
+  }, 90000);
+
+  test("a 429: no API call until DigitalOcean's retry-after has passed", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      expect((await install(r)).status).toBe(0);
+      await sleep(1500);
+      // The minute's budget is spent: the next call gets 429 with retry-after ~60 s.
+      r.api.setRateLimit({ perMinute: 1, perHour: 5000 });
+      const seen = r.api.statuses.length;
+      expect(await until(() => r.api.statuses.slice(seen).includes(429), 20000)).toBe(true);
+      const calls = await callsIn(r, 10, "after a 429 with retry-after ~60 s");
+      expect(calls).toEqual([]);
+      // Longer than the back-off's cap (30 s): what retry-after said (60 s after the last call).
+      const held = /failed \(HTTP 429; 1 in a row\): no API call for (\d+)\.\d s/.exec(r.log());
+      expect(Number(held?.[1])).toBeGreaterThan(30);
+    } finally {
+      await teardown(r);
+    }
+  }, 45000);
 
   test("a follower watches but never acts", async () => {
     const r = await rig(1, [0, 2]);

@@ -48,22 +48,70 @@ die() {
   exit 1
 }
 
-# api METHOD PATH [BODY]: one DigitalOcean API call. Sets API_STATUS (000: no answer) and
-# API_BODY. The token goes to curl on stdin as a config line, never in its argv.
+# The API back-off. DigitalOcean allows 250 requests a minute per token (5,000 an hour), and
+# every manager uses the same token: a failure that persists (a refused call, an API outage)
+# must not make each agent call every second. After a failed call no call is made until
+# API_HOLD_MS (epoch ms): 1 s after the first failure in a row, doubling up to
+# API_BACKOFF_MAX_S; after a 429, at least what DigitalOcean's retry-after (else its
+# ratelimit-reset) says. api_ok, once a whole refresh or assign worked, resets it.
+API_FAILS=0 API_HOLD_MS=0 API_BACKOFF_MAX_S=30
+
+# api METHOD PATH [BODY]: one DigitalOcean API call. Sets API_STATUS (000: no answer; "held":
+# not made, the back-off holds calls), API_BODY and API_HEADERS. The token goes to curl on stdin
+# as a config line, never in its argv.
 api() {
   local method=$1 path=$2 body=${3:-} out token
-  local args=(-sS -K - --max-time 10 -X "$method" -H 'Content-Type: application/json'
+  API_HEADERS="" API_BODY=""
+  if [ "$(now_ms)" -lt "$API_HOLD_MS" ]; then
+    API_STATUS=held
+    return
+  fi
+  local args=(-sS -K - -D - --max-time 10 -X "$method" -H 'Content-Type: application/json'
     -w '\n%{http_code}')
   [ -n "$body" ] && args+=(--data "$body")
   token=$(<"$TOKEN_FILE")
   if out=$(printf 'header = "Authorization: Bearer %s"\n' "$token" |
     curl "${args[@]}" "$API_URL/v2$path"); then
     API_STATUS=${out##*$'\n'}
-    API_BODY=${out%$'\n'*}
+    out=${out%$'\n'*}
+    API_HEADERS=${out%%$'\r\n\r\n'*}
+    API_BODY=${out#*$'\r\n\r\n'}
   else
     API_STATUS=000
-    API_BODY=""
   fi
+  case "$API_STATUS" in 2??) ;; *) api_failed "$method $path" ;; esac
+}
+
+# header NAME: a header of the last answer (names are case-insensitive).
+header() {
+  awk -v k="$1" 'BEGIN { FS = ":[ \t]*" } tolower($1) == k { sub(/\r$/, "", $2); print $2 }' <<<"$API_HEADERS"
+}
+
+api_failed() {
+  local now delay_ms wait
+  now=$(now_ms)
+  API_FAILS=$((API_FAILS + 1))
+  delay_ms=$((API_BACKOFF_MAX_S * 1000))
+  [ "$API_FAILS" -gt 15 ] || delay_ms=$(((1000 << (API_FAILS - 1)) < delay_ms ? 1000 << (API_FAILS - 1) : delay_ms))
+  if [ "$API_STATUS" = 429 ]; then
+    wait=$(header retry-after)
+    if [[ $wait =~ ^[0-9]+$ ]]; then
+      [ $((wait * 1000)) -le "$delay_ms" ] || delay_ms=$((wait * 1000))
+    else
+      wait=$(header ratelimit-reset)
+      [[ ! $wait =~ ^[0-9]+$ ]] || [ $((wait * 1000 - now)) -le "$delay_ms" ] || delay_ms=$((wait * 1000 - now))
+    fi
+  fi
+  API_HOLD_MS=$((now + delay_ms))
+  log "$1 failed (HTTP $API_STATUS; $API_FAILS in a row): no API call for $((delay_ms / 1000)).$((delay_ms % 1000 / 100)) s"
+}
+
+api_ok() { API_FAILS=0 API_HOLD_MS=0; }
+
+# api_wait: sleeps until the back-off lets a call through.
+api_wait() {
+  local ms=$((API_HOLD_MS - $(now_ms)))
+  [ "$ms" -le 0 ] || sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 }
 
 # json PYTHON_EXPR: evaluates EXPR with `d` = API_BODY parsed; prints the result (lists one item
@@ -123,12 +171,14 @@ load_conf() {
 # lines (ip: the private address); HOLDER_*: the holder's, empty when it is none of them.
 refresh() {
   api GET "/reserved_ips/$IP"
+  [ "$API_STATUS" != held ] || return 1
   if [ "$API_STATUS" != 200 ]; then
     log "reading reserved IP $IP failed (HTTP $API_STATUS): keeping the last view"
     return 1
   fi
   HOLDER_ID=$(json '(d["reserved_ip"].get("droplet") or {}).get("id")')
   api GET "/droplets?tag_name=$TAG&per_page=200"
+  [ "$API_STATUS" != held ] || return 1
   if [ "$API_STATUS" != 200 ]; then
     log "listing the managers (tag $TAG) failed (HTTP $API_STATUS$([ "$API_STATUS" != 403 ] || echo ": the token lacks droplet:read or tag:read")): keeping the last view"
     return 1
@@ -139,6 +189,7 @@ refresh() {
     read -r _ HOLDER_NAME HOLDER_STATUS HOLDER_IP < <(awk -v id="$HOLDER_ID" '$1 == id' <<<"$MANAGERS") || true
   fi
   LAST_REFRESH=$SECONDS
+  api_ok
 }
 
 # leader_state: "leader", "follower", "out" (this node is no manager in a swarm: it left, or
@@ -362,25 +413,30 @@ wait_action() {
 }
 
 # assign ID NAME: assigns the IP to droplet ID and waits for it. A 422 means another action on
-# the IP is pending (a resize hand-off, another manager's move): retried every 2 s for up to a
-# minute, and given up when the IP meanwhile landed on another manager that serves.
+# the IP is pending (a resize hand-off, another manager's move): retried after 2 s, then 4, 8,
+# 16 s (the back-off) for up to a minute, and given up when the IP meanwhile landed on another
+# manager that serves.
 assign() {
-  local id=$1 name=$2 from=$HOLDER_ID action k
-  for ((k = 0; k < 30; k++)); do
+  local id=$1 name=$2 from=$HOLDER_ID action deadline=$((SECONDS + 60)) pause=2
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    api_wait
     api POST "/reserved_ips/$IP/actions" "{\"type\":\"assign\",\"droplet_id\":$id}"
     case "$API_STATUS" in
       201 | 200)
         action=$(json 'd["action"]["id"]')
         log "assign action $action: $IP -> $name (droplet $id)"
         if wait_action "$action"; then
+          api_ok
           log "$IP is on $name"
           return 0
         fi
         return 1
         ;;
       422)
-        log "another action on $IP is pending (422): retrying in 2 s"
-        sleep 2
+        log "another action on $IP is pending (422): retrying in $pause s"
+        sleep "$pause"
+        pause=$((pause * 2 < 16 ? pause * 2 : 16))
+        api_wait
         refresh || true
         if [ "$HOLDER_ID" = "$id" ]; then return 0; fi
         if [ -n "$HOLDER_ID" ] && [ "$HOLDER_ID" != "$from" ] && [ -n "$HOLDER_IP" ] &&
@@ -393,10 +449,7 @@ assign() {
         log "the failover token was refused (HTTP $API_STATUS): assigning needs the scope reserved_ip:update (see README, \"The entry point\")"
         return 1
         ;;
-      *)
-        log "assign call failed (HTTP $API_STATUS): retrying in 2 s"
-        sleep 2
-        ;;
+      *) log "assign call failed (HTTP $API_STATUS): retrying once the API back-off lets it" ;;
     esac
   done
   return 1
@@ -426,6 +479,10 @@ cmd_run() {
   LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
   HOLDER_STATUS="" MANAGERS="" VIEW="" VIEW_AT=-100000 SILENT_MS=0
   local was_leader=0 leader left=0 state view reason target decider answering total lowest
+  # How old the view may be for a decision: 0 (read afresh) until a decision could not move the
+  # IP (no majority, no manager to move to: it may take long), then doubling up to 30 s, so a
+  # situation that persists does not cost two API calls a second; 0 again once the reason goes.
+  local decide_age=0
   local leader_name leader_ip
   log "watching $IP (managers tagged $TAG, every ${INTERVAL_S}s, cool-down ${COOLDOWN_S}s)"
   while true; do
@@ -491,9 +548,11 @@ cmd_run() {
         decider="the lowest-named manager left (the holder was the leader)"
       fi
     fi
+    [ -n "$reason" ] || decide_age=0
     if [ -n "$reason" ] && [ $((SECONDS - LAST_MOVE)) -ge "$COOLDOWN_S" ]; then
       # Decide on a fresh view: the holder may have changed since the last refresh.
-      refresh || true
+      [ $((SECONDS - LAST_REFRESH)) -lt "$decide_age" ] || refresh || true
+      decide_age=$((decide_age * 2 < 30 ? (decide_age < 1 ? 1 : decide_age * 2) : 30))
       if [ "$leader" = 1 ]; then reason=$(why_not_serving "$view"); else reason=$(silence); fi
       read -r answering total lowest < <(majority)
       if [ -z "$reason" ]; then
@@ -510,7 +569,7 @@ cmd_run() {
           log "$reason: moving $IP to ${target#* } (decided by $decider)"
           # shellcheck disable=SC2086 # "id name"
           assign $target || log "moving $IP failed; trying again next round"
-          LAST_MOVE=$SECONDS
+          LAST_MOVE=$SECONDS decide_age=0
           refresh || true
         fi
       fi
