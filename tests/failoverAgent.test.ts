@@ -381,6 +381,60 @@ describeIfTools("failover agent", () => {
     }
   }, 45000);
 
+  test("pulumi destroy with the agents running: the IP's unassign is left alone and its DELETE meets no 422", async () => {
+    const r = await rig(1, [0, 1, 2], 3); // every action takes 3 s
+    try {
+      expect((await install(r)).status).toBe(0);
+      await sleep(2000);
+      // The provider's delete of the ReservedIp: unassign, poll the action until it completes
+      // (every 2 s here), then DELETE.
+      const call = (method: string, p: string, body?: object) =>
+        fetch(`${r.api.url}${p}`, {
+          method,
+          headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const started = await call("POST", `/v2/reserved_ips/${IP}/actions`, { type: "unassign" });
+      expect(started.status).toBe(201);
+      const { action } = (await started.json()) as { action: { id: number } };
+      for (let status = ""; status !== "completed";) {
+        await sleep(2000);
+        const a = await call("GET", `/v2/reserved_ips/${IP}/actions/${action.id}`);
+        status = ((await a.json()) as { action: { status: string } }).action.status;
+      }
+      await sleep(2000); // the agents run on meanwhile (the provider's next step, a slow network)
+      const deleted = await call("DELETE", `/v2/reserved_ips/${IP}`);
+      expect(deleted.status).toBe(204);
+      expect(r.posts()).toEqual([`POST /v2/reserved_ips/${IP}/actions {"type":"unassign"}`]);
+    } finally {
+      await teardown(r);
+    }
+  }, 30000);
+
+  test("the IP fell off a droplet that is gone (deleted): the leader moves it", async () => {
+    const r = await rig(1, [0, 2]);
+    try {
+      r.write("nodes", "m0 Ready Active Leader\nm2 Ready Active Reachable\n");
+      expect((await install(r)).status).toBe(0);
+      await sleep(2000);
+      // m1 deleted: DigitalOcean unassigns its IP.
+      r.api.setDroplets(
+        [0, 2].map((i) => ({
+          id: 100 + i,
+          name: `m${i}`,
+          tags: ["c", "c-manager"],
+          publicIp: `203.0.113.${i + 1}`,
+          privateIp: `127.0.0.${i + 1}`,
+        })),
+      );
+      r.api.assignNow(IP, undefined);
+      expect(await until(() => r.api.holder(IP) === 100, 25000)).toBe(true);
+      expect(r.log()).toContain("the reserved IP is on no droplet (it was on m1, which is gone)");
+    } finally {
+      await teardown(r);
+    }
+  }, 35000);
+
   test("a follower watches but never acts", async () => {
     const r = await rig(1, [0, 2]);
     try {

@@ -9,7 +9,9 @@
 #
 # The holder stops serving when it is powered off or unreachable, or its Docker is down (it has
 # not answered on the swarm port PROBE_PORT for FAIL_CHECKS x INTERVAL_S seconds, and at least
-# its last two checks failed), or swarm reports it Down or drained, or the IP is on no manager.
+# its last two checks failed), or swarm reports it Down or drained, or the IP is on no manager
+# (on no droplet only when it fell off one that is gone: an IP unassigned from a droplet that
+# runs was unassigned on purpose, as `pulumi destroy` does before deleting it).
 # The silence is measured by the clock, not by counting rounds: while the swarm has no leader,
 # a round's docker calls stall for seconds. Then the decider assigns the IP to a healthy
 # manager (itself first), waits on DigitalOcean's action, retries the 422 "pending event" while
@@ -187,6 +189,7 @@ refresh() {
   HOLDER_NAME="" HOLDER_STATUS="" HOLDER_IP=""
   if [ -n "$HOLDER_ID" ]; then
     read -r _ HOLDER_NAME HOLDER_STATUS HOLDER_IP < <(awk -v id="$HOLDER_ID" '$1 == id' <<<"$MANAGERS") || true
+    LAST_HOLDER_ID=$HOLDER_ID LAST_HOLDER_NAME=${HOLDER_NAME:-droplet $HOLDER_ID}
   fi
   LAST_REFRESH=$SECONDS
   api_ok
@@ -266,7 +269,14 @@ majority() {
 why_not_serving() {
   local view=$1 st av
   if [ -z "$HOLDER_ID" ]; then
-    echo "the reserved IP is on no droplet"
+    # The IP fell off a droplet that is gone (deleted: DigitalOcean unassigns it) or off: move
+    # it. Unassigned from a droplet that still runs, it was unassigned on purpose: `pulumi
+    # destroy` (the provider unassigns, waits, then deletes the IP; an assign in between makes
+    # the delete fail, 422) or by hand: leave it. So is an IP this agent never saw on a droplet.
+    if [ -n "$LAST_HOLDER_ID" ] &&
+      ! awk -v id="$LAST_HOLDER_ID" '$1 == id && $3 == "active" { f = 1 } END { exit !f }' <<<"$MANAGERS"; then
+      echo "the reserved IP is on no droplet (it was on $LAST_HOLDER_NAME, which is gone)"
+    fi
     return
   fi
   if [ -z "$HOLDER_NAME" ]; then
@@ -477,6 +487,7 @@ stop_service() {
 cmd_run() {
   load_conf
   LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
+  LAST_HOLDER_ID="" LAST_HOLDER_NAME=""
   HOLDER_STATUS="" MANAGERS="" VIEW="" VIEW_AT=-100000 SILENT_MS=0
   local was_leader=0 leader left=0 state view reason target decider answering total lowest
   # How old the view may be for a decision: 0 (read afresh) until a decision could not move the
