@@ -39,6 +39,37 @@ case "$1 $2" in
 esac
 `;
 
+// systemd, as far as the agent's service goes: the unit's process group stands for its cgroup
+// (a stop kills every process in it, a systemctl the agent runs included). Every call is logged
+// with whether the unit file exists at that moment.
+const FAKE_SYSTEMCTL = String.raw`#!/usr/bin/env bash
+unit=$FAKE_UNIT_DIR/do-swarm-failover.service
+echo "systemctl $* (unit file $([ -e "$unit" ] && echo present || echo absent))" >>"$FAKE/systemd.log"
+pidf=$FAKE/unit.pid
+stop() { if [ -e "$pidf" ]; then pid=$(cat "$pidf"); rm -f "$pidf"; kill -- "-$pid" 2>/dev/null; fi; return 0; }
+start() {
+  stop
+  [ -e "$unit" ] || { echo "Unit do-swarm-failover.service not found." >&2; exit 5; }
+  # shellcheck disable=SC2046
+  setsid $(sed -n 's/^ExecStart=//p' "$unit") >>"$FAKE/unit.log" 2>&1 </dev/null &
+  echo $! >"$pidf"
+}
+case "$*" in
+  "enable --now do-swarm-failover" | "restart do-swarm-failover") start ;;
+  "disable --now do-swarm-failover" | "stop do-swarm-failover") stop ;;
+  "stop --no-block do-swarm-failover") stop & ;;
+esac
+`;
+// A transient unit: outside the service's process group. ("@{" stands for a shell "${".)
+const FAKE_SYSTEMD_RUN = String.raw`#!/usr/bin/env bash
+echo "systemd-run $*" >>"$FAKE/systemd.log"
+while [ "@{1#--}" != "$1" ]; do
+  case "$1" in --setenv=*) export "@{1#--setenv=}" ;; esac
+  shift
+done
+setsid "$@" >>"$FAKE/transient.log" 2>&1 </dev/null &
+`.replace(/@\{/g, "${");
+
 interface Rig {
   dir: string;
   fake: string;
@@ -65,10 +96,12 @@ async function rig(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-agent-"));
   const fake = path.join(dir, "fake");
   const bin = path.join(dir, "bin");
-  for (const d of [fake, bin, "etc", "lib", "run"].map((d) => path.resolve(dir, d))) {
+  for (const d of [fake, bin, "etc", "lib", "run", "units"].map((d) => path.resolve(dir, d))) {
     fs.mkdirSync(d, { recursive: true });
   }
   fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "systemctl"), FAKE_SYSTEMCTL, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "systemd-run"), FAKE_SYSTEMD_RUN, { mode: 0o755 });
   fs.writeFileSync(path.join(bin, "hostname"), '#!/bin/sh\ncat "$FAKE/hostname"\n', {
     mode: 0o755,
   });
@@ -115,6 +148,9 @@ async function rig(
     DO_SWARM_FAILOVER_RUN: path.join(dir, "run"),
     PROBE_PORT: String(port),
     EDGE_PORT: String(edgePort),
+    // Used by the stand-in systemd only (run/systemd/system absent: no systemd).
+    DO_SWARM_FAILOVER_UNIT_DIR: path.join(dir, "units"),
+    FAKE_UNIT_DIR: path.join(dir, "units"),
     // The name the edge stack gives its node-local volume edge_conf (stack name + "_").
     FAKE_EDGE_VOLUME: `${EDGE_STACK}_edge_conf`,
   };
@@ -644,6 +680,55 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   }, 15000);
+
+  test("under systemd, once its node has left the swarm: stopped and disabled first, then its files deleted, then daemon-reload", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      fs.mkdirSync(path.join(r.dir, "run", "systemd", "system"), { recursive: true });
+      const unitFile = path.join(r.dir, "units", "do-swarm-failover.service");
+      expect((await install(r)).status).toBe(0);
+      expect(fs.existsSync(unitFile)).toBe(true);
+      const pid = Number(fs.readFileSync(path.join(r.fake, "unit.pid"), "utf8"));
+      const systemd = () => {
+        try {
+          return fs.readFileSync(path.join(r.fake, "systemd.log"), "utf8").trim().split("\n");
+        } catch {
+          return [];
+        }
+      };
+      const before = systemd().length;
+      r.write("state", "inactive\n");
+      expect(
+        await until(
+          () =>
+            systemd()
+              .slice(before)
+              .some((l) => l.includes("daemon-reload")),
+          15000,
+        ),
+      ).toBe(true);
+      await sleep(500);
+      expect(
+        systemd()
+          .slice(before)
+          .map((l) => l.replace(/-remove-\d+/, "-remove-N")),
+      ).toEqual([
+        expect.stringMatching(/^systemd-run .*--unit=do-swarm-failover-remove-N .* remove$/),
+        "systemctl disable --now do-swarm-failover (unit file present)",
+        "systemctl daemon-reload (unit file absent)",
+      ]);
+      expect(fs.existsSync(unitFile)).toBe(false);
+      for (const f of ["etc/failover-token", "etc/failover.conf", "lib/failover-agent.sh"])
+        expect([f, fs.existsSync(path.join(r.dir, f))]).toEqual([f, false]);
+      // Stopped: gone, or a zombie nobody reaps here (its parent, the stand-in systemctl, left).
+      const state = fs.existsSync(`/proc/${pid}`)
+        ? /\) (\w)/.exec(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]
+        : "gone";
+      expect(["gone", "Z"]).toContain(state);
+    } finally {
+      await teardown(r);
+    }
+  }, 30000);
 
   test("once its node has left the swarm, the agent removes itself and the token", async () => {
     const r = await rig(0, [0, 1, 2]);

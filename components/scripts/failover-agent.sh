@@ -42,7 +42,7 @@ TOKEN_FILE=$ETC/failover-token
 CONF=$ETC/failover.conf
 AGENT=$LIB/failover-agent.sh
 UNIT=do-swarm-failover
-UNIT_FILE=/etc/systemd/system/$UNIT.service
+UNIT_FILE=${DO_SWARM_FAILOVER_UNIT_DIR:-/etc/systemd/system}/$UNIT.service
 
 log() { printf '%s failover-agent[%s]: %s\n' "$(date -u +%H:%M:%S.%3N)" "$(hostname)" "$*" >&2; }
 die() {
@@ -484,6 +484,34 @@ stop_service() {
   rm -f "$RUN_DIR/$UNIT.pid"
 }
 
+# remove_self: the token first, whatever happens next; then what `remove` does, in its order:
+# stop and disable the service, then delete its files, then daemon-reload. Under systemd that
+# runs in a transient unit of its own: stopping this unit kills every process in it, this one
+# and a systemctl it waits on included, so nothing after the stop would run here (and
+# Restart=always would restart an agent whose unit file is gone, every 2 s).
+remove_self() {
+  rm -f "$TOKEN_FILE" "$TOKEN_FILE.tmp"
+  if [ -d "$RUN_DIR/systemd/system" ]; then
+    if systemd-run --no-block --collect --unit="$UNIT-remove-$$" \
+      --setenv=DO_SWARM_FAILOVER_ETC="$ETC" --setenv=DO_SWARM_FAILOVER_LIB="$LIB" \
+      --setenv=DO_SWARM_FAILOVER_RUN="$RUN_DIR" \
+      --setenv=DO_SWARM_FAILOVER_UNIT_DIR="${UNIT_FILE%/*}" \
+      /bin/bash "$AGENT" remove >/dev/null 2>&1; then
+      sleep 60 # stopped meanwhile
+    fi
+    log "the removal did not stop this service: stopping it from here"
+    systemctl disable "$UNIT" >/dev/null 2>&1 || true
+    wipe
+    rm -f "$UNIT_FILE"
+    systemctl daemon-reload || true
+    systemctl stop --no-block "$UNIT" >/dev/null 2>&1 || true
+    exit 0
+  fi
+  wipe
+  rm -f "$RUN_DIR/$UNIT.pid"
+  exit 0
+}
+
 cmd_run() {
   load_conf
   LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
@@ -509,10 +537,7 @@ cmd_run() {
       left=$((left + 1))
       if [ "$left" -ge 3 ]; then
         log "this node has left the swarm: removing the agent and its token"
-        wipe
-        rm -f "$RUN_DIR/$UNIT.pid"
-        [ -d "$RUN_DIR/systemd/system" ] && { rm -f "$UNIT_FILE"; systemctl disable --now "$UNIT" >/dev/null 2>&1 || true; }
-        exit 0
+        remove_self
       fi
     else
       left=0
