@@ -92,6 +92,8 @@ async function rig(
   listening: number[],
   actionSeconds = 1,
   edgeListening = listening,
+  /** Droplets with the manager tag: m0, m1, ... */
+  managers = 3,
 ): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-agent-"));
   const fake = path.join(dir, "fake");
@@ -130,7 +132,7 @@ async function rig(
   const api = await startDoApi({
     token: TOKEN,
     actionSeconds,
-    droplets: [0, 1, 2].map((i) => ({
+    droplets: [...Array(managers).keys()].map((i) => ({
       id: 100 + i,
       name: `m${i}`,
       tags: ["c", "c-manager"],
@@ -570,6 +572,22 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   }, 20000);
+
+  test("a 3 -> 7 scale-out, the 4 new managers not yet in the swarm: the majority is of the swarm's 3 managers, and the IP moves", async () => {
+    const r = await rig(1, [0, 2], 1, [0, 2], 7); // m1 (the holder) silent; m3-m6 not joined
+    try {
+      r.write(
+        "nodes",
+        "m0 Ready Active Leader\nm1 Ready Active Reachable\nm2 Ready Active Reachable\n",
+      );
+      expect((await install(r)).status).toBe(0);
+      expect(await until(() => r.api.holder(IP) === 100, 15000)).toBe(true);
+      expect(r.log()).not.toContain("managers answer here: moving nothing");
+      expect(r.posts()).toHaveLength(1);
+    } finally {
+      await teardown(r);
+    }
+  }, 25000);
 
   test("a manager that reaches no majority of the managers moves nothing, leader or not", async () => {
     const r = await rig(1, [0]); // m1 (the holder) and m2 silent: cut off from both

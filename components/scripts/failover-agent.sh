@@ -246,16 +246,21 @@ swarm_view() {
   timeout 3 docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}' 2>/dev/null || true
 }
 
-# majority: prints "ANSWERING TOTAL LOWEST": how many of the cluster's active managers (by the
-# API's list) answered their last check, this node counted as answering; and the lowest name
-# among the answering ones. A manager that reaches no
-# majority is cut off from the others (a partition, or its own network): it moves nothing, so
-# two sides of a partition never fight over the IP.
+# majority VIEW: prints "ANSWERING TOTAL LOWEST": how many of the cluster's active managers
+# answered their last check, this node counted as answering; and the lowest name among the
+# answering ones. The managers are the API's active droplets with the manager tag that are
+# managers of the swarm in VIEW (a manager status: Leader, Reachable, Unreachable): a droplet
+# not yet joined (a scale-out under way, an install that failed) is not one. Without a view,
+# every active droplet with the tag. A manager that reaches no majority is cut off from the
+# others (a partition, or its own network): it moves nothing, so two sides of a partition never
+# fight over the IP.
 majority() {
-  local self id name status ip n=0 total=0 lowest=""
+  local view=${1:-} self id name status ip n=0 total=0 lowest="" members
   self=$(hostname)
+  members=" $(awk '$4 != "" { printf "%s ", $1 }' <<<"$view")"
   while read -r id name status ip; do
     if [ -z "$id" ] || [ "$status" != active ]; then continue; fi
+    if [ "$members" != " " ] && [[ $members != *" $name "* ]]; then continue; fi
     total=$((total + 1))
     if [ "$name" = "$self" ] || [ "${FAILED[$ip]:-1}" = 0 ]; then
       n=$((n + 1))
@@ -590,7 +595,7 @@ cmd_run() {
       [ $((SECONDS - LAST_REFRESH)) -lt "$decide_age" ] || refresh || true
       decide_age=$((decide_age * 2 < 30 ? (decide_age < 1 ? 1 : decide_age * 2) : 30))
       if [ "$leader" = 1 ]; then reason=$(why_not_serving "$view"); else reason=$(silence); fi
-      read -r answering total lowest < <(majority)
+      read -r answering total lowest < <(majority "${view:-$VIEW}")
       if [ -z "$reason" ]; then
         :
       elif [ $((answering * 2)) -le "$total" ]; then
