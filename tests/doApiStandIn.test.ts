@@ -48,16 +48,21 @@ describe("the scope table", () => {
   });
 
   test("every DigitalOcean call in the agent and the program's scripts has a row", () => {
-    // `api METHOD "PATH..."` in the scripts; variables stand for one segment.
+    // `api METHOD "PATH..."` and the install's `read_check SCOPE "WHAT" "PATH..."` (a GET) in
+    // the scripts; variables stand for one segment (read_check's own `api GET "$path"` is skipped).
     const found: string[] = [];
     for (const script of ["failover-agent.sh", "volume-snapshot.sh"]) {
       const text = fs.readFileSync(path.join(SCRIPTS_DIR, script), "utf8");
-      for (const m of text.matchAll(/\bapi (GET|POST|DELETE|PUT) "([^"?]+)/g)) {
+      const calls = text.matchAll(
+        /\b(?:api (GET|POST|DELETE|PUT)|read_check \S+ "[^"]*") "(\/[^"?]*)(?:\?([^"]*))?"/g,
+      );
+      for (const m of calls) {
+        const method = m[1] ?? "GET";
         const p = `/v2${m[2].replace(/\$\{?\w+\}?/g, "x")}`;
-        found.push(`${m[1]} ${p}`);
-        expect([script, m[1], p, scopeRule(m[1], p)?.path]).toEqual([
+        found.push(`${method} ${p}${m[3]?.includes("tag_name") ? "?tag_name" : ""}`);
+        expect([script, method, p, scopeRule(method, p)?.path]).toEqual([
           script,
-          m[1],
+          method,
           p,
           expect.any(String),
         ]);
@@ -67,6 +72,8 @@ describe("the scope table", () => {
       expect.arrayContaining([
         "GET /v2/reserved_ips/x",
         "GET /v2/droplets",
+        "GET /v2/droplets?tag_name",
+        "GET /v2/reserved_ips/x/actions",
         "GET /v2/reserved_ips/x/actions/x",
         "POST /v2/reserved_ips/x/actions",
         "GET /v2/volumes/x",
