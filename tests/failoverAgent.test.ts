@@ -440,14 +440,19 @@ describeIfTools("failover agent", () => {
         const a = await call("GET", `/v2/reserved_ips/${IP}/actions/${action.id}`);
         status = ((await a.json()) as { action: { status: string } }).action.status;
       }
-      await sleep(2000); // the agents run on meanwhile (the provider's next step, a slow network)
+      // The window: the agents run on. A leader reads the IP every 15 s; the DELETE comes 2 s
+      // after its first read since the unassign completed (the test's own polls read the action).
+      const done = r.api.calls.length;
+      const read = `GET /v2/reserved_ips/${IP}`;
+      expect(await until(() => r.api.calls.slice(done).includes(read), 20000)).toBe(true);
+      await sleep(2000);
       const deleted = await call("DELETE", `/v2/reserved_ips/${IP}`);
       expect(deleted.status).toBe(204);
       expect(r.posts()).toEqual([`POST /v2/reserved_ips/${IP}/actions {"type":"unassign"}`]);
     } finally {
       await teardown(r);
     }
-  }, 30000);
+  }, 45000);
 
   test("the IP fell off a droplet that is gone (deleted): the leader moves it", async () => {
     const r = await rig(1, [0, 2]);
