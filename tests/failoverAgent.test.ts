@@ -39,12 +39,45 @@ case "$1 $2" in
 esac
 `;
 
+// systemd, as far as the agent's service goes: the unit's process group stands for its cgroup
+// (a stop kills every process in it, a systemctl the agent runs included). Every call is logged
+// with whether the unit file exists at that moment.
+const FAKE_SYSTEMCTL = String.raw`#!/usr/bin/env bash
+unit=$FAKE_UNIT_DIR/do-swarm-failover.service
+echo "systemctl $* (unit file $([ -e "$unit" ] && echo present || echo absent))" >>"$FAKE/systemd.log"
+pidf=$FAKE/unit.pid
+stop() { if [ -e "$pidf" ]; then pid=$(cat "$pidf"); rm -f "$pidf"; kill -- "-$pid" 2>/dev/null; fi; return 0; }
+start() {
+  stop
+  [ -e "$unit" ] || { echo "Unit do-swarm-failover.service not found." >&2; exit 5; }
+  # shellcheck disable=SC2046
+  setsid $(sed -n 's/^ExecStart=//p' "$unit") >>"$FAKE/unit.log" 2>&1 </dev/null &
+  echo $! >"$pidf"
+}
+case "$*" in
+  "enable --now do-swarm-failover" | "restart do-swarm-failover") start ;;
+  "disable --now do-swarm-failover" | "stop do-swarm-failover") stop ;;
+  "stop --no-block do-swarm-failover") stop & ;;
+esac
+`;
+// A transient unit: outside the service's process group. ("@{" stands for a shell "${".)
+const FAKE_SYSTEMD_RUN = String.raw`#!/usr/bin/env bash
+echo "systemd-run $*" >>"$FAKE/systemd.log"
+while [ "@{1#--}" != "$1" ]; do
+  case "$1" in --setenv=*) export "@{1#--setenv=}" ;; esac
+  shift
+done
+setsid "$@" >>"$FAKE/transient.log" 2>&1 </dev/null &
+`.replace(/@\{/g, "${");
+
 interface Rig {
   dir: string;
   fake: string;
   env: NodeJS.ProcessEnv;
   api: DoApiStandIn;
   servers: net.Server[];
+  /** The environments of otherAgent's agents. */
+  others: NodeJS.ProcessEnv[];
   write(name: string, text: string): void;
   log(): string;
   posts(): string[];
@@ -59,14 +92,18 @@ async function rig(
   listening: number[],
   actionSeconds = 1,
   edgeListening = listening,
+  /** Droplets with the manager tag: m0, m1, ... */
+  managers = 3,
 ): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-agent-"));
   const fake = path.join(dir, "fake");
   const bin = path.join(dir, "bin");
-  for (const d of [fake, bin, "etc", "lib", "run"].map((d) => path.resolve(dir, d))) {
+  for (const d of [fake, bin, "etc", "lib", "run", "units"].map((d) => path.resolve(dir, d))) {
     fs.mkdirSync(d, { recursive: true });
   }
   fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "systemctl"), FAKE_SYSTEMCTL, { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "systemd-run"), FAKE_SYSTEMD_RUN, { mode: 0o755 });
   fs.writeFileSync(path.join(bin, "hostname"), '#!/bin/sh\ncat "$FAKE/hostname"\n', {
     mode: 0o755,
   });
@@ -95,7 +132,7 @@ async function rig(
   const api = await startDoApi({
     token: TOKEN,
     actionSeconds,
-    droplets: [0, 1, 2].map((i) => ({
+    droplets: [...Array(managers).keys()].map((i) => ({
       id: 100 + i,
       name: `m${i}`,
       tags: ["c", "c-manager"],
@@ -113,6 +150,9 @@ async function rig(
     DO_SWARM_FAILOVER_RUN: path.join(dir, "run"),
     PROBE_PORT: String(port),
     EDGE_PORT: String(edgePort),
+    // Used by the stand-in systemd only (run/systemd/system absent: no systemd).
+    DO_SWARM_FAILOVER_UNIT_DIR: path.join(dir, "units"),
+    FAKE_UNIT_DIR: path.join(dir, "units"),
     // The name the edge stack gives its node-local volume edge_conf (stack name + "_").
     FAKE_EDGE_VOLUME: `${EDGE_STACK}_edge_conf`,
   };
@@ -122,6 +162,7 @@ async function rig(
     env,
     api,
     servers,
+    others: [],
     write,
     log: () => {
       try {
@@ -138,12 +179,16 @@ async function rig(
  * Installs the agent as the program does (token on stdin) with fast test settings. Async: the
  * stand-in answers from this process's event loop.
  */
-function install(r: Rig, token = TOKEN): Promise<{ status: number | null; stderr: string }> {
+function install(
+  r: Rig,
+  token = TOKEN,
+  env = r.env,
+): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(
       "bash",
       [AGENT, "install", IP, r.api.url, "c-manager", "1", "4", "2", String(r.env.PROBE_PORT)],
-      { env: r.env, stdio: ["pipe", "ignore", "pipe"] },
+      { env, stdio: ["pipe", "ignore", "pipe"] },
     );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -152,7 +197,31 @@ function install(r: Rig, token = TOKEN): Promise<{ status: number | null; stderr
   });
 }
 
+/**
+ * Another manager's agent on the same stand-in and swarm ports: its own files and its own
+ * `docker`/`hostname` answers (a copy of this rig's, then `name` and `leader`). Removed by
+ * teardown.
+ */
+async function otherAgent(r: Rig, name: string, leader: boolean) {
+  const dir = fs.mkdtempSync(path.join(r.dir, `${name}-`));
+  const fake = path.join(dir, "fake");
+  fs.cpSync(r.fake, fake, { recursive: true });
+  fs.writeFileSync(path.join(fake, "hostname"), `${name}\n`);
+  fs.writeFileSync(path.join(fake, "leader"), `${leader}\n`);
+  for (const d of ["etc", "lib", "run"]) fs.mkdirSync(path.join(dir, d));
+  const env = {
+    ...r.env,
+    FAKE: fake,
+    DO_SWARM_FAILOVER_ETC: path.join(dir, "etc"),
+    DO_SWARM_FAILOVER_LIB: path.join(dir, "lib"),
+    DO_SWARM_FAILOVER_RUN: path.join(dir, "run"),
+  };
+  r.others.push(env);
+  expect((await install(r, TOKEN, env)).status).toBe(0);
+}
+
 async function teardown(r: Rig) {
+  for (const env of r.others) spawnSync("bash", [AGENT, "remove"], { env });
   spawnSync("bash", [AGENT, "remove"], { env: r.env });
   await r.api.close();
   await Promise.all(r.servers.map((s) => new Promise((res) => s.close(res))));
@@ -163,6 +232,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(200)) if (cond()) return true;
   return cond();
+}
+
+/**
+ * The failover token's scopes as README.md tells users to create it: the boxes ticked
+ * ("- `resource`: **verb**") and the scopes the panel adds (backquoted in the same bullet).
+ */
+function readmeScopes(): string[] {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("*The token.*"));
+  const bullets = section.slice(0, section.indexOf("\n\n", section.indexOf("\n- "))).split("\n- ");
+  const scopes = new Set<string>();
+  for (const b of bullets.slice(1)) {
+    const tick = /^`(\w+)`: \*\*(\w+)\*\*/.exec(b);
+    if (tick) scopes.add(`${tick[1]}:${tick[2]}`);
+    for (const m of b.matchAll(/`(\w+:\w+)`/g)) scopes.add(m[1]);
+  }
+  return [...scopes];
 }
 
 const haveTools = ["curl", "python3"].every(
@@ -214,6 +300,31 @@ describeIfTools("failover agent", () => {
     }
   });
 
+  test("install: a token without tag:read fails the step, naming the scope; one with exactly the README's scopes moves the IP", async () => {
+    const r = await rig(1, [0, 2]); // m1 holds the IP and answers nothing
+    try {
+      const scopes = readmeScopes();
+      expect(scopes).toEqual(expect.arrayContaining(["reserved_ip:update", "tag:read"]));
+      r.api.setScopes(scopes.filter((s) => s !== "tag:read"));
+      const bad = await install(r);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain(
+        "the failover token cannot list the managers by their tag c-manager (HTTP 403, GET /v2/droplets?tag_name=c-manager): it lacks the scope tag:read",
+      );
+      r.api.setScopes(scopes.filter((s) => s !== "droplet:read"));
+      expect((await install(r)).stderr).toContain("it lacks the scope droplet:read");
+      r.api.setScopes(scopes.filter((s) => s !== "reserved_ip:read"));
+      expect((await install(r)).stderr).toContain("it lacks the scope reserved_ip:read");
+      r.api.setScopes(scopes);
+      const good = await install(r);
+      expect(good.stderr).toContain("installed: watching 10.77.0.100");
+      expect(await until(() => r.api.holder(IP) === 100, 15000)).toBe(true);
+      expect(r.api.statuses.filter((s) => s === 403)).toHaveLength(3);
+    } finally {
+      await teardown(r);
+    }
+  }, 30000);
+
   test("the leader moves the IP off a holder that stops answering, to itself, once", async () => {
     const r = await rig(1, [0, 2]); // m1 holds the IP and answers nothing
     try {
@@ -234,6 +345,138 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   });
+
+  /** The API calls the stand-in receives in `seconds` from now, printed. */
+  async function callsIn(r: Rig, seconds: number, what: string): Promise<string[]> {
+    const n0 = r.api.calls.length;
+    await sleep(seconds * 1000);
+    const calls = r.api.calls.slice(n0);
+    const refused = r.api.statuses.slice(n0).filter((s) => s >= 400).length;
+    console.log(`${what}: ${calls.length} API calls in ${seconds} s (${refused} refused)`);
+    return calls;
+  }
+
+  test("a refused call that persists for a minute costs the cluster (3 managers) at most 60 API calls", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      r.write(
+        "nodes",
+        "m0 Ready Active Leader\nm1 Ready Active Reachable\nm2 Ready Active Reachable\n",
+      );
+      expect((await install(r)).status).toBe(0);
+      await otherAgent(r, "m1", false);
+      await otherAgent(r, "m2", false);
+      // The token loses tag:read: every listing of the managers is refused from now on.
+      r.api.setScopes(readmeScopes().filter((s) => s !== "tag:read"));
+      const calls = await callsIn(r, 60, "tag listing refused, 3 agents");
+      expect(calls.length).toBeLessThanOrEqual(60);
+      expect(calls.filter((c) => c.startsWith("GET /v2/droplets?tag_name")).length).toBeGreaterThan(
+        0,
+      );
+      expect(r.log()).toMatch(/no API call for (16|30)\.0 s/);
+    } finally {
+      await teardown(r);
+    }
+  }, 90000);
+
+  test("every other manager drained for a minute: the cluster (3 managers) makes at most 60 API calls", async () => {
+    const r = await rig(1, [0, 1, 2]);
+    try {
+      r.write(
+        "nodes",
+        "m0 Ready Drain Leader\nm1 Ready Drain Reachable\nm2 Ready Drain Reachable\n",
+      );
+      expect((await install(r)).status).toBe(0);
+      await otherAgent(r, "m1", false);
+      await otherAgent(r, "m2", false);
+      const calls = await callsIn(r, 60, "holder drained, no manager to move to, 3 agents");
+      expect(calls.length).toBeLessThanOrEqual(60);
+      expect(r.log()).toContain(
+        "m1 is drained, but no other manager is Ready, Active and answering",
+      );
+      expect(r.posts()).toEqual([]);
+    } finally {
+      await teardown(r);
+    }
+  }, 90000);
+
+  test("a 429: no API call until DigitalOcean's retry-after has passed", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      expect((await install(r)).status).toBe(0);
+      await sleep(1500);
+      // The minute's budget is spent: the next call gets 429 with retry-after ~60 s.
+      r.api.setRateLimit({ perMinute: 1, perHour: 5000 });
+      const seen = r.api.statuses.length;
+      expect(await until(() => r.api.statuses.slice(seen).includes(429), 20000)).toBe(true);
+      const calls = await callsIn(r, 10, "after a 429 with retry-after ~60 s");
+      expect(calls).toEqual([]);
+      // Longer than the back-off's cap (30 s): what retry-after said (60 s after the last call).
+      const held = /failed \(HTTP 429; 1 in a row\): no API call for (\d+)\.\d s/.exec(r.log());
+      expect(Number(held?.[1])).toBeGreaterThan(30);
+    } finally {
+      await teardown(r);
+    }
+  }, 45000);
+
+  test("pulumi destroy with the agents running: the IP's unassign is left alone and its DELETE meets no 422", async () => {
+    const r = await rig(1, [0, 1, 2], 3); // every action takes 3 s
+    try {
+      expect((await install(r)).status).toBe(0);
+      await sleep(2000);
+      // The provider's delete of the ReservedIp: unassign, poll the action until it completes
+      // (every 2 s here), then DELETE.
+      const call = (method: string, p: string, body?: object) =>
+        fetch(`${r.api.url}${p}`, {
+          method,
+          headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const started = await call("POST", `/v2/reserved_ips/${IP}/actions`, { type: "unassign" });
+      expect(started.status).toBe(201);
+      const { action } = (await started.json()) as { action: { id: number } };
+      for (let status = ""; status !== "completed";) {
+        await sleep(2000);
+        const a = await call("GET", `/v2/reserved_ips/${IP}/actions/${action.id}`);
+        status = ((await a.json()) as { action: { status: string } }).action.status;
+      }
+      // The window: the agents run on. A leader reads the IP every 15 s; the DELETE comes 2 s
+      // after its first read since the unassign completed (the test's own polls read the action).
+      const done = r.api.calls.length;
+      const read = `GET /v2/reserved_ips/${IP}`;
+      expect(await until(() => r.api.calls.slice(done).includes(read), 20000)).toBe(true);
+      await sleep(2000);
+      const deleted = await call("DELETE", `/v2/reserved_ips/${IP}`);
+      expect(deleted.status).toBe(204);
+      expect(r.posts()).toEqual([`POST /v2/reserved_ips/${IP}/actions {"type":"unassign"}`]);
+    } finally {
+      await teardown(r);
+    }
+  }, 45000);
+
+  test("the IP fell off a droplet that is gone (deleted): the leader moves it", async () => {
+    const r = await rig(1, [0, 2]);
+    try {
+      r.write("nodes", "m0 Ready Active Leader\nm2 Ready Active Reachable\n");
+      expect((await install(r)).status).toBe(0);
+      await sleep(2000);
+      // m1 deleted: DigitalOcean unassigns its IP.
+      r.api.setDroplets(
+        [0, 2].map((i) => ({
+          id: 100 + i,
+          name: `m${i}`,
+          tags: ["c", "c-manager"],
+          publicIp: `203.0.113.${i + 1}`,
+          privateIp: `127.0.0.${i + 1}`,
+        })),
+      );
+      r.api.assignNow(IP, undefined);
+      expect(await until(() => r.api.holder(IP) === 100, 25000)).toBe(true);
+      expect(r.log()).toContain("the reserved IP is on no droplet (it was on m1, which is gone)");
+    } finally {
+      await teardown(r);
+    }
+  }, 35000);
 
   test("a follower watches but never acts", async () => {
     const r = await rig(1, [0, 2]);
@@ -334,6 +577,22 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   }, 20000);
+
+  test("a 3 -> 7 scale-out, the 4 new managers not yet in the swarm: the majority is of the swarm's 3 managers, and the IP moves", async () => {
+    const r = await rig(1, [0, 2], 1, [0, 2], 7); // m1 (the holder) silent; m3-m6 not joined
+    try {
+      r.write(
+        "nodes",
+        "m0 Ready Active Leader\nm1 Ready Active Reachable\nm2 Ready Active Reachable\n",
+      );
+      expect((await install(r)).status).toBe(0);
+      expect(await until(() => r.api.holder(IP) === 100, 15000)).toBe(true);
+      expect(r.log()).not.toContain("managers answer here: moving nothing");
+      expect(r.posts()).toHaveLength(1);
+    } finally {
+      await teardown(r);
+    }
+  }, 25000);
 
   test("a manager that reaches no majority of the managers moves nothing, leader or not", async () => {
     const r = await rig(1, [0]); // m1 (the holder) and m2 silent: cut off from both
@@ -444,6 +703,55 @@ describeIfTools("failover agent", () => {
       await teardown(r);
     }
   }, 15000);
+
+  test("under systemd, once its node has left the swarm: stopped and disabled first, then its files deleted, then daemon-reload", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      fs.mkdirSync(path.join(r.dir, "run", "systemd", "system"), { recursive: true });
+      const unitFile = path.join(r.dir, "units", "do-swarm-failover.service");
+      expect((await install(r)).status).toBe(0);
+      expect(fs.existsSync(unitFile)).toBe(true);
+      const pid = Number(fs.readFileSync(path.join(r.fake, "unit.pid"), "utf8"));
+      const systemd = () => {
+        try {
+          return fs.readFileSync(path.join(r.fake, "systemd.log"), "utf8").trim().split("\n");
+        } catch {
+          return [];
+        }
+      };
+      const before = systemd().length;
+      r.write("state", "inactive\n");
+      expect(
+        await until(
+          () =>
+            systemd()
+              .slice(before)
+              .some((l) => l.includes("daemon-reload")),
+          15000,
+        ),
+      ).toBe(true);
+      await sleep(500);
+      expect(
+        systemd()
+          .slice(before)
+          .map((l) => l.replace(/-remove-\d+/, "-remove-N")),
+      ).toEqual([
+        expect.stringMatching(/^systemd-run .*--unit=do-swarm-failover-remove-N .* remove$/),
+        "systemctl disable --now do-swarm-failover (unit file present)",
+        "systemctl daemon-reload (unit file absent)",
+      ]);
+      expect(fs.existsSync(unitFile)).toBe(false);
+      for (const f of ["etc/failover-token", "etc/failover.conf", "lib/failover-agent.sh"])
+        expect([f, fs.existsSync(path.join(r.dir, f))]).toEqual([f, false]);
+      // Stopped: gone, or a zombie nobody reaps here (its parent, the stand-in systemctl, left).
+      const state = fs.existsSync(`/proc/${pid}`)
+        ? /\) (\w)/.exec(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]
+        : "gone";
+      expect(["gone", "Z"]).toContain(state);
+    } finally {
+      await teardown(r);
+    }
+  }, 30000);
 
   test("once its node has left the swarm, the agent removes itself and the token", async () => {
     const r = await rig(0, [0, 1, 2]);

@@ -9,7 +9,9 @@
 #
 # The holder stops serving when it is powered off or unreachable, or its Docker is down (it has
 # not answered on the swarm port PROBE_PORT for FAIL_CHECKS x INTERVAL_S seconds, and at least
-# its last two checks failed), or swarm reports it Down or drained, or the IP is on no manager.
+# its last two checks failed), or swarm reports it Down or drained, or the IP is on no manager
+# (on no droplet only when it fell off one that is gone: an IP unassigned from a droplet that
+# runs was unassigned on purpose, as `pulumi destroy` does before deleting it).
 # The silence is measured by the clock, not by counting rounds: while the swarm has no leader,
 # a round's docker calls stall for seconds. Then the decider assigns the IP to a healthy
 # manager (itself first), waits on DigitalOcean's action, retries the 422 "pending event" while
@@ -40,7 +42,7 @@ TOKEN_FILE=$ETC/failover-token
 CONF=$ETC/failover.conf
 AGENT=$LIB/failover-agent.sh
 UNIT=do-swarm-failover
-UNIT_FILE=/etc/systemd/system/$UNIT.service
+UNIT_FILE=${DO_SWARM_FAILOVER_UNIT_DIR:-/etc/systemd/system}/$UNIT.service
 
 log() { printf '%s failover-agent[%s]: %s\n' "$(date -u +%H:%M:%S.%3N)" "$(hostname)" "$*" >&2; }
 die() {
@@ -48,22 +50,70 @@ die() {
   exit 1
 }
 
-# api METHOD PATH [BODY]: one DigitalOcean API call. Sets API_STATUS (000: no answer) and
-# API_BODY. The token goes to curl on stdin as a config line, never in its argv.
+# The API back-off. DigitalOcean allows 250 requests a minute per token (5,000 an hour), and
+# every manager uses the same token: a failure that persists (a refused call, an API outage)
+# must not make each agent call every second. After a failed call no call is made until
+# API_HOLD_MS (epoch ms): 1 s after the first failure in a row, doubling up to
+# API_BACKOFF_MAX_S; after a 429, at least what DigitalOcean's retry-after (else its
+# ratelimit-reset) says. api_ok, once a whole refresh or assign worked, resets it.
+API_FAILS=0 API_HOLD_MS=0 API_BACKOFF_MAX_S=30
+
+# api METHOD PATH [BODY]: one DigitalOcean API call. Sets API_STATUS (000: no answer; "held":
+# not made, the back-off holds calls), API_BODY and API_HEADERS. The token goes to curl on stdin
+# as a config line, never in its argv.
 api() {
   local method=$1 path=$2 body=${3:-} out token
-  local args=(-sS -K - --max-time 10 -X "$method" -H 'Content-Type: application/json'
+  API_HEADERS="" API_BODY=""
+  if [ "$(now_ms)" -lt "$API_HOLD_MS" ]; then
+    API_STATUS=held
+    return
+  fi
+  local args=(-sS -K - -D - --max-time 10 -X "$method" -H 'Content-Type: application/json'
     -w '\n%{http_code}')
   [ -n "$body" ] && args+=(--data "$body")
   token=$(<"$TOKEN_FILE")
   if out=$(printf 'header = "Authorization: Bearer %s"\n' "$token" |
     curl "${args[@]}" "$API_URL/v2$path"); then
     API_STATUS=${out##*$'\n'}
-    API_BODY=${out%$'\n'*}
+    out=${out%$'\n'*}
+    API_HEADERS=${out%%$'\r\n\r\n'*}
+    API_BODY=${out#*$'\r\n\r\n'}
   else
     API_STATUS=000
-    API_BODY=""
   fi
+  case "$API_STATUS" in 2??) ;; *) api_failed "$method $path" ;; esac
+}
+
+# header NAME: a header of the last answer (names are case-insensitive).
+header() {
+  awk -v k="$1" 'BEGIN { FS = ":[ \t]*" } tolower($1) == k { sub(/\r$/, "", $2); print $2 }' <<<"$API_HEADERS"
+}
+
+api_failed() {
+  local now delay_ms wait
+  now=$(now_ms)
+  API_FAILS=$((API_FAILS + 1))
+  delay_ms=$((API_BACKOFF_MAX_S * 1000))
+  [ "$API_FAILS" -gt 15 ] || delay_ms=$(((1000 << (API_FAILS - 1)) < delay_ms ? 1000 << (API_FAILS - 1) : delay_ms))
+  if [ "$API_STATUS" = 429 ]; then
+    wait=$(header retry-after)
+    if [[ $wait =~ ^[0-9]+$ ]]; then
+      [ $((wait * 1000)) -le "$delay_ms" ] || delay_ms=$((wait * 1000))
+    else
+      wait=$(header ratelimit-reset)
+      [[ ! $wait =~ ^[0-9]+$ ]] || [ $((wait * 1000 - now)) -le "$delay_ms" ] || delay_ms=$((wait * 1000 - now))
+    fi
+  fi
+  API_HOLD_MS=$((now + delay_ms))
+  log "$1 failed (HTTP $API_STATUS; $API_FAILS in a row): no API call for $((delay_ms / 1000)).$((delay_ms % 1000 / 100)) s"
+}
+
+api_ok() { API_FAILS=0 API_HOLD_MS=0; }
+
+# api_wait: sleeps until the back-off lets a call through.
+api_wait() {
+  local ms=$((API_HOLD_MS - $(now_ms)))
+  [ "$ms" -le 0 ] || sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 }
 
 # json PYTHON_EXPR: evaluates EXPR with `d` = API_BODY parsed; prints the result (lists one item
@@ -123,22 +173,26 @@ load_conf() {
 # lines (ip: the private address); HOLDER_*: the holder's, empty when it is none of them.
 refresh() {
   api GET "/reserved_ips/$IP"
+  [ "$API_STATUS" != held ] || return 1
   if [ "$API_STATUS" != 200 ]; then
     log "reading reserved IP $IP failed (HTTP $API_STATUS): keeping the last view"
     return 1
   fi
   HOLDER_ID=$(json '(d["reserved_ip"].get("droplet") or {}).get("id")')
   api GET "/droplets?tag_name=$TAG&per_page=200"
+  [ "$API_STATUS" != held ] || return 1
   if [ "$API_STATUS" != 200 ]; then
-    log "listing the managers (tag $TAG) failed (HTTP $API_STATUS): keeping the last view"
+    log "listing the managers (tag $TAG) failed (HTTP $API_STATUS$([ "$API_STATUS" != 403 ] || echo ": the token lacks droplet:read or tag:read")): keeping the last view"
     return 1
   fi
   MANAGERS=$(json '[" ".join([str(x["id"]), x["name"], x["status"], next((n["ip_address"] for n in x["networks"]["v4"] if n["type"] == "private"), "-")]) for x in d["droplets"]]')
   HOLDER_NAME="" HOLDER_STATUS="" HOLDER_IP=""
   if [ -n "$HOLDER_ID" ]; then
     read -r _ HOLDER_NAME HOLDER_STATUS HOLDER_IP < <(awk -v id="$HOLDER_ID" '$1 == id' <<<"$MANAGERS") || true
+    LAST_HOLDER_ID=$HOLDER_ID LAST_HOLDER_NAME=${HOLDER_NAME:-droplet $HOLDER_ID}
   fi
   LAST_REFRESH=$SECONDS
+  api_ok
 }
 
 # leader_state: "leader", "follower", "out" (this node is no manager in a swarm: it left, or
@@ -192,16 +246,21 @@ swarm_view() {
   timeout 3 docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}' 2>/dev/null || true
 }
 
-# majority: prints "ANSWERING TOTAL LOWEST": how many of the cluster's active managers (by the
-# API's list) answered their last check, this node counted as answering; and the lowest name
-# among the answering ones. A manager that reaches no
-# majority is cut off from the others (a partition, or its own network): it moves nothing, so
-# two sides of a partition never fight over the IP.
+# majority VIEW: prints "ANSWERING TOTAL LOWEST": how many of the cluster's active managers
+# answered their last check, this node counted as answering; and the lowest name among the
+# answering ones. The managers are the API's active droplets with the manager tag that are
+# managers of the swarm in VIEW (a manager status: Leader, Reachable, Unreachable): a droplet
+# not yet joined (a scale-out under way, an install that failed) is not one. Without a view,
+# every active droplet with the tag. A manager that reaches no majority is cut off from the
+# others (a partition, or its own network): it moves nothing, so two sides of a partition never
+# fight over the IP.
 majority() {
-  local self id name status ip n=0 total=0 lowest=""
+  local view=${1:-} self id name status ip n=0 total=0 lowest="" members
   self=$(hostname)
+  members=" $(awk '$4 != "" { printf "%s ", $1 }' <<<"$view")"
   while read -r id name status ip; do
     if [ -z "$id" ] || [ "$status" != active ]; then continue; fi
+    if [ "$members" != " " ] && [[ $members != *" $name "* ]]; then continue; fi
     total=$((total + 1))
     if [ "$name" = "$self" ] || [ "${FAILED[$ip]:-1}" = 0 ]; then
       n=$((n + 1))
@@ -215,7 +274,14 @@ majority() {
 why_not_serving() {
   local view=$1 st av
   if [ -z "$HOLDER_ID" ]; then
-    echo "the reserved IP is on no droplet"
+    # The IP fell off a droplet that is gone (deleted: DigitalOcean unassigns it) or off: move
+    # it. Unassigned from a droplet that still runs, it was unassigned on purpose: `pulumi
+    # destroy` (the provider unassigns, waits, then deletes the IP; an assign in between makes
+    # the delete fail, 422) or by hand: leave it. So is an IP this agent never saw on a droplet.
+    if [ -n "$LAST_HOLDER_ID" ] &&
+      ! awk -v id="$LAST_HOLDER_ID" '$1 == id && $3 == "active" { f = 1 } END { exit !f }' <<<"$MANAGERS"; then
+      echo "the reserved IP is on no droplet (it was on $LAST_HOLDER_NAME, which is gone)"
+    fi
     return
   fi
   if [ -z "$HOLDER_NAME" ]; then
@@ -362,25 +428,30 @@ wait_action() {
 }
 
 # assign ID NAME: assigns the IP to droplet ID and waits for it. A 422 means another action on
-# the IP is pending (a resize hand-off, another manager's move): retried every 2 s for up to a
-# minute, and given up when the IP meanwhile landed on another manager that serves.
+# the IP is pending (a resize hand-off, another manager's move): retried after 2 s, then 4, 8,
+# 16 s (the back-off) for up to a minute, and given up when the IP meanwhile landed on another
+# manager that serves.
 assign() {
-  local id=$1 name=$2 from=$HOLDER_ID action k
-  for ((k = 0; k < 30; k++)); do
+  local id=$1 name=$2 from=$HOLDER_ID action deadline=$((SECONDS + 60)) pause=2
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    api_wait
     api POST "/reserved_ips/$IP/actions" "{\"type\":\"assign\",\"droplet_id\":$id}"
     case "$API_STATUS" in
       201 | 200)
         action=$(json 'd["action"]["id"]')
         log "assign action $action: $IP -> $name (droplet $id)"
         if wait_action "$action"; then
+          api_ok
           log "$IP is on $name"
           return 0
         fi
         return 1
         ;;
       422)
-        log "another action on $IP is pending (422): retrying in 2 s"
-        sleep 2
+        log "another action on $IP is pending (422): retrying in $pause s"
+        sleep "$pause"
+        pause=$((pause * 2 < 16 ? pause * 2 : 16))
+        api_wait
         refresh || true
         if [ "$HOLDER_ID" = "$id" ]; then return 0; fi
         if [ -n "$HOLDER_ID" ] && [ "$HOLDER_ID" != "$from" ] && [ -n "$HOLDER_IP" ] &&
@@ -390,13 +461,10 @@ assign() {
         fi
         ;;
       401 | 403)
-        log "the failover token was refused (HTTP $API_STATUS): it needs reserved_ip:update and the read scopes (see README, \"The entry point\")"
+        log "the failover token was refused (HTTP $API_STATUS): assigning needs the scope reserved_ip:update (see README, \"The entry point\")"
         return 1
         ;;
-      *)
-        log "assign call failed (HTTP $API_STATUS): retrying in 2 s"
-        sleep 2
-        ;;
+      *) log "assign call failed (HTTP $API_STATUS): retrying once the API back-off lets it" ;;
     esac
   done
   return 1
@@ -421,11 +489,44 @@ stop_service() {
   rm -f "$RUN_DIR/$UNIT.pid"
 }
 
+# remove_self: the token first, whatever happens next; then what `remove` does, in its order:
+# stop and disable the service, then delete its files, then daemon-reload. Under systemd that
+# runs in a transient unit of its own: stopping this unit kills every process in it, this one
+# and a systemctl it waits on included, so nothing after the stop would run here (and
+# Restart=always would restart an agent whose unit file is gone, every 2 s).
+remove_self() {
+  rm -f "$TOKEN_FILE" "$TOKEN_FILE.tmp"
+  if [ -d "$RUN_DIR/systemd/system" ]; then
+    if systemd-run --no-block --collect --unit="$UNIT-remove-$$" \
+      --setenv=DO_SWARM_FAILOVER_ETC="$ETC" --setenv=DO_SWARM_FAILOVER_LIB="$LIB" \
+      --setenv=DO_SWARM_FAILOVER_RUN="$RUN_DIR" \
+      --setenv=DO_SWARM_FAILOVER_UNIT_DIR="${UNIT_FILE%/*}" \
+      /bin/bash "$AGENT" remove >/dev/null 2>&1; then
+      sleep 60 # stopped meanwhile
+    fi
+    log "the removal did not stop this service: stopping it from here"
+    systemctl disable "$UNIT" >/dev/null 2>&1 || true
+    wipe
+    rm -f "$UNIT_FILE"
+    systemctl daemon-reload || true
+    systemctl stop --no-block "$UNIT" >/dev/null 2>&1 || true
+    exit 0
+  fi
+  wipe
+  rm -f "$RUN_DIR/$UNIT.pid"
+  exit 0
+}
+
 cmd_run() {
   load_conf
   LAST_MOVE=-100000 LAST_REFRESH=-100000 HOLDER_ID="" HOLDER_NAME="" HOLDER_IP=""
+  LAST_HOLDER_ID="" LAST_HOLDER_NAME=""
   HOLDER_STATUS="" MANAGERS="" VIEW="" VIEW_AT=-100000 SILENT_MS=0
   local was_leader=0 leader left=0 state view reason target decider answering total lowest
+  # How old the view may be for a decision: 0 (read afresh) until a decision could not move the
+  # IP (no majority, no manager to move to: it may take long), then doubling up to 30 s, so a
+  # situation that persists does not cost two API calls a second; 0 again once the reason goes.
+  local decide_age=0
   local leader_name leader_ip
   log "watching $IP (managers tagged $TAG, every ${INTERVAL_S}s, cool-down ${COOLDOWN_S}s)"
   while true; do
@@ -441,10 +542,7 @@ cmd_run() {
       left=$((left + 1))
       if [ "$left" -ge 3 ]; then
         log "this node has left the swarm: removing the agent and its token"
-        wipe
-        rm -f "$RUN_DIR/$UNIT.pid"
-        [ -d "$RUN_DIR/systemd/system" ] && { rm -f "$UNIT_FILE"; systemctl disable --now "$UNIT" >/dev/null 2>&1 || true; }
-        exit 0
+        remove_self
       fi
     else
       left=0
@@ -491,11 +589,13 @@ cmd_run() {
         decider="the lowest-named manager left (the holder was the leader)"
       fi
     fi
+    [ -n "$reason" ] || decide_age=0
     if [ -n "$reason" ] && [ $((SECONDS - LAST_MOVE)) -ge "$COOLDOWN_S" ]; then
       # Decide on a fresh view: the holder may have changed since the last refresh.
-      refresh || true
+      [ $((SECONDS - LAST_REFRESH)) -lt "$decide_age" ] || refresh || true
+      decide_age=$((decide_age * 2 < 30 ? (decide_age < 1 ? 1 : decide_age * 2) : 30))
       if [ "$leader" = 1 ]; then reason=$(why_not_serving "$view"); else reason=$(silence); fi
-      read -r answering total lowest < <(majority)
+      read -r answering total lowest < <(majority "${view:-$VIEW}")
       if [ -z "$reason" ]; then
         :
       elif [ $((answering * 2)) -le "$total" ]; then
@@ -510,7 +610,7 @@ cmd_run() {
           log "$reason: moving $IP to ${target#* } (decided by $decider)"
           # shellcheck disable=SC2086 # "id name"
           assign $target || log "moving $IP failed; trying again next round"
-          LAST_MOVE=$SECONDS
+          LAST_MOVE=$SECONDS decide_age=0
           refresh || true
         fi
       fi
@@ -550,6 +650,38 @@ EOF
   fi
 }
 
+# read_check SCOPE WHAT PATH: one read call the agent will make; fails the install, naming the
+# scope DigitalOcean requires for it (its OpenAPI specification), when the token is refused.
+read_check() {
+  local scope=$1 what=$2 path=$3
+  api GET "$path"
+  case "$API_STATUS" in
+    200) ;;
+    401) die "the failover token cannot $what (HTTP 401): not a valid token; $TOKEN_FIX" ;;
+    403) die "the failover token cannot $what (HTTP 403, GET /v2${path%%&*}): it lacks the scope $scope; $TOKEN_FIX" ;;
+    404) die "reserved IP $IP does not exist for this token's account (HTTP 404)" ;;
+    429) die "the DigitalOcean API refused the check: rate limit exceeded (HTTP 429); run pulumi up again in a minute" ;;
+    *) die "the DigitalOcean API at $API_URL did not answer (HTTP $API_STATUS)" ;;
+  esac
+}
+TOKEN_FIX='create it as README, "The entry point" says (custom scopes: reserved_ip:update and tag:read ticked), then pulumi config set --secret failoverToken'
+
+# check_reads: fails the step now, naming the missing scope, rather than leave an agent that can
+# never move the IP: every read call the agent makes (the assign itself, reserved_ip:update,
+# cannot be tried without moving the IP). The droplets are listed without the tag first, so a
+# refusal of the tag names tag:read, not droplet:read.
+check_reads() {
+  local action
+  read_check reserved_ip:read "read reserved IP $IP" "/reserved_ips/$IP"
+  read_check droplet:read "list droplets" "/droplets?per_page=1"
+  read_check tag:read "list the managers by their tag $TAG" "/droplets?tag_name=$TAG&per_page=200"
+  read_check reserved_ip:read "read the actions of reserved IP $IP" "/reserved_ips/$IP/actions?per_page=1"
+  action=$(json '(d.get("actions") or [{}])[0].get("id")')
+  if [ -n "$action" ]; then
+    read_check reserved_ip:read "read an action of reserved IP $IP" "/reserved_ips/$IP/actions/$action"
+  fi
+}
+
 cmd_install() {
   [ "$#" -ge 3 ] || die "usage: failover-agent.sh install IP API_URL MANAGER_TAG [INTERVAL_S] [COOLDOWN_S] [FAIL_CHECKS] [PROBE_PORT] < token"
   IP=$1 API_URL=${2%/} TAG=$3 INTERVAL_S=${4:-1} COOLDOWN_S=${5:-30} FAIL_CHECKS=${6:-3}
@@ -582,14 +714,7 @@ cmd_install() {
   chmod 700 "$AGENT.tmp"
   mv -f "$AGENT.tmp" "$AGENT"
 
-  # Fail the step now, with the fix, rather than leave an agent that can never move the IP.
-  api GET "/reserved_ips/$IP"
-  case "$API_STATUS" in
-    200) ;;
-    401 | 403) die "the failover token cannot read reserved IP $IP (HTTP $API_STATUS): create it with the scopes reserved_ip:update, reserved_ip:read, droplet:read, actions:read (README, \"The entry point\"), then pulumi config set --secret failoverToken" ;;
-    404) die "reserved IP $IP does not exist for this token's account (HTTP 404)" ;;
-    *) die "the DigitalOcean API at $API_URL did not answer (HTTP $API_STATUS)" ;;
-  esac
+  check_reads
   cmd_start
   log "installed: watching $IP"
 }
