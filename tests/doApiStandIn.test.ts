@@ -14,7 +14,8 @@ import {
   startDoApi,
   DoApiStandIn,
 } from "./lab/do-api";
-import { SCRIPTS_DIR } from "../components/remote";
+import { DATA_SCRIPTS } from "../components/data/volumes";
+import { ENTRY_POINT_SCRIPTS } from "../components/entryPoint/entryPointPlan";
 
 const TOKEN = "dop_v1_stand-in";
 const IP = "198.51.100.9";
@@ -51,8 +52,11 @@ describe("the scope table", () => {
     // `api METHOD "PATH..."` and the install's `read_check SCOPE "WHAT" "PATH..."` (a GET) in
     // the scripts; variables stand for one segment (read_check's own `api GET "$path"` is skipped).
     const found: string[] = [];
-    for (const script of ["failover-agent.sh", "volume-snapshot.sh"]) {
-      const text = fs.readFileSync(path.join(SCRIPTS_DIR, script), "utf8");
+    for (const [dir, script] of [
+      [ENTRY_POINT_SCRIPTS, "failover-agent.sh"],
+      [DATA_SCRIPTS, "volume-snapshot.sh"],
+    ]) {
+      const text = fs.readFileSync(path.join(dir, script), "utf8");
       const calls = text.matchAll(
         /\b(?:api (GET|POST|DELETE|PUT)|read_check \S+ "[^"]*") "(\/[^"?]*)(?:\?([^"]*))?"/g,
       );
@@ -77,8 +81,8 @@ describe("the scope table", () => {
         "GET /v2/reserved_ips/x/actions/x",
         "POST /v2/reserved_ips/x/actions",
         "GET /v2/volumes/x",
+        "GET /v2/volumes/x/snapshots",
         "POST /v2/volumes/x/snapshots",
-        "GET /v2/snapshots/x",
       ]),
     );
   });

@@ -24,7 +24,7 @@ import { NodePlan } from "../core/nodes";
 import { scriptCommand, sshConnection } from "../core/remote";
 
 export interface FailoverArgs extends FailoverTiming {
-  /** A DigitalOcean token with reserved_ip:update and the read scopes it needs. Secret. */
+  /** A DigitalOcean token with reserved_ip:update and tag:read (README: the failover token). Secret. */
   token: pulumi.Input<string>;
   reservedIp: pulumi.Output<string>;
   /** The tag only the cluster's managers carry: where the agent looks for candidates. */

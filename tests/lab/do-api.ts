@@ -138,6 +138,14 @@ export const SCOPE_RULES: readonly ScopeRule[] = [
     servedHere: false,
   },
   {
+    method: "GET",
+    path: "/v2/volumes/{id}/snapshots",
+    scopes: ["block_storage_snapshot:read"],
+    source: "specification/resources/volumes/volumeSnapshots_list.yml (security)",
+    caller: "volume-snapshot.sh (counts a volume's snapshots against the 25 per volume)",
+    servedHere: false,
+  },
+  {
     method: "POST",
     path: "/v2/volumes/{id}/snapshots",
     scopes: ["block_storage_snapshot:create"],
