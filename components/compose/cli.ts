@@ -49,8 +49,7 @@ export function parseArgs(argv: string[]): CliArgs {
       args.files.push(a);
     }
   }
-  if (args.files.length === 0)
-    throw new Error(USAGE.split("\n")[0]);
+  if (args.files.length === 0) throw new Error(USAGE.split("\n")[0]);
   return args;
 }
 
