@@ -15,6 +15,7 @@ const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) a
   requiredPulumiVersion?: string;
 };
 const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+const operations = fs.readFileSync(path.join(root, "docs", "operations.md"), "utf8");
 
 /** Whether `version` satisfies a range of the one form used here, ">=X.Y.Z". */
 function satisfies(range: string, version: string): boolean {
@@ -34,10 +35,13 @@ test("Pulumi.yaml refuses CLIs whose failing after hooks only warn", () => {
   expect(satisfies(range, "3.248.1")).toBe(true);
 });
 
-test("the README names the same minimum, and says pushed images survive destroy", () => {
+test("the README names the same minimum; it and docs/operations.md say pushed images survive destroy", () => {
   expect(readme).toMatch(/Pulumi CLI\]\([^)]*\)[^\n]*\n?[^\n]*3\.238\.0 or\s+newer/);
   expect(readme).toContain("3.238.0 fails the deployment when an after-hook fails");
-  expect(readme).toContain("Images of build-only services survive `pulumi destroy`");
-  expect(readme).toContain("doctl registry repository delete-manifest");
-  expect(readme).toContain("doctl registry garbage-collection start --include-untagged-manifests");
+  expect(readme).toMatch(/images\s+pushed to your container registry/);
+  expect(operations).toContain("Images of build-only services survive `pulumi destroy`");
+  expect(operations).toContain("doctl registry repository delete-manifest");
+  expect(operations).toContain(
+    "doctl registry garbage-collection start --include-untagged-manifests",
+  );
 });

@@ -46,7 +46,7 @@ test("only unknown keys of the project's namespace are problems; values never sh
   );
   expect(problems).toEqual([
     "do-swarm:manager is not a setting of this program and would be ignored: did you mean do-swarm:managers? Rename it in Pulumi.<stack>.yaml (or pulumi config rm manager and set managers)",
-    `do-swarm:zzz is not a setting of this program and would be ignored: no known key is close; the keys are ${KNOWN_CONFIG_KEYS.join(", ")} (README, "Configuration"). Remove it: pulumi config rm zzz`,
+    `do-swarm:zzz is not a setting of this program and would be ignored: no known key is close; the keys are ${KNOWN_CONFIG_KEYS.join(", ")} (docs/configuration.md). Remove it: pulumi config rm zzz`,
   ]);
   expect(problems.join("\n")).not.toMatch(/hunter2|count|s3cret/);
 });

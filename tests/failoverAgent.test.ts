@@ -235,11 +235,13 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 /**
- * The failover token's scopes as README.md tells users to create it: the boxes ticked
+ * The failover token's scopes as the docs tell users to create it (docs/entry-point.md, the one
+ * place that lists them; the README links there): the boxes ticked
  * ("- `resource`: **verb**") and the scopes the panel adds (backquoted in the same bullet).
  */
 function readmeScopes(): string[] {
-  const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+  const readme = fs.readFileSync(path.join(__dirname, "..", "docs", "entry-point.md"), "utf8");
+  if (!readme.includes("*The token.*")) throw new Error("docs/entry-point.md has no *The token.*");
   const section = readme.slice(readme.indexOf("*The token.*"));
   const bullets = section.slice(0, section.indexOf("\n\n", section.indexOf("\n- "))).split("\n- ");
   const scopes = new Set<string>();

@@ -87,8 +87,8 @@ describe("deploy.yml", () => {
     expect(job.env).toEqual(preview.jobs.preview.env);
   });
 
-  test("the README names its secrets and how it is used", () => {
-    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+  test("docs/ci-cd.md names its secrets and how it is used", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "docs", "ci-cd.md"), "utf8");
     const section = readme.split(/^## /m).find((s) => s.startsWith("Deploy on merge")) ?? "";
     expect(section).toContain(".github/workflows/deploy.yml");
     for (const v of Object.values(job.env ?? {})) {
@@ -96,5 +96,34 @@ describe("deploy.yml", () => {
       expect(readme).toContain(`\`${secret}\``);
     }
     expect(section).toContain("DEPLOY_STACK");
+  });
+});
+
+describe("preview.yml", () => {
+  const w = load("preview.yml");
+  const job = w.jobs.preview;
+
+  test("runs `pulumi preview` on pull requests, skipping forks' (they get no secrets)", () => {
+    expect(Object.keys(w.on)).toContain("pull_request");
+    expect(pulumiSteps(w).map((s) => s.with?.command)).toEqual(["preview"]);
+    expect(job.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+  });
+
+  test("previews the stack the repository variable PULUMI_STACK names, dev when unset", () => {
+    expect(pulumiSteps(w).map((s) => s.with?.["stack-name"])).toEqual([
+      "${{ vars.PULUMI_STACK || 'dev' }}",
+    ]);
+  });
+
+  test("docs/ci-cd.md names its secrets, the variable and the fork guard", () => {
+    const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "ci-cd.md"), "utf8");
+    const section = doc.split(/^## /m).find((s) => s.startsWith("Pull-request previews")) ?? "";
+    expect(section).toContain(".github/workflows/preview.yml");
+    expect(section).toContain("`PULUMI_STACK`");
+    expect(section).toMatch(/forks are skipped/);
+    for (const v of Object.values(job.env ?? {})) {
+      const secret = /secrets\.(\w+)/.exec(v)?.[1];
+      expect(section).toContain(`\`${secret}\``);
+    }
   });
 });

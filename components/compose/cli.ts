@@ -14,6 +14,11 @@ export interface CliArgs {
   out?: string;
 }
 
+export const USAGE =
+  "usage: npm run --silent render -- FILE [FILE ...] [--env K=V ...] [--replicas svc=N ...] [--image svc=REF ...] [--out DIR]\n" +
+  "Renders compose FILEs (merged in order, as docker stack deploy -c A -c B merges them) for swarm,\n" +
+  "as pulumi up deploys them: the stack on stdout, warnings on stderr; exit 1 listing every problem.\n";
+
 function pair(flag: string, arg: string | undefined): [string, string] {
   const eq = arg?.indexOf("=") ?? -1;
   if (arg === undefined || eq <= 0)
@@ -44,10 +49,7 @@ export function parseArgs(argv: string[]): CliArgs {
       args.files.push(a);
     }
   }
-  if (args.files.length === 0)
-    throw new Error(
-      "usage: render FILE [FILE ...] [--env K=V ...] [--replicas svc=N ...] [--image svc=REF ...] [--out DIR]",
-    );
+  if (args.files.length === 0) throw new Error(USAGE.split("\n")[0]);
   return args;
 }
 
@@ -63,6 +65,10 @@ export function writeBundle(dir: string, yaml: string, files: Record<string, Buf
 }
 
 export function main(argv: string[]): number {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let args: CliArgs;
   try {
     args = parseArgs(argv);

@@ -6,7 +6,7 @@
 
 /**
  * Every top-level key the program reads, in the project's namespace. A capability that reads a
- * new key appends it here (and documents it in the README's configuration table).
+ * new key appends it here (and documents it in docs/configuration.md's table).
  */
 export const KNOWN_CONFIG_KEYS: string[] = [
   "clusterName",
@@ -92,7 +92,7 @@ export function unknownConfigKeyProblems(
         `${prefix}${k} is not a setting of this program and would be ignored: ` +
         (near !== undefined
           ? `did you mean ${prefix}${near}? Rename it in Pulumi.<stack>.yaml (or pulumi config rm ${k} and set ${near})`
-          : `no known key is close; the keys are ${known.join(", ")} (README, "Configuration"). Remove it: pulumi config rm ${k}`)
+          : `no known key is close; the keys are ${known.join(", ")} (docs/configuration.md). Remove it: pulumi config rm ${k}`)
       );
     });
 }

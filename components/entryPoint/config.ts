@@ -218,7 +218,7 @@ export function validateEntryPoint(
   if (failoverToken === "malformed") {
     problems.push(
       "do-swarm:failoverToken is not a DigitalOcean API token (one line, no spaces): " +
-        'pulumi config set --secret failoverToken (a custom-scoped token, see README "The entry point")',
+        "pulumi config set --secret failoverToken (a custom-scoped token, see docs/entry-point.md)",
     );
   }
   return { entryPoint: entryPoint as EntryPointKind, loadBalancer, domains };

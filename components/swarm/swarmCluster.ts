@@ -181,7 +181,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       pulumi.log.warn(
         "every request enters through one droplet: the reserved IP stays on manager-0, and if " +
           "that droplet fails the site is down until it is back. Either set failoverToken (the IP " +
-          'then follows a healthy manager) or use entryPoint loadBalancer; see README, "The entry point".',
+          "then follows a healthy manager) or use entryPoint loadBalancer; see docs/entry-point.md.",
         this,
       );
     }

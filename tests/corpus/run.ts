@@ -7,6 +7,15 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(
+    "usage: npm run test:corpus -- [DIR]\n" +
+      "Runs the compose renderer's acceptance tests on a folder of real-world stack files\n" +
+      "(DIR, default ../shared/corpus beside the checkout); a missing folder fails, naming it.\n",
+  );
+  process.exit(0);
+}
+
 const root = path.resolve(__dirname, "../..");
 const arg = process.argv[2];
 const dir = path.resolve(arg ?? path.join(root, "..", "shared", "corpus"));

@@ -8,6 +8,19 @@
 # scenario 23 ten times in a row.
 set -euo pipefail
 
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
+  cat <<'USAGE'
+usage: npm run test:lab        (as root, on Linux)
+Builds five lab hosts on this machine (network namespaces, dockerd, sshd), runs every scenario
+with the commands the program produces, prints PASS/FAIL per scenario and "N passed, M failed",
+and always tears the lab down. Takes about 23 minutes. See tests/lab/README.md.
+  LAB_ONLY="1 8"     run only those scenarios
+  LAB_REPEAT="23:10" run scenario 23 ten times in a row
+  LAB_PLAN_TS=FILE   another plan generator than tests/lab/plan.ts
+USAGE
+  exit 0
+fi
+
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lab/lab.sh
 . "$LAB_DIR/lab.sh"

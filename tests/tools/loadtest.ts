@@ -260,6 +260,11 @@ export async function runLoadtest(args: LoadtestArgs): Promise<RequestRecord[]> 
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
   let args: LoadtestArgs;
   try {
     args = parseArgs(process.argv.slice(2));
