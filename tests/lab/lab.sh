@@ -128,7 +128,7 @@ lab_install_deps() {
   for pair in dockerd:docker.io containerd:containerd runc:runc sshd:openssh-server \
     ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 iptables:iptables \
     nsenter:util-linux unshare:util-linux ps:procps losetup:mount mkfs.xfs:xfsprogs \
-    xfs_growfs:xfsprogs curl:curl; do
+    xfs_growfs:xfsprogs curl:curl caddy:caddy; do
     bin=${pair%%:*}
     pkg=${pair#*:}
     if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$bin ]]; then

@@ -162,7 +162,11 @@ main() {
   cd "$LAB_REPO"
   lab_preflight
   lab_install_deps
-  [[ -x ${LAB_TSNODE[0]} ]] || lab_die "no ts-node in node_modules: run npm ci first"
+  if [[ ! -x ${LAB_TSNODE[0]} ]]; then
+    echo "=== lab: no node_modules: npm ci"
+    (cd "$LAB_REPO" && npm ci --no-audit --no-fund) || lab_die "npm ci failed"
+  fi
+  [[ -x ${LAB_TSNODE[0]} ]] || lab_die "no ts-node in node_modules after npm ci"
 
   echo "=== lab: clearing leftovers of earlier runs"
   lab_down
