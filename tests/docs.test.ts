@@ -83,7 +83,7 @@ test("docs/configuration.md names every config key", () => {
 
 describe("the commands the docs name answer --help with their usage and exit 0", () => {
   const tsNode = require.resolve("ts-node/dist/bin");
-  test.each(["render", "loadtest", "bench", "test:corpus", "test:lab"])(
+  test.each(["render", "loadtest", "bench", "test:corpus", "test:lab", "status", "logs"])(
     "npm run %s -- --help",
     (name) => {
       const script = scripts[name];

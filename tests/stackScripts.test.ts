@@ -116,3 +116,49 @@ esac
     );
   });
 });
+
+describe("stack-deploy.sh tells how a slow deploy is getting on", () => {
+  test("while a service is unfinished, a line at least every DO_SWARM_PROGRESS_SECONDS naming it and its progress", () => {
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-fake-"));
+    // web_api is updating and never gets its new task running; web_db is converged.
+    const docker = String.raw`#!/usr/bin/env bash
+case "$*" in
+  "stack deploy --help") echo "      --detach   Exit immediately instead of waiting" ;;
+  "stack deploy "*) exit 0 ;;
+  "service ls "*) printf 'web_api\nweb_db\n' ;;
+  "service ps --filter desired-state=running --format {{.Name}} "*) printf 'web_api.1\nweb_db.1\n' ;;
+  "service ps --filter _up-to-date=true "*) printf 'web_db.1 Running 5 minutes ago\n' ;;
+  "service inspect "*) printf 'web_api|replicated|1|updating|update in progress\nweb_db|replicated|1|completed|update completed\n' ;;
+  "service ps --no-trunc -q "*) echo t1 ;;
+  "service ps --no-trunc --format "*) echo "starting container failed" ;;
+  "inspect "*) echo "starting: preparing" ;;
+  *) echo "fake docker: unexpected: $*" >&2; exit 99 ;;
+esac
+`;
+    fs.writeFileSync(path.join(fake, "docker"), docker, { mode: 0o755 });
+    const bundle = `stack.yml ${Buffer.from("services: {}\n").toString("base64")}\n`;
+    const run = spawnSync(
+      "bash",
+      ["-c", scriptCommand("stack-deploy.sh", ["web", "7"], STACKS_SCRIPTS)],
+      {
+        input: bundle,
+        env: {
+          ...process.env,
+          PATH: `${fake}:${process.env.PATH}`,
+          DO_SWARM_PROGRESS_SECONDS: "2",
+        },
+      },
+    );
+    fs.rmSync(fake, { recursive: true, force: true });
+    const err = run.stderr.toString();
+    expect(run.status).toBe(1);
+    const lines = err.split("\n").filter((l) => l.includes("still waiting after"));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines[0]).toMatch(
+      /^stack-deploy\[web\]: still waiting after \d+s of 7s: web_api: update updating \(swarm: update in progress\); 0\/1 up-to-date tasks running$/,
+    );
+    // The converged service is not named; the verdict at the deadline still is.
+    expect(lines.join("\n")).not.toContain("web_db");
+    expect(err).toContain("FAILED web_api:");
+  }, 20000);
+});

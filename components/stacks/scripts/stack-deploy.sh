@@ -126,6 +126,10 @@ judge() {
 # own wait has its monitor period for this); swarm's updater already watches each task it
 # replaces, so a completed update passes at once.
 stable_s=5
+# While services are unfinished, a line at least this often, naming each with its progress: a
+# deploy may wait minutes (timeoutSeconds), and `pulumi up` shows these lines as they come.
+progress_s="${DO_SWARM_PROGRESS_SECONDS:-15}"
+last_progress=$SECONDS
 declare -A since=()
 while :; do
   waiting=""
@@ -149,6 +153,11 @@ while :; do
   done < <(judge)
   [ -n "$waiting$settling" ] || break
   [ "$SECONDS" -lt "$deadline" ] || break # (a service still settling at the deadline passes)
+  if [ $((SECONDS - last_progress)) -ge "$progress_s" ]; then
+    last_progress=$SECONDS
+    progress="$(printf '%s' "$waiting" | awk -F'\t' 'NF { printf "%s%s: %s", sep, $1, $2; sep = "; " }')"
+    log "still waiting after $((SECONDS - (deadline - timeout_s)))s of ${timeout_s}s: ${progress:-}${settling:+${progress:+; }settling: ${settling% }}"
+  fi
   sleep 2
 done
 
