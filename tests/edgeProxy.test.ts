@@ -12,17 +12,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { PROXY_TIMING, renderCaddyfile } from "../components/edge/caddyfile";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "./tools/freePort";
 
 interface Answer {
   status: number | string;

@@ -7,22 +7,11 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { EDGE_SCRIPTS as SCRIPTS_DIR } from "../components/edge/stack";
 import { CLOSE_MARKER, renderCaddyfile, SHARED_DIR } from "../components/edge/caddyfile";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "./tools/freePort";
 
 /** One GET on a new connection; the body, or the error's code. */
 function get(port: number): Promise<{ ok: boolean; body: string }> {
