@@ -16,6 +16,7 @@ const FLOORS: Record<string, number> = {
   maintenance: 1,
   data: 1,
   entryPoint: 1,
+  alerts: 1,
   stacks: 2,
   edge: 3,
   swarm: 4,
