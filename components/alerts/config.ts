@@ -216,6 +216,8 @@ function validateSlack(raw: unknown, fail: Fail, problems: string[]): SlackDesti
         "pulumi config set --secret slackWebhookUrl URL, then set alerts.slack.urlKey to slackWebhookUrl",
     );
     good = false;
+  } else if (urlKey === undefined && "url" in raw) {
+    // Reported above, with the fix that names urlKey.
   } else if (typeof urlKey !== "string" || !CONFIG_KEY.test(urlKey)) {
     fail(
       "alerts.slack.urlKey",
@@ -235,6 +237,16 @@ export function alertsSecretKeys(raw: unknown): string[] {
   const slack = isObject(raw) ? raw.slack : undefined;
   const key = isObject(slack) ? slack.urlKey : undefined;
   return typeof key === "string" && CONFIG_KEY.test(key) ? [key] : [];
+}
+
+/**
+ * The Slack destination if it is well formed, whatever the rest of the setting (its problems
+ * are reported by validateAlerts): so that whether its key is set is checked in the same run.
+ */
+export function wellFormedSlack(raw: unknown): SlackDestination | undefined {
+  if (!isObject(raw)) return undefined;
+  const scratch: string[] = [];
+  return validateSlack(raw.slack, (key) => scratch.push(key), scratch);
 }
 
 /**

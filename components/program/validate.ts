@@ -22,7 +22,7 @@ import { checkPublicPorts, PublicPort } from "../core/firewall";
 import { hostnameProblems, planNodes } from "../core/nodes";
 import { validateEdge } from "../edge/config";
 import { validateEntryPoint } from "../entryPoint/config";
-import { alertsSecretKeys, validateAlerts, webhookProblems } from "../alerts/config";
+import { alertsSecretKeys, webhookProblems, wellFormedSlack } from "../alerts/config";
 import { encryptedNetworks, planStackRender } from "../stacks/stackBundle";
 import { checkRoutes, EdgePlan, planEdge, portConflicts, servicePorts, StackFacts } from "../edge";
 
@@ -121,7 +121,7 @@ export function validateAll(input: ProgramInput): {
   problems.push(...checkPublicPorts(publicPorts));
   // The alerts' Slack webhook is a secret key the setting names: set, and an https URL
   // (checked when the setting is well formed, even if other settings are not).
-  const slack = wellFormedAlerts(raw.alerts)?.slack;
+  const slack = wellFormedSlack(raw.alerts);
   if (slack !== undefined) problems.push(...webhookProblems(slack, input.getKey(slack.urlKey)));
   // A mistyped key would be ignored silently; keys a stack's secretEnv (or the alerts' Slack
   // webhook) names are known too.
@@ -169,12 +169,6 @@ function wellFormedEdge(raw: RawConfig) {
       typeof (x as { name?: unknown })?.name === "string" ? [(x as { name: string }).name] : [],
     ),
   };
-}
-
-/** The alerts setting if it is well formed (its problems are reported by validateConfig). */
-function wellFormedAlerts(raw: unknown) {
-  const scratch: string[] = [];
-  return validateAlerts(raw, (key) => scratch.push(key), scratch);
 }
 
 /** A stack's compose files as written (for what the render drops, such as expose:). */
