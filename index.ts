@@ -6,6 +6,7 @@ import { registryServer, validateAll } from "./components/program/validate";
 import { SwarmCluster } from "./components/swarm/swarmCluster";
 import { SwarmStack } from "./components/stacks/swarmStack";
 import { SwarmEdge } from "./components/edge";
+import { Alerts } from "./components/alerts/alerts";
 
 const config = new pulumi.Config();
 const projectDir = __dirname;
@@ -31,6 +32,7 @@ const raw: RawConfig = {
   failoverToken: config.get("failoverToken"),
   edge: config.getObject("edge"),
   volumeDevicePrefix: config.get("volumeDevicePrefix"),
+  alerts: config.getObject("alerts"),
 };
 const clusterName = config.get("clusterName") ?? `swarm-${pulumi.getStack()}`;
 
@@ -135,6 +137,18 @@ const stacks = cfg.stacks.map(
     }),
 );
 
+// Alerts on the nodes (by the cluster's tag), the load balancer and each URL (components/alerts).
+const alerts =
+  cfg.alerts &&
+  new Alerts(clusterName, {
+    settings: cfg.alerts,
+    clusterTag: cluster.clusterTag,
+    urls: cluster.urls,
+    loadBalancerId: cluster.loadBalancer?.id,
+    // A secret from config: never in plain inputs, state or messages.
+    slackWebhookUrl: cfg.alerts.slack && config.requireSecret(cfg.alerts.slack.urlKey),
+  });
+
 export const reservedIp = cluster.reservedIp;
 /** Where visitors enter: the reserved IP, or the load balancer's address. */
 export const entryPoint = cluster.entryAddress;
@@ -144,7 +158,10 @@ export const workers = cluster.workers;
 export const ssh = pulumi.interpolate`ssh root@${cluster.reservedIp}`;
 export const dockerHost = pulumi.interpolate`ssh://root@${cluster.reservedIp}`;
 export const faultTolerance = cluster.faultTolerance;
-export const estimatedMonthlyCostUsd = cluster.estimatedMonthlyCostUsd;
+/** The droplets, the load balancer and the uptime checks (monitor alerts are free). */
+export const estimatedMonthlyCostUsd = alerts
+  ? cluster.estimatedMonthlyCostUsd.apply((c) => c + alerts.monthlyCostUsd)
+  : cluster.estimatedMonthlyCostUsd;
 /** Each node's data volume (name, GiB), mounted at /mnt/do-swarm-data; services bind /mnt/do-swarm-data/data. */
 export const dataVolumes = cluster.nodes.flatMap((n) =>
   n.volume ? [{ node: n.name, volume: n.volume.name, sizeGb: n.volume.sizeGb }] : [],

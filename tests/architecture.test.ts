@@ -17,6 +17,7 @@ const FLOORS: Record<string, number> = {
   data: 1,
   entryPoint: 1,
   status: 1,
+  alerts: 1,
   stacks: 2,
   edge: 3,
   swarm: 4,

@@ -1,7 +1,8 @@
 /**
  * The `do-swarm:` config keys the program reads. Pulumi ignores a key nobody reads, so a typo
  * (`manager` for `managers`) would silently deploy the defaults: every key set on the stack in
- * the project's namespace must be one of these, or a key a stack's `secretEnv` names.
+ * the project's namespace must be one of these, or a key a stack's `secretEnv` (or the alerts'
+ * `slack.urlKey`) names.
  */
 
 /**
@@ -30,6 +31,8 @@ export const KNOWN_CONFIG_KEYS: string[] = [
   "edge",
   // Volumes (components/data/config.ts): where a volume appears on a droplet.
   "volumeDevicePrefix",
+  // Alerts and uptime checks (components/alerts/config.ts).
+  "alerts",
 ];
 
 /** Levenshtein distance, case-insensitive (`clustername` is one slip from `clusterName`). */
@@ -71,7 +74,7 @@ export function closestKey(key: string, known: readonly string[]): string | unde
  * One problem per key set in `namespace` that the program does not read. `allConfig` is every
  * config value of the stack (`pulumi.runtime.allConfig()`: `namespace:key` -> value); values
  * never enter a message (they may be secrets). `extraKnown` are keys read by name from other
- * config (a stack's `secretEnv`).
+ * config (a stack's `secretEnv`, the alerts' Slack webhook).
  */
 export function unknownConfigKeyProblems(
   allConfig: Record<string, unknown>,

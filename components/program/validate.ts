@@ -22,6 +22,7 @@ import { checkPublicPorts, PublicPort } from "../core/firewall";
 import { hostnameProblems, planNodes } from "../core/nodes";
 import { validateEdge } from "../edge/config";
 import { validateEntryPoint } from "../entryPoint/config";
+import { alertsSecretKeys, webhookProblems, wellFormedSlack } from "../alerts/config";
 import { encryptedNetworks, planStackRender } from "../stacks/stackBundle";
 import { checkRoutes, EdgePlan, planEdge, portConflicts, servicePorts, StackFacts } from "../edge";
 
@@ -118,9 +119,17 @@ export function validateAll(input: ProgramInput): {
     }
   }
   problems.push(...checkPublicPorts(publicPorts));
-  // A mistyped key would be ignored silently; keys a stack's secretEnv names are known too.
+  // The alerts' Slack webhook is a secret key the setting names: set, and an https URL
+  // (checked when the setting is well formed, even if other settings are not).
+  const slack = wellFormedSlack(raw.alerts);
+  if (slack !== undefined) problems.push(...webhookProblems(slack, input.getKey(slack.urlKey)));
+  // A mistyped key would be ignored silently; keys a stack's secretEnv (or the alerts' Slack
+  // webhook) names are known too.
   problems.push(
-    ...unknownConfigKeyProblems(input.allConfig, input.project, secretEnvKeys(raw.stacks)),
+    ...unknownConfigKeyProblems(input.allConfig, input.project, [
+      ...secretEnvKeys(raw.stacks),
+      ...alertsSecretKeys(raw.alerts),
+    ]),
   );
   problems.push(...engineProblems(engineFeatures()));
   // The routes are checked even when the config has problems (with what of it is well formed),

@@ -16,6 +16,7 @@ import {
 import { StackConfig, validateStacks } from "../stacks/config";
 import { EdgeSettings, validateEdge } from "../edge/config";
 import { DataEndpoints, validateDataEndpoints, VOLUME_DEFAULTS } from "../data/config";
+import { AlertsSettings, validateAlerts } from "../alerts/config";
 
 export { cliScalarsAsStrings } from "../core/config";
 export type { Fail } from "../core/config";
@@ -74,6 +75,8 @@ export interface ClusterConfig extends EntryPointSettings, DataEndpoints {
   registry?: string;
   /** The edge: the user's domains routed to stack services (components/edge). */
   edge: EdgeSettings;
+  /** Alerts and uptime checks (components/alerts); none when unset. */
+  alerts?: AlertsSettings;
 }
 
 /** Raw values as read from Pulumi config: anything may be missing or of the wrong type. */
@@ -166,6 +169,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
   }
 
   const edge = validateEdge(raw.edge, fail);
+  const alerts = validateAlerts(raw.alerts, fail, problems);
 
   if (problems.length > 0) throw new ConfigError(problems, stacks ?? []);
   return {
@@ -181,5 +185,6 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     stacks: stacks!,
     ...(registry === undefined ? {} : { registry: registry as string }),
     edge: edge!,
+    ...(alerts === undefined ? {} : { alerts }),
   };
 }

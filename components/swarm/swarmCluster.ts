@@ -105,6 +105,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   /** One URL per configured domain. */
   readonly urls: string[];
   readonly loadBalancer?: digitalocean.LoadBalancer;
+  /** The tag every droplet of the cluster carries (its Tag's name: waits for the Tag). */
+  readonly clusterTag: pulumi.Output<string>;
   readonly managers: NodeAddresses[];
   /** Worker addresses by pool name. */
   readonly workers: Record<string, NodeAddresses[]>;
@@ -137,6 +139,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const kind = args.entryPoint ?? DEFAULTS.entryPoint;
     const domains = args.domains ?? [];
     const network = createNetwork(name, nodes, args, this);
+    this.clusterTag = network.clusterTag.name;
     // One lookup; everything that needs the zones waits for it (checkZones).
     const zonesChecked = checkZones(domains, this);
     const lb =
