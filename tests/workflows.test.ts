@@ -3,7 +3,9 @@
  * pulumi/actions' action.yml declares (copied to tests/fixtures/pulumi/actions-inputs.json, with
  * its origin), with a command it accepts. The deploy workflow's guards are checked too.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import action from "./fixtures/pulumi/actions-inputs.json";
@@ -13,6 +15,8 @@ const DIR = path.join(__dirname, "..", ".github", "workflows");
 interface Step {
   uses?: string;
   run?: string;
+  if?: string;
+  env?: Record<string, string>;
   with?: Record<string, unknown>;
 }
 interface Job {
@@ -87,9 +91,23 @@ describe("deploy.yml", () => {
     expect(job.env).toEqual(preview.jobs.preview.env);
   });
 
+  test("after `pulumi up`, the status of the stack deployed; a failed step tells the alerts' channel", () => {
+    const runs = job.steps.map((s) => s.run ?? s.uses ?? "");
+    const up = runs.findIndex((r) => r.startsWith("pulumi/actions@"));
+    const status = runs.findIndex((r) => r.startsWith("npm run --silent status -- --stack"));
+    expect(status).toBeGreaterThan(up);
+    expect(job.steps[status].env?.STACK).toBe(pulumiSteps(w)[0].with?.["stack-name"]);
+    const last = job.steps[job.steps.length - 1];
+    expect(last.if).toBe("failure()");
+    expect(last.run).toBe('bash .github/scripts/notify-failure.sh "$STACK" "$RUN_URL"');
+    expect(last.env?.STACK).toBe(pulumiSteps(w)[0].with?.["stack-name"]);
+  });
+
   test("docs/ci-cd.md names its secrets and how it is used", () => {
     const readme = fs.readFileSync(path.join(__dirname, "..", "docs", "ci-cd.md"), "utf8");
     const section = readme.split(/^## /m).find((s) => s.startsWith("Deploy on merge")) ?? "";
+    expect(section).toContain("npm run status");
+    expect(section).toContain("notify-failure.sh");
     expect(section).toContain(".github/workflows/deploy.yml");
     for (const v of Object.values(job.env ?? {})) {
       const secret = /secrets\.(\w+)/.exec(v)?.[1];
@@ -125,5 +143,62 @@ describe("preview.yml", () => {
       const secret = /secrets\.(\w+)/.exec(v)?.[1];
       expect(section).toContain(`\`${secret}\``);
     }
+  });
+});
+
+describe("notify-failure.sh, the deploy's last step when one failed", () => {
+  const script = path.join(__dirname, "..", ".github", "scripts", "notify-failure.sh");
+  const HOOK = "https://hooks.slack.com/services/T000/B000/secret";
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-swarm-notify-"));
+    fs.writeFileSync(
+      path.join(dir, "curl"),
+      `#!/usr/bin/env bash\nprintf '%s\\n' "$@" >"${dir}/curl.argv"\ncat >"${dir}/curl.stdin"\n`,
+      { mode: 0o755 },
+    );
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A pulumi whose `config get --path alerts.slack.urlKey` answers KEY (nothing: not set). */
+  function pulumiAnswering(key: string | undefined) {
+    fs.writeFileSync(
+      path.join(dir, "pulumi"),
+      `#!/usr/bin/env bash
+case "$*" in
+  "config get --path alerts.slack.urlKey --stack prod") ${key === undefined ? 'echo "error: configuration key not found" >&2; exit 255' : `echo '${key}'`} ;;
+  "config get slackWebhookUrl --stack prod") echo '${HOOK}' ;;
+  *) echo "fake pulumi: unexpected: $*" >&2; exit 99 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+  }
+  const run = () =>
+    spawnSync("bash", [script, "prod", "https://github.com/o/r/actions/runs/1"], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+    });
+
+  test("with a Slack destination: the message names the stack and the run; the webhook only on curl's stdin, masked in the log", () => {
+    pulumiAnswering("slackWebhookUrl");
+    const r = run();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`::add-mask::${HOOK}`);
+    expect(r.stdout.replace(`::add-mask::${HOOK}`, "")).not.toContain(HOOK);
+    const argv = fs.readFileSync(path.join(dir, "curl.argv"), "utf8");
+    expect(argv).not.toContain(HOOK);
+    expect(fs.readFileSync(path.join(dir, "curl.stdin"), "utf8")).toBe(`url = "${HOOK}"\n`);
+    expect(JSON.parse(argv.split("\n")[argv.split("\n").indexOf("--data") + 1])).toEqual({
+      text: "do-swarm: the deploy of stack prod failed: https://github.com/o/r/actions/runs/1",
+    });
+  });
+
+  test("without alerts.slack: says so, calls nothing, exits 0", () => {
+    pulumiAnswering(undefined);
+    const r = run();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("nothing to notify");
+    expect(fs.existsSync(path.join(dir, "curl.argv"))).toBe(false);
   });
 });
