@@ -125,3 +125,12 @@ export const NO_ROOM_EXIT = 75;
 /** Whether a drain's error is node-drain.sh's "no room for the surge" (the node was left active). */
 export const isNoRoom = (e: unknown) =>
   new RegExp(`\\(exit ${NO_ROOM_EXIT}\\)`).test(String((e as Error)?.message ?? e));
+
+/** Each worker pool's maxUnavailable, resolved against its count (the lock's limits). */
+export function poolLimits(
+  pools: readonly { name: string; count: number; maxUnavailable?: MaxUnavailable }[],
+): Record<string, number> {
+  return Object.fromEntries(
+    pools.map((p) => [p.name, resolveMaxUnavailable(p.maxUnavailable, p.count)]),
+  );
+}
