@@ -3,7 +3,7 @@
  * power-off, resize, power-on: done naively on every node at once it is an outage, and on the
  * managers it loses quorum. So every droplet carries hooks that bracket its update:
  *
- *   beforeUpdate: take the cluster-wide lock -> hand the reserved IPs on this droplet to another
+ *   beforeUpdate: take a slot of the cluster-wide lock -> hand the reserved IPs on this droplet to another
  *                 Ready manager (its edge first closes its clients' connections, so the move
  *                 resets none) -> drain the node (its tasks restart elsewhere first)
  *   (the provider resizes: power off, resize, power on)
@@ -14,7 +14,10 @@
  * resource that the droplet depends on would also run before its creation, serialising the
  * creation of a fresh cluster; hooks fire only on updates, so creation stays fully parallel.
  * Why an in-process lock: the engine updates independent droplets concurrently; one promise
- * queue in the program is the only place that sees them all.
+ * queue in the program is the only place that sees them all. Its slots (batches.ts): a manager
+ * alone, one worker pool at a time up to its maxUnavailable, one drain at a time; a node whose
+ * surge finds no room beside the others of its pool already down shrinks the batch and waits
+ * to be drained alone.
  *
  * What a hook may read (issue 14). The engine runs hooks INSIDE the step (pulumi/pulumi
  * pkg/resource/deploy/step.go, UpdateStep.Apply: before hooks, provider Update, after hooks) and
