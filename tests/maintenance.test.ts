@@ -21,7 +21,17 @@ type Event = string;
 function fakeCluster(
   managers: number,
   workers: number,
-  opts: { failDrainOf?: string; timeoutSeconds?: number; edgeUnreachable?: boolean } = {},
+  opts: {
+    failDrainOf?: string;
+    timeoutSeconds?: number;
+    edgeUnreachable?: boolean;
+    /** Each pool's maxUnavailable, resolved (the lock's limits). */
+    limits?: Record<string, number>;
+    /** Nodes whose bounded surge finds no room (node-drain.sh exits 75). */
+    noRoomFor?: string[];
+    /** How long the provider's resize takes, in ms. @default 3 */
+    resizeMs?: number;
+  } = {},
 ) {
   const nodes = planNodes("c", {
     managers: { count: managers, size: "s-1vcpu-2gb" },
@@ -32,6 +42,7 @@ function fakeCluster(
   const ip = "198.51.100.7";
   let holder: number | undefined = ids["c-manager-0"];
   const down = new Set<string>();
+  const downSets: string[][] = [];
   let maxDown = 0;
   const managerDroplets = nodes
     .filter((n) => n.role === "manager")
@@ -48,10 +59,16 @@ function fakeCluster(
       await new Promise((r) => setTimeout(r, 5));
       if (script === "node-drain" && node === opts.failDrainOf)
         throw new Error(`drain of ${node} timed out`);
+      const surge = /bash "\$f" '[^']+' '\d+' '(\d+)'/.exec(command)?.[1];
+      if (script === "node-drain" && surge !== undefined && opts.noRoomFor?.includes(node)) {
+        events.push(`no room ${node}`);
+        throw new Error(`command on 203.0.113.9 failed (exit 75):\nno room for the surge`);
+      }
       events.push(`${script} ${node}`);
       if (script === "node-drain") down.add(node);
       if (script === "node-activate") down.delete(node);
       maxDown = Math.max(maxDown, down.size);
+      downSets.push([...down].sort());
       return "";
     },
     onDroplet: async (id, command) => {
@@ -69,7 +86,12 @@ function fakeCluster(
     log: () => undefined,
     warn: (m) => events.push(`warn ${m}`),
   };
-  const ctx = { nodes, ops, lock: new MaintenanceLock(), timeoutSeconds: opts.timeoutSeconds };
+  const ctx = {
+    nodes,
+    ops,
+    lock: new MaintenanceLock(opts.limits),
+    timeoutSeconds: opts.timeoutSeconds,
+  };
   const hooksOf = new Map(nodes.map((n) => [n.name, maintenanceHooks(n, ctx)]));
   /** What the engine does for one droplet whose size changed: hooks around the provider update. */
   const update = async (
@@ -85,14 +107,24 @@ function fakeCluster(
     try {
       await hooks.before(u);
       events.push(`resize ${name}`);
-      await new Promise((r) => setTimeout(r, 3));
+      await new Promise((r) => setTimeout(r, opts.resizeMs ?? 3));
       if (opt.providerFails) throw new Error("provider: resize failed");
       await hooks.after(u);
     } catch (e) {
       events.push(`failed ${name}: ${(e as Error).message}`);
     }
   };
-  return { nodes, ids, ip, events, update, ctx, maxDown: () => maxDown, holder: () => holder };
+  return {
+    nodes,
+    ids,
+    ip,
+    events,
+    update,
+    ctx,
+    downSets,
+    maxDown: () => maxDown,
+    holder: () => holder,
+  };
 }
 
 test("all nodes resized concurrently by the engine: strictly one at a time, drain -> resize -> activate", async () => {
@@ -238,4 +270,64 @@ test("preview warns about the single manager and about permanent disk growth", (
   expect(m[1]).toContain("is the only manager: the swarm's control plane");
   expect(m[2]).toContain("resizeDisk: true: its disk grows for good");
   expect(previewMessages(solo, u, 3)).toHaveLength(2);
+});
+
+describe("batches: a pool's maxUnavailable", () => {
+  test("never more of a pool than its maxUnavailable, a manager never beside another node", async () => {
+    const c = fakeCluster(3, 7, { limits: { worker: 3 }, resizeMs: 40 });
+    await Promise.all(c.nodes.map((n) => c.update(n.name)));
+    expect(c.events.filter((e) => e.startsWith("resize"))).toHaveLength(10);
+    expect(c.maxDown()).toBe(3);
+    for (const set of c.downSets) {
+      if (set.some((n) => n.includes("-manager-"))) expect(set).toHaveLength(1);
+    }
+    expect(c.ctx.lock.holders).toEqual([]);
+  });
+
+  test("a surge without room beside the nodes down: the batch shrinks with a warning, the node is drained alone, never without room", async () => {
+    const c = fakeCluster(1, 5, { limits: { worker: 3 }, noRoomFor: ["c-worker-2"], resizeMs: 40 });
+    await Promise.all(c.nodes.map((n) => c.update(n.name)));
+    // Every node resized, once.
+    expect(c.events.filter((e) => e.startsWith("resize")).sort()).toEqual(
+      c.nodes.map((n) => `resize ${n.name}`).sort(),
+    );
+    const warning = c.events.find((e) => e.startsWith("warn c-worker-2: no room"));
+    expect(warning).toMatch(
+      /^warn c-worker-2: no room for its surge beside 2 other node\(s\) of pool worker in maintenance: the pool's batch shrinks to 2; c-worker-2 waits to be drained with no other node of its pool down$/,
+    );
+    // It was not drained then; it was drained later, with no other worker down.
+    const noRoom = c.events.indexOf("no room c-worker-2");
+    const drained = c.events.indexOf("node-drain c-worker-2");
+    expect(drained).toBeGreaterThan(noRoom);
+    const atDrain = c.downSets.find((s) => s.includes("c-worker-2"))!;
+    expect(atDrain).toEqual(["c-worker-2"]);
+    // The batch stays shrunk for the rest of the run.
+    expect(c.ctx.lock.limitOf("worker")).toBe(2);
+    const after = c.downSets.slice(c.downSets.indexOf(atDrain));
+    expect(Math.max(...after.map((s) => s.length))).toBeLessThanOrEqual(2);
+  });
+
+  test("a batch that keeps finding no room shrinks to one", async () => {
+    const c = fakeCluster(1, 4, {
+      limits: { worker: 4 },
+      resizeMs: 40,
+      noRoomFor: ["c-worker-1", "c-worker-2", "c-worker-3"],
+    });
+    await Promise.all(c.nodes.map((n) => c.update(n.name)));
+    expect(c.events.filter((e) => e.startsWith("resize"))).toHaveLength(5);
+    expect(c.ctx.lock.limitOf("worker")).toBe(1);
+    expect(c.maxDown()).toBe(1);
+  });
+
+  test("preview says how many nodes of the pool go at once", () => {
+    const [, w0] = planNodes("c", {
+      managers: { count: 1, size: "a" },
+      workers: [{ name: "web", count: 4, size: "b" }],
+    });
+    const u = { id: "1", oldInputs: { size: "s-1vcpu-1gb" }, newInputs: { size: "s-2vcpu-4gb" } };
+    expect(previewMessages(w0, u, 1, 2)[0]).toMatch(
+      /up to 2 nodes of pool web are resized at a time, managers one at a time$/,
+    );
+    expect(previewMessages(w0, u, 1)[0]).toMatch(/nodes are resized one at a time$/);
+  });
 });

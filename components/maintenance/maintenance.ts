@@ -3,7 +3,7 @@
  * power-off, resize, power-on: done naively on every node at once it is an outage, and on the
  * managers it loses quorum. So every droplet carries hooks that bracket its update:
  *
- *   beforeUpdate: take the cluster-wide lock -> hand the reserved IPs on this droplet to another
+ *   beforeUpdate: take a slot of the cluster-wide lock -> hand the reserved IPs on this droplet to another
  *                 Ready manager (its edge first closes its clients' connections, so the move
  *                 resets none) -> drain the node (its tasks restart elsewhere first)
  *   (the provider resizes: power off, resize, power on)
@@ -14,7 +14,10 @@
  * resource that the droplet depends on would also run before its creation, serialising the
  * creation of a fresh cluster; hooks fire only on updates, so creation stays fully parallel.
  * Why an in-process lock: the engine updates independent droplets concurrently; one promise
- * queue in the program is the only place that sees them all.
+ * queue in the program is the only place that sees them all. Its slots (batches.ts): a manager
+ * alone, one worker pool at a time up to its maxUnavailable, one drain at a time; a node whose
+ * surge finds no room beside the others of its pool already down shrinks the batch and waits
+ * to be drained alone.
  *
  * What a hook may read (issue 14). The engine runs hooks INSIDE the step (pulumi/pulumi
  * pkg/resource/deploy/step.go, UpdateStep.Apply: before hooks, provider Update, after hooks) and
@@ -44,41 +47,71 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodePlan } from "../core/nodes";
 import { scriptCommand } from "../core/remote";
 import * as path from "path";
+import { admit, Held, isNoRoom, Slot, shrunkLimit, surgeSeconds } from "./batches";
 
 /** The scripts this capability sends to the nodes (the lab runs the very same files). */
 export const MAINTENANCE_SCRIPTS = path.join(__dirname, "scripts");
 
-/** One holder at a time, in arrival order; a holder whose lease runs out fails the lock. */
+/**
+ * Who is in maintenance. Each node takes a slot of its pool: a manager alone, a worker pool up to
+ * its maxUnavailable, one drain at a time (the rules and why: batches.ts `admit`). Waiters start
+ * in arrival order within those rules; each holder has a lease, and a holder whose lease runs
+ * out fails the lock. With no limits given every pool has one slot: one node at a time.
+ */
 export class MaintenanceLock {
   private queue: {
-    who: string;
+    slot: Slot;
     leaseSeconds: number;
     resolve: () => void;
     reject: (e: Error) => void;
   }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  holder: string | undefined;
+  private held = new Map<string, Held & { timer?: NodeJS.Timeout }>();
+  private limits: Map<string, number>;
   /** Why maintenance stopped; set once, for the rest of the run. */
   failure: string | undefined;
 
-  async acquire(who: string, leaseSeconds: number): Promise<void> {
+  /** `limits`: each worker pool's maxUnavailable, resolved (a pool not listed: 1). */
+  constructor(limits: Record<string, number> = {}) {
+    this.limits = new Map(Object.entries(limits));
+  }
+
+  /** The first node in maintenance, if any. */
+  get holder(): string | undefined {
+    return this.held.keys().next().value;
+  }
+
+  /** Every node in maintenance now. */
+  get holders(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /** How many nodes of this pool may be in maintenance at once now. */
+  limitOf(pool: string): number {
+    return this.limits.get(pool) ?? 1;
+  }
+
+  /**
+   * Waits for `who`'s slot. Without `slot`, `who` is alone (as a manager): nothing else runs
+   * beside it.
+   */
+  async acquire(
+    who: string,
+    leaseSeconds: number,
+    slot: Omit<Slot, "who"> = { pool: who, manager: true },
+  ): Promise<void> {
     if (this.failure !== undefined) throw new Error(this.notStarted(who));
-    if (this.holder === undefined) {
-      this.holder = who;
-      this.extend(who, leaseSeconds);
-      return;
-    }
-    // release() hands the lock over directly, so no newcomer can slip in between.
-    await new Promise<void>((resolve, reject) =>
-      this.queue.push({ who, leaseSeconds, resolve, reject }),
-    );
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ slot: { ...slot, who }, leaseSeconds, resolve, reject });
+      this.admitNext();
+    });
   }
 
   /** Restarts the holder's lease: the next phase must end within `seconds`. */
   extend(who: string, seconds: number): void {
-    if (this.holder !== who) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(
+    const h = this.held.get(who);
+    if (h === undefined) return;
+    clearTimeout(h.timer);
+    h.timer = setTimeout(
       () =>
         this.fail(
           who,
@@ -88,29 +121,70 @@ export class MaintenanceLock {
     );
   }
 
-  /** Releases the lock if `who` holds it; a no-op otherwise (safe from every exit path). */
-  release(who: string): void {
-    if (this.holder !== who) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const next = this.queue.shift();
-    this.holder = next?.who;
-    if (next) {
-      this.extend(next.who, next.leaseSeconds);
-      next.resolve();
-    }
+  /** `who` is drained (down from here): the next node may start its drain; its lease restarts. */
+  drained(who: string, seconds: number): void {
+    const h = this.held.get(who);
+    if (h === undefined) return;
+    h.phase = "down";
+    this.extend(who, seconds);
+    this.admitNext();
   }
 
-  /** `who`'s maintenance failed: the lock is released, every waiter and later comer fails. */
+  /** Nodes of `who`'s pool other than itself that are past their drain. */
+  othersDown(who: string): number {
+    const me = this.held.get(who);
+    if (me === undefined) return 0;
+    return [...this.held.values()].filter(
+      (h) => h.who !== who && h.pool === me.pool && h.phase === "down",
+    ).length;
+  }
+
+  /**
+   * `who`'s surge found no room beside the others of its pool that are down: the pool's batch
+   * shrinks to at most that many (at least 1) for the rest of the run. Returns the new limit.
+   */
+  shrink(who: string): number {
+    const me = this.held.get(who);
+    if (me === undefined) return 1;
+    const to = shrunkLimit(this.limitOf(me.pool), this.othersDown(who));
+    this.limits.set(me.pool, to);
+    return to;
+  }
+
+  /** Releases `who`'s slot if it holds one; a no-op otherwise (safe from every exit path). */
+  release(who: string): void {
+    const h = this.held.get(who);
+    if (h === undefined) return;
+    clearTimeout(h.timer);
+    this.held.delete(who);
+    this.admitNext();
+  }
+
+  /** `who`'s maintenance failed: its slot is released, every waiter and later comer fails. */
   fail(who: string, reason: string): void {
-    if (this.holder !== who) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.holder = undefined;
+    const h = this.held.get(who);
+    if (h === undefined) return;
+    clearTimeout(h.timer);
+    this.held.delete(who);
     this.failure = reason;
     const waiting = this.queue;
     this.queue = [];
-    waiting.forEach((w) => w.reject(new Error(this.notStarted(w.who))));
+    waiting.forEach((w) => w.reject(new Error(this.notStarted(w.slot.who))));
+  }
+
+  /** Starts every waiter the rules allow now (one at most: it is draining until `drained`). */
+  private admitNext(): void {
+    if (this.failure !== undefined) return;
+    const i = admit(
+      this.queue.map((w) => w.slot),
+      [...this.held.values()],
+      this.limits,
+    );
+    if (i === undefined) return;
+    const [next] = this.queue.splice(i, 1);
+    this.held.set(next.slot.who, { ...next.slot, phase: "draining" });
+    this.extend(next.slot.who, next.leaseSeconds);
+    next.resolve();
   }
 
   private notStarted(who: string): string {
@@ -166,11 +240,20 @@ export const isResize = (u: DropletUpdate) =>
   u.oldInputs.size !== u.newInputs.size;
 
 /** What `pulumi preview` says about a resize before anything happens. */
-export function previewMessages(node: NodePlan, u: DropletUpdate, managerCount: number): string[] {
+export function previewMessages(
+  node: NodePlan,
+  u: DropletUpdate,
+  managerCount: number,
+  /** Nodes of its pool resized at once (the pool's maxUnavailable). @default 1 */
+  batch = 1,
+): string[] {
   if (!isResize(u)) return [];
   const messages = [
     `${node.name}: ${String(u.oldInputs!.size)} -> ${String(u.newInputs!.size)}: drained, powered off, resized and ` +
-      "powered on by DigitalOcean, then made active again; nodes are resized one at a time",
+      "powered on by DigitalOcean, then made active again; " +
+      (node.role === "worker" && batch > 1
+        ? `up to ${batch} nodes of pool ${node.pool} are resized at a time, managers one at a time`
+        : "nodes are resized one at a time"),
   ];
   if (node.role === "manager" && managerCount === 1) {
     messages.push(
@@ -265,11 +348,21 @@ export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
     async before(u: DropletUpdate): Promise<void> {
       if (!isResize(u)) return;
       // Two phases before the provider's resize: the hand-off and the drain.
-      await ctx.lock.acquire(node.name, 2 * timeout);
+      const slot = { pool: node.pool, manager: node.role === "manager" };
+      await ctx.lock.acquire(node.name, 2 * timeout, slot);
       const self = Number(u.id);
       const state: InFlight = { drained: false, reservedIps: [] };
+      // Beside other nodes of its pool already down, the surge may wait only so long for room
+      // (batches.ts surgeSeconds); alone, the drain behaves as it always has.
+      const drain = () => {
+        const bound = surgeSeconds(ctx.lock.othersDown(node.name), timeout);
+        const args = [node.name, String(timeout), ...(bound === undefined ? [] : [String(bound)])];
+        return ops.onManager(scriptCommand("node-drain.sh", args, MAINTENANCE_SCRIPTS), self);
+      };
       try {
-        previewMessages(node, u, managerCount).forEach((m) => ops.log(m));
+        previewMessages(node, u, managerCount, ctx.lock.limitOf(node.pool)).forEach((m) =>
+          ops.log(m),
+        );
         const held = node.role === "manager" ? await ops.reservedIpsOn(self) : [];
         if (held.length > 0) {
           const to = handOffTarget(
@@ -301,13 +394,26 @@ export function maintenanceHooks(node: NodePlan, ctx: MaintenanceContext) {
           );
         } else {
           state.drained = true;
-          await ops.onManager(
-            scriptCommand("node-drain.sh", [node.name, String(timeout)], MAINTENANCE_SCRIPTS),
-            self,
-          );
+          try {
+            await drain();
+          } catch (e) {
+            if (!isNoRoom(e)) throw e;
+            // No room for the surge beside the others of its pool that are down: node-drain.sh
+            // undid its surge and left the node active. The batch shrinks; this node waits to
+            // be drained with no other node of its pool in maintenance, never without room.
+            const others = ctx.lock.othersDown(node.name);
+            const to = ctx.lock.shrink(node.name);
+            ops.warn(
+              `${node.name}: no room for its surge beside ${others} other node(s) of pool ${node.pool} in maintenance: ` +
+                `the pool's batch shrinks to ${to}; ${node.name} waits to be drained with no other node of its pool down`,
+            );
+            ctx.lock.release(node.name);
+            await ctx.lock.acquire(node.name, 2 * timeout, { ...slot, alone: true });
+            await drain();
+          }
         }
         inFlight = state;
-        ctx.lock.extend(node.name, timeout); // the provider's resize
+        ctx.lock.drained(node.name, timeout); // the provider's resize
       } catch (e) {
         // The step fails and the droplet is not resized: leave the node as it was.
         const undo = async () => {
@@ -356,7 +462,9 @@ export function maintenanceBinding(
         `${node.name}-before-resize`,
         async (args) => {
           if (pulumi.runtime.isDryRun()) {
-            previewMessages(node, args, managerCount).forEach((m) => ctx.ops.warn(m));
+            previewMessages(node, args, managerCount, ctx.lock.limitOf(node.pool)).forEach((m) =>
+              ctx.ops.warn(m),
+            );
             return;
           }
           await hooks.before(args);

@@ -14,6 +14,7 @@ import {
   MaintenanceLock,
 } from "../maintenance/maintenance";
 import { realMaintenanceOps } from "../maintenance/maintenanceOps";
+import { MaxUnavailable, poolLimits } from "../maintenance/batches";
 import { NodePlan, roleTag } from "../core/nodes";
 import { ClusterNetwork } from "./network";
 
@@ -50,6 +51,8 @@ export interface ClusterDropletsArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** @default 600 */
   maintenanceTimeoutSeconds?: number;
+  /** The worker pools, for their maxUnavailable (batched maintenance). @default [] (one at a time) */
+  workers?: readonly { name: string; count: number; maxUnavailable?: MaxUnavailable }[];
   /** What must succeed before any droplet is created (the domains' zone check). @default [] */
   dependsOn?: Promise<pulumi.Resource[]>;
 }
@@ -61,7 +64,8 @@ export function createDroplets(
   network: ClusterNetwork,
   parent: pulumi.Resource,
 ): digitalocean.Droplet[] {
-  // Rolling resize (see maintenance.ts): hooks on every droplet, one lock for the whole program.
+  // Rolling resize (see maintenance.ts): hooks on every droplet, one lock for the whole program
+  // (its slots: a manager alone, each pool up to its maxUnavailable; batches.ts).
   // What the context may hold, checked against the engine (pulumi/pulumi pkg/resource/deploy):
   // - the droplets' ids and addresses: no. They resolve when each droplet's RegisterResource is
   //   answered, after its step, hooks included (step_executor.go: stepComplete after Apply), so
@@ -75,7 +79,8 @@ export function createDroplets(
   // - the key and the token: yes. Config and environment, known before any step runs.
   const maintenance: MaintenanceContext = {
     nodes,
-    lock: new MaintenanceLock(),
+    // Each pool's maxUnavailable, resolved against its count: plain config, known before any step.
+    lock: new MaintenanceLock(poolLimits(args.workers ?? [])),
     timeoutSeconds: args.maintenanceTimeoutSeconds,
     ops: realMaintenanceOps({
       managerTag: roleTag(name, "manager"),

@@ -1,6 +1,7 @@
 /** Config of the droplets: the managers and the worker pools. */
 import { cliScalarsAsStrings, DNS_LABEL, Fail, isCount, isObject } from "../core/config";
 import { BackupsConfig, validateBackups, validateVolume, VolumeConfig } from "../data/config";
+import { MaxUnavailable, maxUnavailableProblem } from "../maintenance/batches";
 
 /** What any group of nodes (the managers, a worker pool) may carry for its data. */
 export interface GroupDataConfig {
@@ -35,6 +36,11 @@ export interface WorkerPoolConfig extends GroupDataConfig {
   labels?: Record<string, string>;
   /** See {@link ManagersConfig.resizeDisk}. @default false */
   resizeDisk?: boolean;
+  /**
+   * Nodes of the pool in maintenance (a resize) at once: a count (1 or more) or a percentage of
+   * the pool ("25%", rounded down, at least 1). Managers are always one at a time. @default 1
+   */
+  maxUnavailable?: MaxUnavailable;
 }
 
 /** Managers with every default applied. */
@@ -42,9 +48,11 @@ export type ManagersSettings = Required<Omit<ManagersConfig, keyof GroupDataConf
   GroupDataConfig;
 /** A worker pool with every default applied. */
 export type WorkerPoolSettings = Required<
-  Omit<WorkerPoolConfig, "labels" | keyof GroupDataConfig>
+  Omit<WorkerPoolConfig, "labels" | "maxUnavailable" | keyof GroupDataConfig>
 > & {
   labels: Record<string, string>;
+  /** Present only when set (unset: 1). */
+  maxUnavailable?: MaxUnavailable;
 } & GroupDataConfig;
 
 export const NODE_DEFAULTS = {
@@ -149,12 +157,19 @@ export function validateWorkers(w: unknown, fail: Fail): WorkerPoolSettings[] | 
     }
     const resizeDisk = pool.resizeDisk ?? false;
     if (typeof resizeDisk !== "boolean") fail(`${key}.resizeDisk`, resizeDisk, "use true or false");
+    const { maxUnavailable } = pool;
+    const batchProblem =
+      maxUnavailable === undefined ? undefined : maxUnavailableProblem(maxUnavailable);
+    if (batchProblem !== undefined) fail(`${key}.maxUnavailable`, maxUnavailable, batchProblem);
     return {
       name: name as string,
       count: count as number,
       size: size as string,
       labels: labels as Record<string, string>,
       resizeDisk: resizeDisk as boolean,
+      ...(maxUnavailable === undefined || batchProblem !== undefined
+        ? {}
+        : { maxUnavailable: maxUnavailable as MaxUnavailable }),
       ...groupData(key, pool, fail),
     };
   });

@@ -8,6 +8,7 @@ import { checkPublicPorts, PublicPort } from "../core/firewall";
 import { faultTolerance, GroupData, monthlyCost, NodePlan, planNodes } from "../core/nodes";
 import { createFirewall, createNetwork } from "./network";
 import { createDroplets } from "./droplets";
+import { MaxUnavailable } from "../maintenance/batches";
 import {
   checkZones,
   createDnsRecords,
@@ -32,6 +33,8 @@ export interface SwarmClusterArgs {
     size: string;
     labels?: Record<string, string>;
     resizeDisk?: boolean;
+    /** Nodes of the pool in maintenance at once: a count or a percentage ("25%"). @default 1 */
+    maxUnavailable?: MaxUnavailable;
   } & GroupData)[];
   /** OpenSSH public key installed for root on every droplet. */
   sshPublicKey: pulumi.Input<string>;

@@ -4,19 +4,22 @@
  * state is per process). The figure that matters: time and depth must not grow with workers.
  * A second table bounds the operations in flight as the engine does (`--parallel`; the CLI's
  * default is 4 x cores: 8 on a 2-core runner, 16 on 4 cores) and at the value the README and the
- * workflows pass (RECOMMENDED_PARALLEL).
+ * workflows pass (RECOMMENDED_PARALLEL). A third, the simulated duration of a rolling resize of
+ * every node, one at a time (the default) and at `maxUnavailable: 25%` (tests/bench/resize.ts).
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
 import { RECOMMENDED_PARALLEL } from "./schedule";
 import { LATENCY_SECONDS } from "./simulate";
+import { RESIZE_LATENCY_SECONDS, simulateRollingResize } from "./resize";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(
     "usage: npm run bench\n" +
       "Simulated `pulumi up` time of a fresh cluster for several sizes (the program under mocks,\n" +
       "its resource graph scheduled like the engine with typical per-operation times), then with\n" +
-      "at most --parallel operations in flight. Takes no options; needs no cloud account.\n",
+      "at most --parallel operations in flight; then a rolling resize of every node, one at a\n" +
+      "time and with workers[i].maxUnavailable 25%. Takes no options; needs no cloud account.\n",
   );
   process.exit(0);
 }
@@ -72,5 +75,24 @@ console.log(
   "\nassumed seconds per operation (tests/bench/simulate.ts): " +
     Object.entries(LATENCY_SECONDS)
       .map(([k, v]) => `${k.replace(/^digitalocean:index\/\w+:/, "")} ${v}`)
+      .join(", "),
+);
+
+// A rolling resize of every node, as the maintenance lock schedules it (tests/bench/resize.ts).
+console.log("\nmanagers workers maxUnavailable simulated-resize");
+for (const [m, w] of SHAPES.filter(([m, w]) => BOUNDED_SHAPES.has(`${m}+${w}`))) {
+  for (const maxUnavailable of [undefined, "25%"]) {
+    const seconds = simulateRollingResize(m, [
+      { name: "worker", count: w, ...(maxUnavailable === undefined ? {} : { maxUnavailable }) },
+    ]);
+    console.log(
+      `${String(m).padStart(8)} ${String(w).padStart(7)} ${(maxUnavailable ?? "1").padStart(14)} ${time(seconds).padStart(16)}`,
+    );
+  }
+}
+console.log(
+  "\nassumed seconds per step of a node's resize (tests/bench/resize.ts): " +
+    Object.entries(RESIZE_LATENCY_SECONDS)
+      .map(([k, v]) => `${k} ${v}`)
       .join(", "),
 );

@@ -26,6 +26,8 @@ export interface WorldOptions {
   previous?: Record<string, Record<string, unknown>>;
   /** Resources replaced as by `pulumi up --replace`. @default [] */
   replace?: string[];
+  /** The pool's maxUnavailable (batched maintenance). @default unset (1) */
+  maxUnavailable?: number | string;
   /** Commands on this node's name fail (exit 1): e.g. its drain. */
   failScriptFor?: { script: string; node: string };
 }
@@ -37,6 +39,8 @@ export interface World {
   ssh: string[];
   /** Droplet names powered off at once, at most. */
   maxDown: () => number;
+  /** Every set of nodes out of service together (drained or powered off), as it changed. */
+  downSets: string[][];
   /** For each resized droplet, where the reserved IP was while it was off. */
   ipDuringResize: Map<string, number | undefined>;
   /** What deletes ran, in order: `NAME: script arg` for a command, `NAME` otherwise. */
@@ -76,7 +80,12 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
   const off = new Set<string>();
   const drained = new Set<string>();
   let maxDown = 0;
-  const noteDown = () => (maxDown = Math.max(maxDown, new Set([...off, ...drained]).size));
+  const downSets: string[][] = [];
+  const noteDown = () => {
+    const now = [...new Set([...off, ...drained])].sort();
+    downSets.push(now);
+    maxDown = Math.max(maxDown, now.length);
+  };
   const ssh: string[] = [];
   const resized: string[] = [];
   const ipDuringResize = new Map<string, number | undefined>();
@@ -118,7 +127,14 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
     "do-swarm:workers": JSON.stringify(
       opts.workers === 0
         ? []
-        : [{ name: "worker", count: opts.workers, size: size("worker", "to") }],
+        : [
+            {
+              name: "worker",
+              count: opts.workers,
+              size: size("worker", "to"),
+              ...(opts.maxUnavailable === undefined ? {} : { maxUnavailable: opts.maxUnavailable }),
+            },
+          ],
     ),
     ...(opts.stacks ? { "do-swarm:stacks": JSON.stringify(opts.stacks) } : {}),
   };
@@ -172,6 +188,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
     api,
     ssh,
     maxDown: () => maxDown,
+    downSets,
     ipDuringResize,
     resized,
     deletes,

@@ -2,15 +2,20 @@
 # Runs on a manager before a node goes down for maintenance (a resize powers the droplet off):
 # drains it and waits until its tasks have stopped there AND every replicated service is back
 # at full strength elsewhere, so taking the node down costs no capacity. Safe to re-run.
-# Usage: node-drain.sh HOSTNAME [TIMEOUT_SECONDS]
+# Usage: node-drain.sh HOSTNAME [TIMEOUT_SECONDS] [SURGE_SECONDS]
+# SURGE_SECONDS (a node joining others of its pool already down, components/maintenance/
+# batches.ts): when the surge's extra tasks do not all run within it, the surge is undone, the
+# node is left active and the script exits 75, so the batch shrinks instead of draining without
+# room. Without it, the surge waits the whole timeout and drains anyway, with a warning.
 set -euo pipefail
 
 log() { printf 'node-drain[%s]: %s\n' "$host" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[ "$#" -ge 1 ] || { echo "usage: node-drain.sh HOSTNAME [TIMEOUT_SECONDS]" >&2; exit 1; }
+[ "$#" -ge 1 ] || { echo "usage: node-drain.sh HOSTNAME [TIMEOUT_SECONDS] [SURGE_SECONDS]" >&2; exit 1; }
 host="$1"
 timeout_s="${2:-600}"
+surge_s="${3:-0}"
 
 # The live entry of this hostname (a lost-and-replaced droplet can leave a Down one behind).
 id="$(docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}}' | awk -v h="$host" '$2 == h && $3 != "Down" { print $1; exit }')"
@@ -60,9 +65,18 @@ for svc in "${!here[@]}"; do
   docker service scale --detach "$svc=$((n + ${here[$svc]}))" >/dev/null
 done
 deadline=$((SECONDS + timeout_s))
+surge_deadline="$deadline"
+[ "$surge_s" -le 0 ] || surge_deadline=$((SECONDS + surge_s))
 for svc in "${!replicas[@]}"; do
   want=$((replicas[$svc] + here[$svc]))
   until [ "$(running_of "$svc")" -ge "$want" ]; do
+    if [ "$surge_s" -gt 0 ] && [ "$SECONDS" -ge "$surge_deadline" ]; then
+      log "no room for the surge: $svc did not reach $want running tasks in ${surge_s}s beside the nodes already down; $host stays active"
+      restore
+      trap - EXIT
+      docker node update --availability active "$id" >/dev/null
+      exit 75
+    fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       log "WARNING: $svc did not reach $want running tasks (no room elsewhere?); draining anyway"
       break
