@@ -16,9 +16,12 @@
  *
  *   ts-node tests/lab/maintenance.ts --hosts HOSTS.json --key KEY --reserved-ip ADDR
  *     --service NAME --replicas N [--poll-seconds 1] [--skip HOST ...] [--only HOST ...]
+ *     [--max-unavailable M]
  *
- * Prints the minimum number of running tasks seen and whether quorum was ever lost; exits 1
- * when the service dropped below N-1, quorum was lost, or any step failed.
+ * Prints the minimum number of running tasks seen, the most workers in maintenance at once and
+ * whether quorum was ever lost; exits 1 when the service dropped below N-1 (N-M with the worker
+ * pool's maxUnavailable M: the surge-less worst case of a batch), more than M workers (1
+ * without it) were in maintenance at once, quorum was lost, or any step failed.
  */
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
@@ -71,6 +74,10 @@ async function main() {
   const service = arg("--service");
   const replicas = Number(arg("--replicas"));
   const pollMs = Number(arg("--poll-seconds", "1")) * 1000;
+  // The worker pool's maxUnavailable (a count), as the user would set it.
+  const maxUnavailable = process.argv.includes("--max-unavailable")
+    ? Number(arg("--max-unavailable"))
+    : undefined;
   const managers = hosts.filter((h) => h.name.includes("-manager-")).length;
   const workers = hosts.length - managers;
   const byName = new Map(allHosts.map((h) => [h.name, h]));
@@ -121,7 +128,13 @@ async function main() {
       "do-swarm:region": "fra1",
       "do-swarm:managers": JSON.stringify({ count: managers, size: "s-2vcpu-2gb" }),
       "do-swarm:workers": JSON.stringify([
-        { name: "worker", count: workers, size: "s-2vcpu-2gb", labels: { tier: "app" } },
+        {
+          name: "worker",
+          count: workers,
+          size: "s-2vcpu-2gb",
+          labels: { tier: "app" },
+          ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+        },
       ]),
       "do-swarm:sshPublicKey": fs.readFileSync(`${keyFile}.pub`, "utf8").trim(),
       "do-swarm:sshPrivateKey": key,
@@ -170,6 +183,8 @@ async function main() {
   // The poller: running tasks of the service and whether the managers answer (quorum).
   const entry: SshTarget = { host: reservedIp, user: "root", privateKey: key };
   let minRunning = Number.POSITIVE_INFINITY;
+  // Workers drained or not Ready at once (in maintenance), the most seen.
+  let maxWorkersOut = 0;
   let quorumLost = 0;
   let polls = 0;
   let polling = true;
@@ -179,12 +194,14 @@ async function main() {
         const out = await sshRun(
           entry,
           // Exit 7: this manager cannot list nodes, i.e. the swarm has no leader (no quorum).
-          `docker node ls -q >/dev/null 2>&1 || exit 7; docker service ps ${service} --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true`,
+          `docker node ls -q >/dev/null 2>&1 || exit 7; docker service ps ${service} --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true; ` +
+            `docker node ls --filter role=worker --format '{{.Status}} {{.Availability}}' | grep -vc '^Ready Active$' || true`,
           { connectAttempts: 1 },
         );
-        const running = Number(out.trim());
+        const [running, out2] = out.trim().split("\n").map(Number);
         polls++;
         minRunning = Math.min(minRunning, running);
+        maxWorkersOut = Math.max(maxWorkersOut, out2 ?? 0);
       } catch (e) {
         // ssh failing (the IP moving) is not a verdict; `docker node ls` failing on a manager is.
         if (/\(exit 7\)/.test(String(e))) quorumLost++;
@@ -209,22 +226,26 @@ async function main() {
   console.error(
     `    resized ${engine.steps.size} nodes in ${seconds} s (at most ${maxOff} powered off at once); ` +
       `reserved-IP actions: ${assigns.length}; min running tasks of ${service}: ` +
-      `${minRunning} of ${replicas} over ${polls} polls; polls without quorum: ${quorumLost}`,
+      `${minRunning} of ${replicas} over ${polls} polls; at most ${maxWorkersOut} worker(s) in ` +
+      `maintenance at once (maxUnavailable ${maxUnavailable ?? "1, the default"}); polls without quorum: ${quorumLost}`,
   );
   const problems: string[] = [];
   if (timedOut) problems.push(timedOut);
   for (const [name, s] of engine.steps) if (s !== "ok") problems.push(`${name}: ${s}`);
   if (engine.steps.size !== resized.length)
     problems.push(`${engine.steps.size} droplet updates, expected ${resized.length}`);
-  if (maxOff > 1) problems.push(`${maxOff} hosts were powered off at once`);
+  const batch = maxUnavailable ?? 1;
+  if (maxOff > batch) problems.push(`${maxOff} hosts were powered off at once (> ${batch})`);
+  if (maxWorkersOut > batch)
+    problems.push(`${maxWorkersOut} workers were in maintenance at once (> ${batch})`);
   if (api.holder(reservedIp) !== m0)
     problems.push("the reserved IP did not return to lab-manager-0");
   // The IP moves away and back only when its holder, manager-0, is resized.
   const expectedAssigns = resized.some((h) => h.name === "lab-manager-0") ? 2 : 0;
   if (assigns.length !== expectedAssigns)
     problems.push(`${assigns.length} reserved-IP assigns, expected ${expectedAssigns}`);
-  if (!(minRunning >= replicas - 1))
-    problems.push(`the service dropped to ${minRunning} running tasks (< ${replicas - 1})`);
+  if (!(minRunning >= replicas - batch))
+    problems.push(`the service dropped to ${minRunning} running tasks (< ${replicas - batch})`);
   if (quorumLost > 0) problems.push(`${quorumLost} polls found no quorum`);
   if (polls === 0) problems.push("no poll succeeded");
   for (const p of problems) console.error(`    CHECK FAILED: ${p}`);

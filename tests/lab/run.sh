@@ -217,6 +217,7 @@ main() {
     "edge: a new edge image where the reserved IP points: the holder's agent moves the IP before its edge stops: nothing refused, the move's own cost bounded"
     "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
     "npm run status: healthy exits 0; a crashing service and a powered-off worker exit 1, both named; npm run logs shows the crash; a slow deploy prints progress"
+    "rolling resize of the worker pool at maxUnavailable 2 by the program's hooks: the service >= replicas-2, at most 2 workers out, quorum kept"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
@@ -227,7 +228,7 @@ main() {
     scenario_edge_rolling_update scenario_edge_rollback scenario_edge_worker_lost
     scenario_edge_rolling_resize scenario_edge_self_update scenario_fd_holder_off
     scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay scenario_edge_handoff
-    scenario_replace_manager_live scenario_status)
+    scenario_replace_manager_live scenario_status scenario_batched_resize)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do

@@ -63,3 +63,19 @@ scenario_status() {
   ((ok)) || return 1
   note "status with a crashing service and a powered-off worker: exit 1, both named; logs show the crash; healthy again: exit 0"
 }
+
+# A rolling resize of the worker pool at maxUnavailable 2 by the program's hooks (issue 24): both
+# workers may be in maintenance at once, one drain at a time; the web service never drops below
+# replicas minus 2 (the batch without its surge), quorum is never lost, and the driver prints the
+# minimum and the most workers in maintenance at once.
+scenario_batched_resize() {
+  lab_add_address 0 "$LAB_RESERVED_STANDIN"
+  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength before the resize" || return 1
+  "${LAB_TSNODE[@]}" "$LAB_DIR/maintenance.ts" --hosts "$LAB_RUN/hosts.json" --only lab-worker-0 \
+    --only lab-worker-1 --max-unavailable 2 --key "$LAB_KEY" --reserved-ip "$LAB_RESERVED_STANDIN" \
+    --service "$LAB_SERVICE" --replicas "$LAB_REPLICAS" 2>&1 | tee "$LAB_OUT/batched-resize.log" | sed 's/^/  /' ||
+    fail "the batched resize of the worker pool did not keep its guarantees" || return 1
+  grep -o 'resized .*' "$LAB_OUT/batched-resize.log" | tail -n 1 | sed 's/^/batched resize: /' >>"$LAB_OUT/timings.log"
+  settle check_nodes "${LAB_NAMES[@]}"
+  poll 120 full_strength || fail "$LAB_SERVICE is not back at full strength" || return 1
+}
