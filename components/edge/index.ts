@@ -11,7 +11,7 @@ import type { PublicPort } from "../core/firewall";
 import { scriptCommand } from "../core/remote";
 import { withRenderHeader } from "../stacks/stackBundle";
 import { STACKS_SCRIPTS } from "../stacks/swarmStack";
-import { renderCaddyfile } from "./caddyfile";
+import { DEFAULT_VPC_IP_RANGE, renderCaddyfile } from "./caddyfile";
 import { EDGE_STACK, EdgeDomain, EdgeSite, planSites, routedServices } from "./routes";
 import { edgeBundle, EdgeStack, renderEdgeStack } from "./stack";
 
@@ -51,10 +51,20 @@ export function planEdge(
   entryPoint: EntryPointMode = "reservedIp",
   /** Whether the failover agent runs on the managers (do-swarm:failoverToken is set). */
   failoverAgent = false,
+  /** do-swarm:vpcIpRange: behind the load balancer, the only source trusted for X-Forwarded-*. */
+  vpcIpRange: string = DEFAULT_VPC_IP_RANGE,
 ): EdgePlan {
   const behindLoadBalancer = entryPoint === "loadBalancer";
-  const sites = planSites(edge.routes, domains, !behindLoadBalancer);
-  const caddyfile = renderCaddyfile({ sites, email: edge.email, behindLoadBalancer });
+  const sites = planSites(edge.routes, domains, !behindLoadBalancer, edge.hsts !== false);
+  const caddyfile = renderCaddyfile({
+    sites,
+    email: edge.email,
+    behindLoadBalancer,
+    vpcIpRange,
+    securityHeaders: edge.securityHeaders,
+    compression: edge.compression,
+    accessLog: edge.accessLog,
+  });
   const https = sites.some((s) => s.https);
   // Only at the reserved IP: the load balancer sends to every node and takes one out by its
   // health check.
