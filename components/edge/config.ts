@@ -118,7 +118,15 @@ const CONFIG_KEY = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** A basic-auth user name: no colon (the separator of the credentials), no space. */
 const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 const URL_RE = /^https?:\/\/[^\s{}"]+$/;
-const EDGE_KEYS = ["email", "routes", "image", "hsts", "securityHeaders", "compression", "accessLog"];
+const EDGE_KEYS = [
+  "email",
+  "routes",
+  "image",
+  "hsts",
+  "securityHeaders",
+  "compression",
+  "accessLog",
+];
 const ROUTE_KEYS = [
   "host",
   "stack",
@@ -243,12 +251,7 @@ export function validateEdge(raw: unknown, fail: Fail): EdgeSettings | undefined
       if (typeof r.service !== "string" || r.service === "") {
         bad("service", "name a service of that stack's compose file");
       }
-      if (
-        typeof r.port !== "number" ||
-        !Number.isInteger(r.port) ||
-        r.port < 1 ||
-        r.port > 65535
-      ) {
+      if (typeof r.port !== "number" || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535) {
         bad("port", "use the port the service listens on inside its containers (1-65535)");
       }
     }

@@ -124,7 +124,12 @@ export function checkRoutes(
       return;
     }
     const ports = stack.services[r.service];
-    if (ports !== undefined && ports.length > 0 && r.port !== undefined && !ports.includes(r.port)) {
+    if (
+      ports !== undefined &&
+      ports.length > 0 &&
+      r.port !== undefined &&
+      !ports.includes(r.port)
+    ) {
       problems.push(
         `${key}.port = ${r.port}: service ${r.service} of ${stack.file} listens on ${ports.join(", ")} (from its ports, expose and healthcheck); use one of those, or declare the port with expose: ["${r.port}"]`,
       );
