@@ -284,7 +284,9 @@ function renderSite(site: EdgeSite, args: CaddyfileArgs): string[] {
   if (!catchAll) lines.push("\thandle {", '\t\trespond "no route for this path" 404', "\t}");
   if (proxies) {
     // reverse_proxy answers 503 with an empty body once its retries found no task (no
-    // upstreams available). The route's `vars` name the service; other errors (502, 504, a
+    // upstreams available). {http.error.status_code} is set as an int for the error routes
+    // (server.go, both tags), {http.vars.*} reads `vars` (replacer.go, both tags). The route's
+    // `vars` name the service; other errors (502, 504, a
     // 401 of basicauth) match nothing here and keep Caddy's own answer: the status, empty body
     // (errorEmptyHandler, caddyhttp/routes.go and caddyhttp.go: v2.6.2 and v2.11.4).
     lines.push(
@@ -306,7 +308,8 @@ export const NO_TASK_TEXT =
 function handleBody(r: SiteRoute, args: CaddyfileArgs): string[] {
   if (isRedirect(r)) {
     // redir <to> <code>: codes 300-399 in both versions (builtins.go parseRedir); {uri} is the
-    // request's path and query.
+    // request's path and query (the {http.request.uri} shorthand: httptype.go in v2.6.2,
+    // shorthands.go in v2.11.4).
     const to = r.redirect.keepPath ? `${r.redirect.url.replace(/\/$/, "")}{uri}` : r.redirect.url;
     return [`\t\tredir ${to} ${r.redirect.code}`];
   }
