@@ -109,6 +109,10 @@ const edge =
     connection: edgePlan.handOff ? cluster.firstManagerConnection : cluster.managerConnection,
     after: cluster.ready,
     clusterId: cluster.clusterId,
+    // The basic-auth users' hashes: secret, only in the deploy's (secret) stdin.
+    basicAuthHashes: Object.fromEntries(
+      edgePlan.basicAuthKeys.map((key) => [key, config.requireSecret(key)]),
+    ),
   });
 
 const stacks = cfg.stacks.map(

@@ -68,17 +68,17 @@ describe("do-swarm:edge, each route on its own", () => {
       ],
     });
     expect(p).toEqual([
-      "do-swarm:edge.extra = 1: unknown setting; use email, routes or image",
+      "do-swarm:edge.extra = 1: unknown setting; use email, routes, image, hsts, securityHeaders, compression, accessLog",
       'do-swarm:edge.email = "not-an-email": use an email address such as ops@example.com, or leave it out',
       'do-swarm:edge.image = "Caddy Latest": use an image reference such as caddy:2.11.4-alpine',
       'do-swarm:edge.routes[0].host = "https://app.example.com": use a lowercase host name such as app.example.com (no scheme, port or path)',
-      'do-swarm:edge.routes[1].stack = "": name a stack of do-swarm:stacks',
+      'do-swarm:edge.routes[1].stack = "": name a stack of do-swarm:stacks (or give the route a redirect)',
       'do-swarm:edge.routes[1].service = "": name a service of that stack\'s compose file',
       "do-swarm:edge.routes[1].port = 0: use the port the service listens on inside its containers (1-65535)",
       'do-swarm:edge.routes[1].path = "api/": use a path prefix such as "/api" (leading slash, no trailing slash, no wildcard)',
       'do-swarm:edge.routes[2].path = "/api/*": use a path prefix such as "/api" (leading slash, no trailing slash, no wildcard)',
       'do-swarm:edge.routes[3].host = "API.example.com": use a lowercase host name such as app.example.com (no scheme, port or path)',
-      "do-swarm:edge.routes[4].weight = 2: unknown setting; use host, stack, service, port or path",
+      "do-swarm:edge.routes[4].weight = 2: unknown setting; use host, stack, service, port, path, redirect, stripPrefix, basicAuth, maintenance, redirectFrom",
       'do-swarm:edge.routes[5] = "app.example.com": each route is an object { host, stack, service, port, path? }',
       'do-swarm:edge.routes[6].host = "10.0.0.1": use a lowercase host name such as app.example.com (no scheme, port or path)',
       'do-swarm:edge.routes[8] = {"host":"app.example.com","path":"/api"}: this host and path are already routed by edge.routes[7]: remove one or give a different path',
@@ -280,7 +280,10 @@ describe("the Caddyfile", () => {
     const lb = planEdge(BEHIND_LB.edge, BEHIND_LB.domains, "loadBalancer");
     expect(lb.caddyfile).not.toContain("https://");
     expect(lb.caddyfile).not.toContain("on_demand");
-    expect(lb.caddyfile.match(/trusted_proxies private_ranges/g)).toHaveLength(5);
+    // Only the VPC's range (the balancer's source): not private_ranges, which would trust any
+    // container on the attachable edge network (issue 27, item 5).
+    expect(lb.caddyfile.match(/\ttrusted_proxies 10\.110\.0\.0\/20\n/g)).toHaveLength(5);
+    expect(lb.caddyfile).not.toContain("private_ranges");
     expect(lb.publicPorts.map((p) => p.port)).toEqual([80]);
   });
 
@@ -296,8 +299,9 @@ describe("the Caddyfile", () => {
     const c = planEdge(LAB.edge, LAB.domains).caddyfile;
     expect(c).toContain(
       "http://app.lab.test {\n\t@closing file {\n\t\troot /etc/do-swarm-edge\n\t\ttry_files close-connections\n\t}\n" +
-        "\theader @closing Connection close\n\thandle {\n\t\treverse_proxy {",
+        "\theader @closing Connection close\n",
     );
+    expect(c).toContain("\thandle {\n\t\tvars edge_service web/web\n\t\treverse_proxy {");
     expect(c).toContain("name tasks.web_web\n\t\t\t\tport 80\n\t\t\t\trefresh 1s");
     expect(c).not.toContain("on_demand");
   });

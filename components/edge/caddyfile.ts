@@ -4,7 +4,7 @@
  * the lab run) and in 2.11 (the image the program deploys); checked against both releases'
  * Caddyfile parsers (caddyserver/caddy v2.6.2 and v2.11.4).
  */
-import { EdgeSite, SiteRoute, upstreamName } from "./routes";
+import { EdgeSite, isRedirect, ProxyRoute, SiteRoute, upstreamName } from "./routes";
 
 /** Loopback-only listener inside the edge container: its health check and the on-demand gate. */
 export const INTERNAL_PORT = 9180;
@@ -73,10 +73,92 @@ export interface CaddyfileArgs {
   email?: string;
   /**
    * TLS ends in front of the edge (the load balancer): trust the X-Forwarded-* headers it sets
-   * when it connects from a private address. @default false
+   * when it connects from the VPC (`vpcIpRange`). @default false
    */
   behindLoadBalancer?: boolean;
+  /**
+   * The VPC's range, the only source whose X-Forwarded-For/-Proto the edge trusts behind the
+   * load balancer (DigitalOcean's balancer reaches the droplets over the VPC). Not
+   * `private_ranges`: that would include the edge's own attachable overlay network
+   * (overlayAddressPool, disjoint from the VPC: swarm/networkConfig.ts), where any container of
+   * a routed stack could forge them. @default DEFAULT_VPC_IP_RANGE
+   */
+  vpcIpRange?: string;
+  /** Strict-Transport-Security on sites whose `hsts` is set is decided by planSites. */
+  /** X-Content-Type-Options, Referrer-Policy, X-Frame-Options by default. @default true */
+  securityHeaders?: boolean;
+  /** zstd/gzip of text responses. @default true */
+  compression?: boolean;
+  /** JSON access log lines on stdout. @default true */
+  accessLog?: boolean;
 }
+
+/** swarm/networkConfig.ts NETWORK_DEFAULTS.vpcIpRange (a test holds them equal). */
+export const DEFAULT_VPC_IP_RANGE = "10.110.0.0/20";
+
+/** HSTS for a year; no includeSubDomains (another name under the domain may be plain HTTP). */
+export const HSTS_VALUE = "max-age=31536000";
+
+/**
+ * Security headers set on every response that does not carry them already. Each is its own
+ * `header ?Field value` directive: the `?` (set only when absent) of one `header` block turns
+ * into ONE response matcher requiring every listed field to be absent (headers/caddyfile.go,
+ * applyHeaderOp, `respHeaderOps.Require.Headers[field] = nil`: v2.6.2 and v2.11.4), so a block
+ * of several would set none as soon as the service set one of them.
+ */
+export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ["X-Content-Type-Options", "nosniff"],
+  ["Referrer-Policy", "strict-origin-when-cross-origin"],
+  ["X-Frame-Options", "SAMEORIGIN"],
+];
+
+/**
+ * What `encode` compresses: an explicit list, because the default differs (encode.go
+ * Provision: v2.6.2 matches text/* and 6 application types; v2.11.4 about 40 types) and both
+ * defaults include text/event-stream, whose compressed stream 2.6.2 never flushes (its
+ * responseWriter.Flush does not flush the encoder; 2.11.4's FlushError does): a server-sent
+ * event stream would stall behind gzip in the lab. So SSE is left out, and the rest is the
+ * usual text types. A response matcher's repeated `header` lines are alternatives
+ * (MatchHeader.UnmarshalCaddyfile appends; matchHeaders: any value), in both versions.
+ */
+export const COMPRESSED_TYPES = [
+  "text/html*",
+  "text/css*",
+  "text/plain*",
+  "text/javascript*",
+  "text/xml*",
+  "text/csv*",
+  "application/json*",
+  "application/javascript*",
+  "application/xml*",
+  "application/xhtml+xml*",
+  "application/rss+xml*",
+  "application/atom+xml*",
+  "application/ld+json*",
+  "application/manifest+json*",
+  "application/wasm*",
+  "image/svg+xml*",
+];
+
+/** What a basic-auth user's hash renders as wherever the Caddyfile is shown (preview, outputs). */
+export const hashPlaceholder = (key: string) => `[secret:${key}]`;
+
+/**
+ * The Caddyfile with each basic-auth placeholder replaced by the hash in `hashes` (config key ->
+ * hash): the file the edge runs. The rendered one, with placeholders, is what is shown.
+ */
+export function withBasicAuthHashes(caddyfile: string, hashes: Record<string, string>): string {
+  return caddyfile.replace(/\[secret:([A-Za-z0-9_-]+)\]/g, (_: string, key: string) => {
+    const h = hashes[key];
+    if (h === undefined) throw new Error(`no hash for basic-auth config key ${key}`);
+    return h;
+  });
+}
+
+/** The text of the 503 a route in maintenance answers with. */
+export const MAINTENANCE_PAGE =
+  "<!DOCTYPE html><html><head><meta charset=utf-8><title>Down for maintenance</title></head>" +
+  "<body><h1>Down for maintenance</h1><p>This page is being worked on. Please try again in a few minutes.</p></body></html>";
 
 /**
  * Renders the Caddyfile. Deterministic: sites by host, routes most specific first, so an
@@ -123,8 +205,7 @@ export function renderCaddyfile(args: CaddyfileArgs): string {
     );
   }
   out.push("\trespond 404", "}");
-  for (const site of args.sites)
-    out.push("", ...renderSite(site, args.behindLoadBalancer ?? false));
+  for (const site of args.sites) out.push("", ...renderSite(site, args));
   if (args.behindLoadBalancer === true) out.push("", ...loadBalancerCheck());
   return out.join("\n") + "\n";
 }
@@ -156,34 +237,113 @@ function loadBalancerCheck(): string[] {
   ];
 }
 
-function renderSite(site: EdgeSite, behindLoadBalancer: boolean): string[] {
+function renderSite(site: EdgeSite, args: CaddyfileArgs): string[] {
   // https:// gets a certificate and a redirect of plain HTTP to HTTPS; http:// serves plain HTTP.
   const lines = [`${site.https ? "https" : "http"}://${site.host} {`];
   if (site.https) lines.push("\ttls {", "\t\ton_demand", "\t}");
   // A stat of the marker per request (the file matcher); set immediately, not deferred, so
   // Go's server sees it when the response starts (checked with Caddy 2.6.2: tests/edgeReload).
   lines.push(...closingMatcher, "\theader @closing Connection close");
+  // `header ?Field value`: only where the service did not set the field (headers/caddyfile.go,
+  // the `?` prefix, v2.6.2 and v2.11.4); one directive per field (SECURITY_HEADERS).
+  const headers: (readonly [string, string])[] = [
+    ...(site.hsts === true ? [["Strict-Transport-Security", HSTS_VALUE] as const] : []),
+    ...(args.securityHeaders === false ? [] : SECURITY_HEADERS),
+  ];
+  for (const [field, value] of headers) lines.push(`\theader ?${field} "${value}"`);
+  if (args.compression !== false) {
+    // encode/caddyfile.go (v2.6.2, v2.11.4): formats on the first line, then a response
+    // matcher block; zstd and gzip are standard modules of both (encode/zstd, encode/gzip).
+    lines.push(
+      "\tencode zstd gzip {",
+      "\t\tmatch {",
+      ...COMPRESSED_TYPES.map((t) => `\t\t\theader Content-Type ${t}`),
+      "\t\t}",
+      "\t}",
+    );
+  }
+  if (args.accessLog !== false) {
+    // A site's `log` is its access log (httpcaddyfile builtins.go parseLog; `output stdout`
+    // and `format json` are core modules of both versions). Authorization and Cookie values are
+    // logged empty (caddyhttp/marshalers.go, both versions), so basic-auth passwords are not.
+    lines.push("\tlog {", "\t\toutput stdout", "\t\tformat json", "\t}");
+  }
   let catchAll = false;
+  let proxies = false;
   site.routes.forEach((r, i) => {
+    const body = handleBody(r, args);
+    if (!isRedirect(r) && r.maintenance !== true) proxies = true;
     if (r.path === undefined) {
       catchAll = true;
-      lines.push("\thandle {", ...proxy(r, behindLoadBalancer, "\t\t"), "\t}");
+      lines.push("\thandle {", ...body, "\t}");
     } else {
       const m = `@route${i}`;
-      lines.push(
-        `\t${m} path ${r.path} ${r.path}/*`,
-        `\thandle ${m} {`,
-        ...proxy(r, behindLoadBalancer, "\t\t"),
-        "\t}",
-      );
+      lines.push(`\t${m} path ${r.path} ${r.path}/*`, `\thandle ${m} {`, ...body, "\t}");
     }
   });
   if (!catchAll) lines.push("\thandle {", '\t\trespond "no route for this path" 404', "\t}");
+  if (proxies) {
+    // reverse_proxy answers 503 with an empty body once its retries found no task (no
+    // upstreams available). {http.error.status_code} is set as an int for the error routes
+    // (server.go, both tags), {http.vars.*} reads `vars` (replacer.go, both tags). The route's
+    // `vars` name the service; other errors (502, 504, a
+    // 401 of basicauth) match nothing here and keep Caddy's own answer: the status, empty body
+    // (errorEmptyHandler, caddyhttp/routes.go and caddyhttp.go: v2.6.2 and v2.11.4).
+    lines.push(
+      "\thandle_errors {",
+      "\t\t@no_task expression {http.error.status_code} == 503",
+      `\t\theader @no_task Content-Type "text/plain; charset=utf-8"`,
+      `\t\trespond @no_task "${NO_TASK_TEXT}" 503`,
+      "\t}",
+    );
+  }
   lines.push("}");
   return lines;
 }
 
-function proxy(r: SiteRoute, behindLoadBalancer: boolean, indent: string): string[] {
+/** The body of the 503 a route answers when its service has no running task. */
+export const NO_TASK_TEXT =
+  "503 no task of {http.vars.edge_service} is running: the edge waited for one (swarm lists a task once it runs and is healthy); try again shortly";
+
+function handleBody(r: SiteRoute, args: CaddyfileArgs): string[] {
+  if (isRedirect(r)) {
+    // redir <to> <code>: codes 300-399 in both versions (builtins.go parseRedir); {uri} is the
+    // request's path and query (the {http.request.uri} shorthand: httptype.go in v2.6.2,
+    // shorthands.go in v2.11.4).
+    const to = r.redirect.keepPath ? `${r.redirect.url.replace(/\/$/, "")}{uri}` : r.redirect.url;
+    return [`\t\tredir ${to} ${r.redirect.code}`];
+  }
+  const out: string[] = [];
+  if (r.basicAuth !== undefined) {
+    // `basicauth`, not `basic_auth`: 2.6.2 knows only the former; 2.11.4 keeps it as a
+    // deprecated alias that logs a warning at load (caddyauth/caddyfile.go, both tags). bcrypt
+    // is the default algorithm of both; the hash may be $2a$... or its base64 (basicauth.go).
+    out.push(
+      "\t\tbasicauth {",
+      ...r.basicAuth.map((u) => `\t\t\t${u.user} ${hashPlaceholder(u.key)}`),
+      "\t\t}",
+    );
+  }
+  if (r.maintenance === true) {
+    out.push(
+      '\t\theader Content-Type "text/html; charset=utf-8"',
+      "\t\theader Retry-After 120",
+      `\t\trespond "${MAINTENANCE_PAGE}" 503`,
+    );
+    return out;
+  }
+  // For the 503 of handle_errors: which service had no task.
+  out.push(`\t\tvars edge_service ${r.stack}/${r.service}`);
+  if (r.stripPrefix === true && r.path !== undefined) {
+    // uri strip_prefix (rewrite/rewrite.go trimPathPrefix, v2.6.2 and v2.11.4): removed
+    // case-insensitively, as the path matcher matched; /api alone becomes / upstream.
+    out.push(`\t\turi strip_prefix ${r.path}`);
+  }
+  out.push(...proxy(r, args, "\t\t"));
+  return out;
+}
+
+function proxy(r: ProxyRoute, args: CaddyfileArgs, indent: string): string[] {
   const t = PROXY_TIMING;
   const body = [
     "reverse_proxy {",
@@ -197,7 +357,10 @@ function proxy(r: SiteRoute, behindLoadBalancer: boolean, indent: string): strin
     `\tlb_try_interval ${t.tryInterval}`,
     `\tfail_duration ${t.failDuration}`,
     `\tmax_fails ${t.maxFails}`,
-    ...(behindLoadBalancer ? ["\ttrusted_proxies private_ranges"] : []),
+    // A CIDR or private_ranges (reverseproxy/caddyfile.go trusted_proxies, v2.6.2 and v2.11.4).
+    ...(args.behindLoadBalancer === true
+      ? [`\ttrusted_proxies ${args.vpcIpRange ?? DEFAULT_VPC_IP_RANGE}`]
+      : []),
     "\ttransport http {",
     `\t\tdial_timeout ${t.dialTimeout}`,
     `\t\tresponse_header_timeout ${t.responseHeaderTimeout}`,

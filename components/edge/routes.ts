@@ -3,7 +3,7 @@
  * and grouped into sites. Pure: the caller renders the stacks and passes what it found.
  */
 import { parse } from "yaml";
-import type { EdgeRouteConfig } from "./config";
+import { EdgeRouteConfig, RedirectCode, redirectFromHosts } from "./config";
 
 /** The stack the program deploys the edge as, and the overlay network routed services join. */
 export const EDGE_STACK = "do-swarm-edge";
@@ -31,19 +31,41 @@ export interface EdgeDomain {
   https: boolean;
 }
 
-/** A route on its way to the proxy config. */
-export interface SiteRoute {
+/** A route on its way to the proxy config: to a service. */
+export interface ProxyRoute {
   path?: string;
   stack: string;
   service: string;
   port: number;
+  /** Remove `path` from the request's path before proxying. */
+  stripPrefix?: boolean;
+  /** Basic auth: each user and the config key its bcrypt hash is read from (secret). */
+  basicAuth?: { user: string; key: string }[];
+  /** Answer 503 with a maintenance page instead of proxying. */
+  maintenance?: boolean;
 }
+
+/** A route that answers with a redirect. */
+export interface RedirectRoute {
+  path?: string;
+  redirect: { url: string; code: RedirectCode; keepPath: boolean };
+}
+
+export type SiteRoute = ProxyRoute | RedirectRoute;
+
+export const isRedirect = (r: SiteRoute): r is RedirectRoute => "redirect" in r;
 
 /** Everything the edge serves for one host. Routes are ordered most specific path first. */
 export interface EdgeSite {
   host: string;
   /** Served over HTTPS by the edge, with a certificate it obtains itself. */
   https: boolean;
+  /**
+   * Clients reach it over HTTPS (the domain's `https`, served by the edge or by the load
+   * balancer): its responses carry Strict-Transport-Security (unless edge.hsts is false).
+   * @default false
+   */
+  hsts?: boolean;
   routes: SiteRoute[];
 }
 
@@ -72,6 +94,15 @@ export function checkRoutes(
         `${key}.host = ${JSON.stringify(r.host)}: not one of do-swarm:domains (${[...domains].join(", ") || "none"}); add { "name": "${r.host}", "zone": "..." } to domains, which gives it its DNS record`,
       );
     }
+    // A redirected host needs its DNS record and (https) its certificate like any other.
+    for (const h of redirectFromHosts(r)) {
+      if (!domains.has(h)) {
+        problems.push(
+          `${key}.redirectFrom = ${JSON.stringify(r.redirectFrom)}: ${h} is not one of do-swarm:domains (${[...domains].join(", ") || "none"}); add { "name": "${h}", "zone": "..." } to domains (its DNS record and certificate), or remove it`,
+        );
+      }
+    }
+    if (r.redirect !== undefined || r.stack === undefined || r.service === undefined) return;
     if (r.stack === EDGE_STACK) {
       problems.push(
         `${key}.stack = ${JSON.stringify(r.stack)}: that is the edge itself; route to a stack of do-swarm:stacks`,
@@ -93,7 +124,12 @@ export function checkRoutes(
       return;
     }
     const ports = stack.services[r.service];
-    if (ports !== undefined && ports.length > 0 && !ports.includes(r.port)) {
+    if (
+      ports !== undefined &&
+      ports.length > 0 &&
+      r.port !== undefined &&
+      !ports.includes(r.port)
+    ) {
       problems.push(
         `${key}.port = ${r.port}: service ${r.service} of ${stack.file} listens on ${ports.join(", ")} (from its ports, expose and healthcheck); use one of those, or declare the port with expose: ["${r.port}"]`,
       );
@@ -104,28 +140,57 @@ export function checkRoutes(
 
 /**
  * The sites the edge serves: one per host, HTTPS where the domain asks for it and the edge
- * terminates TLS. Path routes come first, longest first, the host's catch-all last.
+ * terminates TLS. Path routes come first, longest first, the host's catch-all last. A host a
+ * route's `redirectFrom` names is a site of its own whose every request is redirected (301,
+ * path and query kept) to the route's host.
  */
 export function planSites(
   routes: readonly EdgeRouteConfig[],
   domains: readonly EdgeDomain[],
   edgeTerminatesTls: boolean,
+  hsts = true,
 ): EdgeSite[] {
   const https = new Set(domains.filter((d) => d.https).map((d) => d.name));
   const byHost = new Map<string, SiteRoute[]>();
+  const add = (host: string, route: SiteRoute) => {
+    const list = byHost.get(host) ?? [];
+    if (!list.some((x) => x.path === route.path)) list.push(route);
+    byHost.set(host, list);
+  };
   for (const r of routes) {
-    const list = byHost.get(r.host) ?? [];
-    list.push({
-      ...(r.path === undefined ? {} : { path: r.path }),
-      stack: r.stack,
-      service: r.service,
-      port: r.port,
-    });
-    byHost.set(r.host, list);
+    const path = r.path === undefined ? {} : { path: r.path };
+    if (r.redirect !== undefined) {
+      add(r.host, {
+        ...path,
+        redirect: {
+          url: r.redirect.url,
+          code: r.redirect.code ?? 301,
+          keepPath: r.redirect.keepPath ?? true,
+        },
+      });
+    } else {
+      const users = Object.entries(r.basicAuth?.users ?? {});
+      add(r.host, {
+        ...path,
+        stack: r.stack!,
+        service: r.service!,
+        port: r.port!,
+        ...(r.stripPrefix === true && r.path !== undefined ? { stripPrefix: true } : {}),
+        ...(users.length > 0
+          ? { basicAuth: users.sort().map(([user, key]) => ({ user, key })) }
+          : {}),
+        ...(r.maintenance === true ? { maintenance: true } : {}),
+      });
+    }
+    for (const from of redirectFromHosts(r)) {
+      const scheme = https.has(r.host) ? "https" : "http";
+      add(from, { redirect: { url: `${scheme}://${r.host}`, code: 301, keepPath: true } });
+    }
   }
   return [...byHost.keys()].sort().map((host) => ({
     host,
     https: edgeTerminatesTls && https.has(host),
+    hsts: hsts && https.has(host),
     routes: byHost
       .get(host)!
       .slice()
@@ -139,6 +204,7 @@ const cmp = (a = "", b = "") => (a < b ? -1 : a > b ? 1 : 0);
 export function routedServices(routes: readonly EdgeRouteConfig[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const r of routes) {
+    if (r.redirect !== undefined || r.stack === undefined || r.service === undefined) continue;
     const list = out.get(r.stack) ?? [];
     if (!list.includes(r.service)) list.push(r.service);
     out.set(r.stack, list.sort());

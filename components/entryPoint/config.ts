@@ -114,7 +114,17 @@ export function validateEntryPoint(
 
   // Hosts the edge routes (do-swarm:edge): it serves them over HTTPS at the reserved IP.
   const edgeRoutes = isObject(raw.edge) && Array.isArray(raw.edge.routes) ? raw.edge.routes : [];
-  const edgeHosts = new Set(edgeRoutes.map((r) => (isObject(r) ? r.host : undefined)));
+  // A route's redirectFrom hosts are served too (redirected): "www" is the host's www twin (as
+  // edge/config.ts redirectFromHosts, which this floor cannot import).
+  const edgeHosts = new Set(
+    edgeRoutes.flatMap((r) => {
+      if (!isObject(r) || typeof r.host !== "string") return [];
+      const host = r.host;
+      const from = Array.isArray(r.redirectFrom) ? r.redirectFrom : [];
+      const twin = host.startsWith("www.") ? host.slice(4) : `www.${host}`;
+      return [host, ...from.map((h) => (h === "www" ? twin : h))];
+    }),
+  );
   const domains: DomainConfig[] = [];
   // Where in the list each well-formed domain stands, for naming it in a problem.
   const indexOf = new Map<DomainConfig, number>();

@@ -20,7 +20,7 @@ import { secretEnvKeys, unknownConfigKeyProblems } from "../core/configKeys";
 import { engineFeatures, engineProblems } from "../core/engine";
 import { checkPublicPorts, PublicPort } from "../core/firewall";
 import { hostnameProblems, planNodes } from "../core/nodes";
-import { validateEdge } from "../edge/config";
+import { basicAuthKeys, isBcryptHash, validateEdge } from "../edge/config";
 import { validateEntryPoint } from "../entryPoint/config";
 import { alertsSecretKeys, webhookProblems, wellFormedSlack } from "../alerts/config";
 import { encryptedNetworks, planStackRender } from "../stacks/stackBundle";
@@ -129,8 +129,22 @@ export function validateAll(input: ProgramInput): {
     ...unknownConfigKeyProblems(input.allConfig, input.project, [
       ...secretEnvKeys(raw.stacks),
       ...alertsSecretKeys(raw.alerts),
+      ...basicAuthKeys(raw.edge),
     ]),
   );
+  // Each basic-auth user's hash: set, and a bcrypt hash (its value never enters a message).
+  for (const key of new Set(basicAuthKeys(raw.edge))) {
+    const value = input.getKey(key);
+    if (value === undefined) {
+      problems.push(
+        `do-swarm:edge basicAuth names config key '${key}', which is not set: pulumi config set --secret ${key} "$(caddy hash-password)"`,
+      );
+    } else if (!isBcryptHash(value.trim())) {
+      problems.push(
+        `do-swarm:${key} (a basicAuth user's hash) is not a bcrypt hash (value not shown): set the output of caddy hash-password, e.g. pulumi config set --secret ${key} "$(caddy hash-password)"`,
+      );
+    }
+  }
   problems.push(...engineProblems(engineFeatures()));
   // The routes are checked even when the config has problems (with what of it is well formed),
   // so that one run reports everything.
@@ -142,6 +156,7 @@ export function validateAll(input: ProgramInput): {
       routing.domains,
       routing.entryPoint,
       raw.failoverToken !== undefined,
+      routing.vpcIpRange,
     );
     problems.push(
       ...checkRoutes(routing.edge.routes, {
@@ -165,6 +180,7 @@ function wellFormedEdge(raw: RawConfig) {
   return {
     edge: validateEdge(raw.edge, ignore) ?? { routes: [], image: "" },
     ...validateEntryPoint(raw, "unset", ignore, []),
+    vpcIpRange: typeof raw.vpcIpRange === "string" ? raw.vpcIpRange : undefined,
     stackNames: stacks.flatMap((x) =>
       typeof (x as { name?: unknown })?.name === "string" ? [(x as { name: string }).name] : [],
     ),

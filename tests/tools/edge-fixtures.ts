@@ -8,7 +8,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { planEdge } from "../../components/edge";
-import { EDGE_CASES } from "../fixtures/edge/cases";
+import { withBasicAuthHashes } from "../../components/edge/caddyfile";
+import { EDGE_CASES, FIXTURE_HASHES } from "../fixtures/edge/cases";
 
 const dir = process.argv[2];
 if (dir === undefined) {
@@ -18,6 +19,10 @@ if (dir === undefined) {
 fs.mkdirSync(dir, { recursive: true });
 for (const c of EDGE_CASES) {
   const plan = planEdge(c.edge, c.domains, c.entryPoint);
-  fs.writeFileSync(path.join(dir, `${c.name}.Caddyfile`), plan.caddyfile);
+  // As the nodes get it: the basic-auth hashes in place of their placeholders.
+  fs.writeFileSync(
+    path.join(dir, `${c.name}.Caddyfile`),
+    withBasicAuthHashes(plan.caddyfile, FIXTURE_HASHES),
+  );
   process.stdout.write(`${c.name}.Caddyfile\n`);
 }
