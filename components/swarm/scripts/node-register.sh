@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on a manager once a node has joined: waits until the node is Ready, applies its labels
 # (removing labels this script set earlier that are no longer wanted), and removes stale Down
-# entries left by a droplet of the same name that was lost and replaced. Safe to re-run.
+# entries left by a droplet of the same name that was lost and replaced, and entries of joins
+# that never completed. Safe to re-run.
 # Usage: node-register.sh NODE_ID [KEY=VALUE ...]
 set -euo pipefail
 
@@ -64,4 +65,28 @@ for stale in $(docker node ls --format '{{.ID}} {{.Hostname}}' | awk -v h="$host
   fi
   log "removing the stale entry $stale ($hostname, $state)"
   docker node rm --force "$stale" >&2
+done
+
+# Entries that never reported at all (no hostname, never Ready) for a minute. A join whose
+# certificate request timed out on a slow leader and was retried leaves one: swarmkit's CA creates
+# a node entry for each request it answers. A manager entry of that kind keeps its role in the
+# spec, so every global service on the managers (the edge) waits forever for a task that cannot
+# run: the lab saw two, made during a manager's join on a loaded machine, stop the edge's deploy.
+# A node still joining reports its hostname within seconds, so a young entry is watched until it
+# is a minute old (this only waits when there is one). Such an entry is no raft member: swarmkit
+# removes it without a demotion (it refuses only a manager that is a raft member).
+# never_reported ID: sets `state` and `created`; true while ID has no hostname and is not Ready.
+never_reported() {
+  local h
+  IFS='|' read -r h state created <<<"$(docker node inspect --format '{{.Description.Hostname}}|{{.Status.State}}|{{.CreatedAt.Unix}}' "$1" 2>/dev/null)"
+  [ -z "$h" ] && [ -n "$created" ] && [ "$state" != ready ]
+}
+for id in $(docker node ls -q); do
+  never_reported "$id" || continue
+  while [ $(($(date +%s) - created)) -le 60 ]; do
+    sleep 2
+    never_reported "$id" || continue 2
+  done
+  log "removing the entry $id of a join that never completed ($state, created $(($(date +%s) - created))s ago)"
+  docker node rm --force "$id" >&2 || log "WARNING: could not remove $id; remove it by hand: docker node rm --force $id"
 done
