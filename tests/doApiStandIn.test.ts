@@ -117,6 +117,39 @@ describe("the stand-in", () => {
     }
   });
 
+  test("the lab's /_lab/scopes revokes and grants a scope at run time; /_lab/log has the statuses", async () => {
+    const api = await standIn({ scopes: ["reserved_ip:read", "droplet:read", "tag:read"] });
+    const lab = (method: string, p: string, body?: object) =>
+      fetch(`${api.url}${p}`, {
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    try {
+      expect((await call(api, "GET", "/v2/droplets?tag_name=c-manager")).status).toBe(200);
+      const put = await lab("PUT", "/_lab/scopes", {
+        scopes: ["reserved_ip:read", "droplet:read"],
+      });
+      expect(put.status).toBe(200);
+      expect(await put.json()).toEqual({ scopes: ["reserved_ip:read", "droplet:read"] });
+      expect((await call(api, "GET", "/v2/droplets?tag_name=c-manager")).status).toBe(403);
+      expect((await lab("PUT", "/_lab/scopes", { scopes: "tag:read" })).status).toBe(400);
+      await lab("PUT", "/_lab/scopes", { scopes: null });
+      expect(await (await lab("GET", "/_lab/scopes")).json()).toEqual({ scopes: null });
+      expect((await call(api, "GET", "/v2/droplets?tag_name=c-manager")).status).toBe(200);
+      // The lab's own calls are neither logged nor counted.
+      expect(await (await lab("GET", "/_lab/log")).json()).toEqual({
+        calls: [
+          "GET /v2/droplets?tag_name=c-manager",
+          "GET /v2/droplets?tag_name=c-manager",
+          "GET /v2/droplets?tag_name=c-manager",
+        ],
+        statuses: [200, 403, 200],
+      });
+    } finally {
+      await api.close();
+    }
+  });
+
   test("429 past the per-minute limit, with ratelimit-* headers and retry-after", async () => {
     const api = await standIn({ rateLimit: { perMinute: 3, perHour: 5000 } });
     try {

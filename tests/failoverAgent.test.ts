@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
 import { DoApiStandIn, startDoApi } from "./lab/do-api";
+import { readmeScopes } from "./lab/readme-scopes";
 import { ENTRY_POINT_SCRIPTS as SCRIPTS_DIR } from "../components/entryPoint/entryPointPlan";
 import { EDGE_STACK } from "../components/edge/routes";
 
@@ -232,25 +233,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(200)) if (cond()) return true;
   return cond();
-}
-
-/**
- * The failover token's scopes as the docs tell users to create it (docs/entry-point.md, the one
- * place that lists them; the README links there): the boxes ticked
- * ("- `resource`: **verb**") and the scopes the panel adds (backquoted in the same bullet).
- */
-function readmeScopes(): string[] {
-  const readme = fs.readFileSync(path.join(__dirname, "..", "docs", "entry-point.md"), "utf8");
-  if (!readme.includes("*The token.*")) throw new Error("docs/entry-point.md has no *The token.*");
-  const section = readme.slice(readme.indexOf("*The token.*"));
-  const bullets = section.slice(0, section.indexOf("\n\n", section.indexOf("\n- "))).split("\n- ");
-  const scopes = new Set<string>();
-  for (const b of bullets.slice(1)) {
-    const tick = /^`(\w+)`: \*\*(\w+)\*\*/.exec(b);
-    if (tick) scopes.add(`${tick[1]}:${tick[2]}`);
-    for (const m of b.matchAll(/`(\w+:\w+)`/g)) scopes.add(m[1]);
-  }
-  return [...scopes];
 }
 
 const haveTools = ["curl", "python3"].every(

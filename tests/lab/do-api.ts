@@ -24,8 +24,12 @@
  * completes: only then does the IP route to its new droplet, which the lab models by `onMove`
  * (moving the stand-in address between hosts); meanwhile another action or a DELETE on that IP
  * answers 422.
- * Lab-only extras, never called by the product: `PUT /_lab/droplets` replaces the droplet list
- * (a rebuilt host is a new droplet id), `GET /_lab/log` lists the calls received.
+ * Lab-only extras, never called by the product (no token needed, not counted against the rate
+ * limit, not in the log): `PUT /_lab/droplets` replaces the droplet list (a rebuilt host is a new
+ * droplet id), `GET /_lab/log` lists the calls received ({calls, statuses}: "METHOD path[ body]"
+ * and the status each was answered with), `GET|PUT /_lab/scopes` reads or changes the token's
+ * scopes as of the next call ({scopes: [...]}, or {scopes: null} for full access): a scope
+ * revoked, then granted again.
  *
  * CLI (the lab runs it in the background and reads the first line for the URL):
  *   ts-node tests/lab/do-api.ts --listen ADDR:PORT --token-file F --state STATE.json
@@ -423,7 +427,18 @@ export async function startDoApi(
       droplets = JSON.parse(body) as StandInDroplet[];
       return { status: 200, json: { droplets: droplets.length } };
     }
-    if (method === "GET" && url.pathname === "/_lab/log") return { status: 200, json: { calls } };
+    if (method === "GET" && url.pathname === "/_lab/log")
+      return { status: 200, json: { calls, statuses } };
+    if (url.pathname === "/_lab/scopes" && (method === "GET" || method === "PUT")) {
+      if (method === "PUT") {
+        const want = (JSON.parse(body || "{}") as { scopes?: unknown }).scopes;
+        if (want !== null && !(Array.isArray(want) && want.every((x) => typeof x === "string")))
+          return { status: 400, json: { id: "bad_request", message: "scopes: a list or null" } };
+        scopes = want === null ? undefined : (want as string[]);
+        log(`token scopes: ${scopes === undefined ? "full access" : scopes.join(",")}`);
+      }
+      return { status: 200, json: { scopes: scopes ?? null } };
+    }
     calls.push(`${method} ${url.pathname}${url.search}${body ? ` ${body}` : ""}`);
     const index = calls.length - 1;
     const answer = await authorized(req, url, method, body);

@@ -75,11 +75,39 @@ fd_leader() {
   return 1
 }
 
+# fd_readme_scopes: the failover token's scopes as docs/entry-point.md lists them (*The token.*:
+# the boxes ticked and the scopes the panel adds), comma-separated, read from the doc now
+# (tests/lab/readme-scopes.ts, the parser tests/failoverAgent.test.ts uses): the lab keeps no
+# copy of the list.
+fd_readme_scopes() { "${LAB_TSNODE[@]}" "$LAB_DIR/readme-scopes.ts"; }
+
+# fd_scopes SCOPES: the stand-in's token holds exactly SCOPES (comma-separated) from the next
+# call on (the stand-in's PUT /_lab/scopes: a scope revoked or granted, as in the control panel).
+fd_scopes() {
+  local body
+  body=$(python3 -c 'import json, sys; print(json.dumps({"scopes": [s for s in sys.argv[1].split(",") if s]}))' "$1")
+  curl -sSf --max-time 5 -X PUT --data "$body" "$FD_API_URL/_lab/scopes" >/dev/null
+}
+
+# fd_token_scopes: the scopes the stand-in's token holds now, sorted, comma-separated.
+fd_token_scopes() {
+  curl -sSf --max-time 5 "$FD_API_URL/_lab/scopes" |
+    python3 -c 'import json, sys; s = json.load(sys.stdin)["scopes"]; print("full access" if s is None else ",".join(sorted(s)))'
+}
+
+# fd_calls: how many calls the stand-in has received (the lab's own /_lab calls are not counted).
+fd_calls() {
+  curl -sSf --max-time 5 "$FD_API_URL/_lab/log" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["calls"]))'
+}
+
 # fd_api_up: starts the stand-in (once per lab run) with every lab host as a droplet (managers
-# tagged lab-manager, as the program tags them) and the IP where it is now.
+# tagged lab-manager, as the program tags them), the IP where it is now, and a token holding
+# exactly the scopes docs/entry-point.md tells users to give the failover token.
 fd_api_up() {
   if [[ -f $LAB_DO_API_PID ]] && kill -0 "$(cat "$LAB_DO_API_PID")" 2>/dev/null; then return 0; fi
   [[ -f $FD_TOKEN_FILE ]] || (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$FD_TOKEN_FILE")
+  local scopes
+  scopes=$(fd_readme_scopes) || fail "reading the failover token's scopes from docs/entry-point.md failed" || return 1
   local i name pub priv role droplets="" at=""
   while read -r i name pub priv; do
     role=${name#lab-}
@@ -93,6 +121,7 @@ fd_api_up() {
   # It outlives this scenario (the next ones use it); lab_down stops it by its pid.
   "${LAB_TSNODE[@]}" "$LAB_DIR/do-api.ts" --listen "${FD_API_URL#http://}" \
     --token-file "$FD_TOKEN_FILE" --state "$LAB_RUN/do-state.json" --action-seconds 3 \
+    --scopes "$scopes" \
     --on-move "bash '$LAB_DIR/lab.sh' move-address \"\$DO_API_IP\" \$([ -n \"\$DO_API_TO\" ] && echo \$((DO_API_TO - $FD_ID_BASE)))" \
     </dev/null >>"$LAB_OUT/do-api.log" 2>&1 &
   echo $! >"$LAB_DO_API_PID"
@@ -178,6 +207,12 @@ fd_setup() {
   done
   lab_move_address "$FD_IP" 0
   fd_api_up
+  local want have
+  want=$(fd_readme_scopes | tr ',' '\n' | sort | paste -sd,) && have=$(fd_token_scopes) ||
+    fail "the stand-in's token scopes could not be read" || return 1
+  [[ $have == "$want" ]] ||
+    fail "the stand-in's token holds [$have], not exactly docs/entry-point.md's [$want]" || return 1
+  note "the stand-in's token holds exactly docs/entry-point.md's scopes: $have"
   lab_plan frontdoor --managers 3 --workers 1 --stack "front=$LAB_DIR/stacks/front.yml" \
     --reserved-ip "$FD_IP" --failover-token-file "$FD_TOKEN_FILE" --api-url "$FD_API_URL"
   grep -q -- '-failover-agent"' "$LAB_OUT/frontdoor.json" || fail "the plan has no failover agent" || return 1
@@ -298,4 +333,180 @@ scenario_fd_replay() {
   [[ $after == "$before" ]] || fail "the replay moved the IP from $(lab_name "$before") to $(lab_name "$after")" || return 1
   ((FD_FAILED == 0)) || fail "$FD_FAILED requests failed during the replay" || return 1
   note "the IP stayed on $(lab_name "$after")"
+}
+
+# fd_agents_plan OUT: the front door's plan cut to the agents' installs (its commands
+# `<node>-failover-agent`, as the program makes them; what they depend on has run): what a
+# `pulumi up` runs when only the failover token changed (the install's stdin). Prints how many.
+fd_agents_plan() {
+  python3 - "$LAB_OUT/frontdoor.json" "$1" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+agents = [c for c in plan["commands"] if c["name"].endswith("-failover-agent")]
+names = {c["name"] for c in agents}
+for c in agents:
+    c["dependsOn"] = [d for d in c.get("dependsOn") or [] if d in names]
+json.dump({"commands": agents}, open(sys.argv[2], "w"), indent=2)
+print(len(agents))
+PY
+}
+
+# fd_install_results TAG: "NAME STATUS NAMED LINE" per command of replay TAG: NAMED is 1 when
+# its stderr names the scope tag:read as missing; LINE its last ERROR or "installed" line.
+fd_install_results() {
+  python3 - "$LAB_OUT/$1/results.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1])):
+    err = r.get("stderr") or ""
+    named = int("it lacks the scope tag:read" in err)
+    lines = [l for l in err.splitlines() if "ERROR:" in l or "installed:" in l]
+    print(r["name"], r["status"], named, (lines[-1] if lines else "-").strip())
+PY
+}
+
+# Issue 21: the failover token made without tag:read. The agents' installs, as the program makes
+# them (what `pulumi up` runs when the token changes), fail, each naming the scope; the agents
+# already running keep running; with the README's scopes again, the installs succeed.
+scenario_fd_token_no_tag() {
+  local all without n before results failed=0 bad=0 ok=0 name status named line h
+  settle check_managers 3
+  all=$(fd_readme_scopes) || fail "reading the failover token's scopes from docs/entry-point.md failed" || return 1
+  without=$(tr ',' '\n' <<<"$all" | grep -vx 'tag:read' | paste -sd,)
+  [[ $without != "$all" ]] || fail "docs/entry-point.md's token has no tag:read to take away" || return 1
+  n=$(fd_agents_plan "$LAB_OUT/fd-agents.json") || fail "cutting the agents' installs out of the plan failed" || return 1
+  ((n == 3)) || fail "the front door's plan has $n agent installs, not 3" || return 1
+  before=$(fd_holder)
+  fd_scopes "$without" || fail "the stand-in did not take the scopes" || return 1
+  note "the token holds docs/entry-point.md's scopes but tag:read: $(fd_token_scopes)"
+  if lab_replay fd-no-tag --plan "$LAB_OUT/fd-agents.json" --all; then
+    fd_scopes "$all"
+    fail "the agents' installs succeeded with a token lacking tag:read"
+    return 1
+  fi
+  results=$(fd_install_results fd-no-tag)
+  while read -r name status named line; do
+    case $status in
+      ok) ok=$((ok + 1)) ;;
+      failed)
+        failed=$((failed + 1))
+        ((named)) || bad=$((bad + 1))
+        ;;
+    esac
+    note "$name: $status: $line"
+  done <<<"$results"
+  fd_scopes "$all" || fail "the stand-in did not take the scopes back" || return 1
+  ((ok == 0 && failed >= 1)) || fail "with tag:read missing, $ok install(s) succeeded, $failed failed" || return 1
+  ((bad == 0)) || fail "$bad failed install(s) do not name the missing scope tag:read" || return 1
+  # The install stops before it restarts the agent: the one running goes on.
+  for h in "${FD_MANAGERS[@]}"; do
+    lab_ssh "$h" 'kill -0 "$(cat /run/do-swarm-failover.pid)"' || fail "$h: no agent running after the failed install" || return 1
+  done
+  note "the step failed at the agents' install ($failed failed, each naming tag:read); the agents that ran still run"
+
+  lab_replay fd-tag-back --plan "$LAB_OUT/fd-agents.json" --all ||
+    fail "the agents' installs failed with docs/entry-point.md's scopes" || return 1
+  results=$(fd_install_results fd-tag-back)
+  [[ $(awk '$2 == "ok" && /installed: watching/' <<<"$results" | wc -l) == 3 ]] ||
+    fail "not every install says 'installed': $results" || return 1
+  for h in "${FD_MANAGERS[@]}"; do
+    lab_ssh "$h" 'kill -0 "$(cat /run/do-swarm-failover.pid)"' || fail "$h: no agent running" || return 1
+  done
+  [[ $(fd_holder) == "$before" ]] || fail "the IP moved from $(lab_name "$before") to $(lab_name "$(fd_holder)")" || return 1
+  poll 30 curl -sf -o /dev/null --max-time 2 "$FD_URL" || fail "nothing answers on $FD_URL" || return 1
+  note "with tag:read granted again, the 3 installs succeeded; the IP stayed on $(lab_name "$before")"
+}
+
+# fd_minute [CMD...]: counts the stand-in's calls for 60 s, CMD run at its start (the lab makes
+# no API call meanwhile: fd_holder and the like call the API too); sets FD_MINUTE_CALLS,
+# FD_MINUTE_REFUSED (403s), FD_MINUTE_SECS, FD_MINUTE_END and prints them by call and status.
+fd_minute() {
+  local n0 n1 t0 t1 left
+  n0=$(fd_calls) || fail "the stand-in's log could not be read" || return 1
+  t0=$(lab_now)
+  (($# == 0)) || "$@" || return 1
+  left=$(awk -v a="$t0" -v b="$(lab_now)" 'BEGIN { t = 60 - (b - a); printf "%.2f", (t > 0 ? t : 0) }')
+  sleep "$left"
+  n1=$(fd_calls) || fail "the stand-in's log could not be read" || return 1
+  t1=$(lab_now)
+  FD_MINUTE_END=$n1
+  FD_MINUTE_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
+  FD_MINUTE_CALLS=$((n1 - n0))
+  curl -sSf --max-time 5 "$FD_API_URL/_lab/log" >"$LAB_OUT/fd-minute.log.json" || fail "the stand-in's log could not be read" || return 1
+  FD_MINUTE_REFUSED=$(python3 - "$LAB_OUT/fd-minute.log.json" "$n0" "$n1" <<'PY'
+import collections, json, re, sys
+log = json.load(open(sys.argv[1]))
+a, b = int(sys.argv[2]), int(sys.argv[3])
+by = collections.Counter()
+for call, status in zip(log["calls"][a:b], log["statuses"][a:b]):
+    method, path = call.split(" ")[:2]
+    path = re.sub(r"per_page=\d+", "per_page=N", re.sub(r"tag_name=[^&]*", "tag_name=T", path))
+    by[(method + " " + path, status)] += 1
+for (what, status), n in sorted(by.items()):
+    print(f"      {n} x {what} -> {status}", file=sys.stderr)
+print(sum(n for (_, status), n in by.items() if status == 403))
+PY
+  ) || fail "the stand-in's log could not be read" || return 1
+}
+
+# fd_restart_agents: every manager's agent started again, as at boot.
+fd_restart_agents() {
+  local h
+  for h in "${FD_MANAGERS[@]}"; do
+    lab_ssh "$h" "bash $FD_AGENT start" || fail "$h: the agent did not start" || return 1
+  done
+}
+
+# Issue 21: a failure that persists for a minute (tag:read revoked while the 3 managers' agents
+# run: every listing of the managers is refused) costs the whole cluster at most 60 API calls,
+# counted at the stand-in. Then, the scope still revoked, every agent restarts (as at a reboot:
+# each one's first view fails too, the harder minute) and another minute is counted. Then the
+# scope comes back and the agents list the managers again.
+scenario_fd_persistent_failure() {
+  local all without h line since
+  settle check_managers 3
+  for h in "${FD_MANAGERS[@]}"; do
+    lab_ssh "$h" 'kill -0 "$(cat /run/do-swarm-failover.pid)"' || fail "$h: no agent running" || return 1
+  done
+  all=$(fd_readme_scopes) || fail "reading the failover token's scopes from docs/entry-point.md failed" || return 1
+  without=$(tr ',' '\n' <<<"$all" | grep -vx 'tag:read' | paste -sd,)
+  fd_minute fd_scopes "$without" || { fd_scopes "$all"; return 1; }
+  line="api calls in a persistent failure: $FD_MINUTE_CALLS in $FD_MINUTE_SECS s (3 managers)"
+  note "$line"
+  echo "front door: $line, $FD_MINUTE_REFUSED refused" >>"$LAB_OUT/timings.log"
+  if ((FD_MINUTE_REFUSED == 0 || FD_MINUTE_CALLS > 60)); then
+    fd_scopes "$all"
+    ((FD_MINUTE_REFUSED > 0)) || fail "no call was refused in the minute: tag:read was not revoked" || return 1
+    fail "$FD_MINUTE_CALLS API calls in $FD_MINUTE_SECS s of a persistent failure, more than 60"
+    return 1
+  fi
+  fd_minute fd_restart_agents || { fd_scopes "$all"; return 1; }
+  since=$FD_MINUTE_END
+  fd_scopes "$all" || fail "the stand-in did not take the scopes back" || return 1
+  line="api calls in a persistent failure, every agent started into it: $FD_MINUTE_CALLS in $FD_MINUTE_SECS s (3 managers)"
+  note "$line"
+  echo "front door: $line, $FD_MINUTE_REFUSED refused" >>"$LAB_OUT/timings.log"
+  ((FD_MINUTE_REFUSED > 0)) || fail "no call was refused in the second minute" || return 1
+  ((FD_MINUTE_CALLS <= 60)) ||
+    fail "$FD_MINUTE_CALLS API calls in $FD_MINUTE_SECS s of a persistent failure (agents restarted into it), more than 60" || return 1
+  # The scope is back: each agent calls again once its back-off (at most 30 s) has passed, and
+  # the managers are listed again.
+  sleep 31
+  poll 30 fd_listed_since "$since" 3 || fail "the managers were not listed again (3 times) after tag:read came back" || return 1
+  fd_save_logs
+  for h in "${FD_MANAGERS[@]}"; do
+    note "  $h's agent: $({ grep -c 'failed (HTTP 403' "$LAB_OUT/fd-agent-$h.log" || true; }) refused calls in its log (scenario 32's included)"
+  done
+  poll 30 curl -sf -o /dev/null --max-time 2 "$FD_URL" || fail "nothing answers on $FD_URL" || return 1
+  note "tag:read granted again: the managers are listed again"
+}
+
+# fd_listed_since N K: at least K listings of the managers by their tag answered 200 after the
+# stand-in's call N.
+fd_listed_since() {
+  curl -sSf --max-time 5 "$FD_API_URL/_lab/log" | python3 -c '
+import json, sys
+log = json.load(sys.stdin)
+n = int(sys.argv[1])
+ok = sum(1 for c, s in zip(log["calls"][n:], log["statuses"][n:]) if "tag_name=" in c and s == 200)
+sys.exit(0 if ok >= int(sys.argv[2]) else 1)' "$1" "$2"
 }
