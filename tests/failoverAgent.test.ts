@@ -309,6 +309,28 @@ describeIfTools("failover agent", () => {
     }
   }, 30000);
 
+  test("install with a token DigitalOcean refuses: the step fails, the running agent keeps its token and settings", async () => {
+    const r = await rig(0, [0, 1, 2]);
+    try {
+      expect((await install(r)).status).toBe(0);
+      const tokenFile = path.join(r.dir, "etc", "failover-token");
+      const conf = fs.readFileSync(path.join(r.dir, "etc", "failover.conf"), "utf8");
+      const bad = await install(r, "not-the-token");
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain("(HTTP 401): not a valid token");
+      expect(bad.stderr).toContain('create it as docs/entry-point.md, "The token", says');
+      // The live token and settings are the ones of the last good install; no candidate left.
+      expect(fs.readFileSync(tokenFile, "utf8")).toBe(`${TOKEN}\n`);
+      expect(fs.readFileSync(path.join(r.dir, "etc", "failover.conf"), "utf8")).toBe(conf);
+      expect(fs.readdirSync(path.join(r.dir, "etc")).sort()).toEqual([
+        "failover-token",
+        "failover.conf",
+      ]);
+    } finally {
+      await teardown(r);
+    }
+  }, 30000);
+
   test("the leader moves the IP off a holder that stops answering, to itself, once", async () => {
     const r = await rig(1, [0, 2]); // m1 holds the IP and answers nothing
     try {

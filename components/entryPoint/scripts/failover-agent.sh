@@ -664,7 +664,7 @@ read_check() {
     *) die "the DigitalOcean API at $API_URL did not answer (HTTP $API_STATUS)" ;;
   esac
 }
-TOKEN_FIX='create it as README, "The entry point" says (custom scopes: reserved_ip:update and tag:read ticked), then pulumi config set --secret failoverToken'
+TOKEN_FIX='create it as docs/entry-point.md, "The token", says (custom scopes: reserved_ip:update and tag:read ticked), then pulumi config set --secret failoverToken'
 
 # check_reads: fails the step now, naming the missing scope, rather than leave an agent that can
 # never move the IP: every read call the agent makes (the assign itself, reserved_ip:update,
@@ -702,10 +702,18 @@ cmd_install() {
   umask 077
   mkdir -p "$ETC" "$LIB"
   chmod 700 "$ETC"
-  # Written beside and renamed: a running agent never reads a half-written file.
-  printf '%s\n' "$token" >"$TOKEN_FILE.tmp"
-  chmod 600 "$TOKEN_FILE.tmp"
-  mv -f "$TOKEN_FILE.tmp" "$TOKEN_FILE"
+  # The new token is checked before it replaces the one a running agent reads on every call: one
+  # that lacks a scope fails the step and leaves the running agent, its token and settings as
+  # they were. Written beside and renamed: a running agent never reads a half-written file.
+  local live=$TOKEN_FILE
+  trap 'rm -f "$live.new"' EXIT
+  printf '%s\n' "$token" >"$live.new"
+  chmod 600 "$live.new"
+  TOKEN_FILE=$live.new
+  check_reads
+  TOKEN_FILE=$live
+  mv -f "$live.new" "$TOKEN_FILE"
+  trap - EXIT
   printf '%s\n' "IP=$IP" "API_URL=$API_URL" "TAG=$TAG" "INTERVAL_S=$INTERVAL_S" \
     "COOLDOWN_S=$COOLDOWN_S" "FAIL_CHECKS=$FAIL_CHECKS" "PROBE_PORT=$PROBE_PORT" >"$CONF.tmp"
   mv -f "$CONF.tmp" "$CONF"
@@ -714,7 +722,6 @@ cmd_install() {
   chmod 700 "$AGENT.tmp"
   mv -f "$AGENT.tmp" "$AGENT"
 
-  check_reads
   cmd_start
   log "installed: watching $IP"
 }
