@@ -65,17 +65,28 @@ scenario_status() {
 }
 
 # A rolling resize of the worker pool at maxUnavailable 2 by the program's hooks (issue 24): both
-# workers may be in maintenance at once, one drain at a time; the web service never drops below
-# replicas minus 2 (the batch without its surge), quorum is never lost, and the driver prints the
-# minimum and the most workers in maintenance at once.
+# workers may be in maintenance at once, one drain at a time; a replicated service of its own
+# (web-v1.yml's 5 replicas, deployed through the program's deploy command beside whatever runs)
+# never drops below replicas minus 2 (the batch without its surge), quorum is never lost, and
+# the driver prints the minimum and the most workers in maintenance at once.
+LAB_BATCH="batch"
+batch_full() {
+  [[ $(m "docker service ls --filter name=${LAB_BATCH}_web --format '{{.Replicas}}'") == "5/5" ]]
+}
 scenario_batched_resize() {
   lab_add_address 0 "$LAB_RESERVED_STANDIN"
-  poll 120 full_strength || fail "$LAB_SERVICE is not at full strength before the resize" || return 1
+  deploy_plan b0
+  deploy_plan b1 --stack "$LAB_BATCH=$LAB_DIR/stacks/web-v1.yml"
+  timed_replay batch-web b1 b0
+  ((REPLAY_RC == 0)) || fail "the deploy of the batch's web stack failed" || return 1
+  poll 120 batch_full || fail "${LAB_BATCH}_web is not at full strength before the resize" || return 1
+  local ok=1
   "${LAB_TSNODE[@]}" "$LAB_DIR/maintenance.ts" --hosts "$LAB_RUN/hosts.json" --only lab-worker-0 \
     --only lab-worker-1 --max-unavailable 2 --key "$LAB_KEY" --reserved-ip "$LAB_RESERVED_STANDIN" \
-    --service "$LAB_SERVICE" --replicas "$LAB_REPLICAS" 2>&1 | tee "$LAB_OUT/batched-resize.log" | sed 's/^/  /' ||
-    fail "the batched resize of the worker pool did not keep its guarantees" || return 1
-  grep -o 'resized .*' "$LAB_OUT/batched-resize.log" | tail -n 1 | sed 's/^/batched resize: /' >>"$LAB_OUT/timings.log"
-  settle check_nodes "${LAB_NAMES[@]}"
-  poll 120 full_strength || fail "$LAB_SERVICE is not back at full strength" || return 1
+    --service "${LAB_BATCH}_web" --replicas 5 2>&1 | tee "$LAB_OUT/batched-resize.log" | sed 's/^/  /' ||
+    fail "the batched resize of the worker pool did not keep its guarantees" || ok=0
+  grep -o 'resized .*' "$LAB_OUT/batched-resize.log" | tail -n 1 | sed 's/^/batched resize: /' >>"$LAB_OUT/timings.log" || true
+  settle check_nodes "${LAB_NAMES[@]}" || ok=0
+  m "bash -s -- $LAB_BATCH 120" <"$LAB_REPO/components/stacks/scripts/stack-rm.sh" >/dev/null || fail "stack-rm.sh $LAB_BATCH failed" || ok=0
+  ((ok))
 }
