@@ -214,6 +214,7 @@ main() {
     "front door: a pulumi up replay after the failovers leaves the IP where it is"
     "edge: a new edge image where the reserved IP points: the holder's agent moves the IP before its edge stops: nothing refused, the move's own cost bounded"
     "a manager replaced by a new droplet while the old one runs: old node removed first, 3 managers, no Down member"
+    "volume: a droplet holding it replaced while the writer writes: writer stopped and volume unmounted before the detach, N records before and after, one mount, also after a reboot"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
@@ -224,7 +225,7 @@ main() {
     scenario_edge_rolling_update scenario_edge_rollback scenario_edge_worker_lost
     scenario_edge_rolling_resize scenario_edge_self_update scenario_fd_holder_off
     scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay scenario_edge_handoff
-    scenario_replace_manager_live)
+    scenario_replace_manager_live scenario_volume_replace_live)
   local i bootstrapped=0
   LAST_RC=0
   for i in "${!fns[@]}"; do

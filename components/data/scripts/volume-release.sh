@@ -76,6 +76,9 @@ users() {
   docker ps -q | xargs -r docker inspect --format '{{.ID}} {{.Name}}{{range .Mounts}} {{.Source}}{{end}}' |
     awk -v m="$mount" '{ for (i = 3; i <= NF; i++) if ($i == m || index($i, m "/") == 1) { print $1, $2; break } }'
 }
+# Mount namespaces that still hold the device (a container's holds its bind mounts even once
+# the droplet's own mount is gone): their processes.
+holders() { grep -ls -- " $src " /proc/[0-9]*/mountinfo 2>/dev/null | cut -d/ -f3 | sort -un | tr '\n' ' ' || true; }
 deadline=$((SECONDS + timeout_s))
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
@@ -86,18 +89,15 @@ while :; do
     # shellcheck disable=SC2046 # one word per container id
     docker stop $(printf '%s\n' "$found" | awk '{ print $1 }') >/dev/null || true
   fi
-  left=""
+  : >"$err"
   for target in $(findmnt -rn -S "$src" -o TARGET | sort -r); do
-    if umount "$target" 2>"$err"; then
-      log "unmounted $src from $target"
-    else
-      left="$left $target"
-    fi
+    if umount "$target" 2>>"$err"; then log "unmounted $src from $target"; fi
   done
-  [ -n "$left" ] || break
+  # Done when nothing has it mounted any more, in any namespace, and no container uses it.
+  if [ -z "$(findmnt -rn -S "$src" -o TARGET)" ] && [ -z "$(users)" ] && [ -z "$(holders)" ]; then break; fi
   if [ "$SECONDS" -ge "$deadline" ]; then
-    log "ERROR: cannot unmount$left after ${timeout_s}s: $(tr '\n' ' ' <"$err")"
-    log "still using it: $(users | awk '{ printf "%s ", $2 }')$(fuser -vm "$mount" 2>&1 | tr '\n' ' ' || true)"
+    log "ERROR: $src is still in use after ${timeout_s}s: $(tr '\n' ' ' <"$err")"
+    log "mounted at: $(findmnt -rn -S "$src" -o TARGET | tr '\n' ' ')containers: $(users | awk '{ printf "%s ", $2 }')processes holding it: $(holders)"
     exit 1
   fi
   sleep 1
