@@ -37,11 +37,16 @@ trap 'rm -rf "$work"' EXIT
 chmod 700 "$work"
 printf 'Authorization: Bearer %s\nContent-Type: application/json\n' "$token" >"$work/headers"
 
-# Where the volume is attached now (GET /v2/volumes/{id}: droplet_ids).
-out=$(curl -sS -H @"$work/headers" -w '\n%{http_code}' --retry 3 --max-time 60 \
-  "$api_url/v2/volumes/$volume_id") || die "cannot reach the DigitalOcean API at $api_url; volume $volume_name stays attached"
-STATUS=${out##*$'\n'}
-BODY=${out%$'\n'*}
+# api GET PATH: sets STATUS and BODY (reads only).
+api() {
+  local out
+  out=$(curl -sS -X "$1" -H @"$work/headers" -w '\n%{http_code}' --retry 3 --max-time 60 \
+    "$api_url/v2$2") || die "cannot reach the DigitalOcean API at $api_url; volume $volume_name stays attached"
+  STATUS=${out##*$'\n'}
+  BODY=${out%$'\n'*}
+}
+# Where the volume is attached now: its droplet_ids (scope block_storage:read).
+api GET "/volumes/$volume_id"
 if [ "$STATUS" = 404 ]; then
   log "volume $volume_name ($volume_id) no longer exists: nothing to unmount"
   exit 0
