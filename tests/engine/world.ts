@@ -26,6 +26,8 @@ export interface WorldOptions {
   previous?: Record<string, Record<string, unknown>>;
   /** Resources replaced as by `pulumi up --replace`. @default [] */
   replace?: string[];
+  /** The worker pool gets a volume per node of this size. @default none */
+  volumeGb?: number;
   /** Commands on this node's name fail (exit 1): e.g. its drain. */
   failScriptFor?: { script: string; node: string };
 }
@@ -118,7 +120,14 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
     "do-swarm:workers": JSON.stringify(
       opts.workers === 0
         ? []
-        : [{ name: "worker", count: opts.workers, size: size("worker", "to") }],
+        : [
+            {
+              name: "worker",
+              count: opts.workers,
+              size: size("worker", "to"),
+              ...(opts.volumeGb ? { volume: { sizeGb: opts.volumeGb } } : {}),
+            },
+          ],
     ),
     ...(opts.stacks ? { "do-swarm:stacks": JSON.stringify(opts.stacks) } : {}),
   };
@@ -139,7 +148,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
       const del = step.oldInputs.delete;
       deletes.push(
         typeof del === "string"
-          ? `${step.name}: ${/node-[a-z]+\.sh|stack-[a-z]+\.sh/.exec(del)?.[0]} ${/bash "\$f" '([^']+)'/.exec(del)?.[1]}`
+          ? `${step.name}: ${/(node|stack|volume)-[a-z]+\.sh/.exec(del)?.[0]} ${/bash "\$f" '([^']+)'/.exec(del)?.[1]}`
           : step.name,
       );
     },
