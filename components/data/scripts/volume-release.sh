@@ -77,8 +77,9 @@ if ! mountpoint -q "$mount"; then
 fi
 src=$(findmnt -rn -M "$mount" -o SOURCE)
 # Running containers with a mount whose source is MOUNT or below it.
+# (A container gone between the listing and the inspect is no user.)
 users() {
-  docker ps -q | xargs -r docker inspect --format '{{.ID}} {{.Name}}{{range .Mounts}} {{.Source}}{{end}}' |
+  { docker ps -q | xargs -r docker inspect --format '{{.ID}} {{.Name}}{{range .Mounts}} {{.Source}}{{end}}' 2>/dev/null || true; } |
     awk -v m="$mount" '{ for (i = 3; i <= NF; i++) if ($i == m || index($i, m "/") == 1) { print $1, $2; break } }'
 }
 # Mount namespaces that still hold the device (a container's holds its bind mounts even once
