@@ -91,8 +91,9 @@ scenario_volume_replace() {
   # The droplet is lost: it dies, DigitalOcean detaches its volume; Pulumi makes a new droplet
   # of the same name, attaches the volume to it and runs the node's commands (mount first).
   lab_power_off "$LAB_VOL_HOST"
-  check_records "$LAB_VOL_HOST" 1 "before the loss" || return 1
-  local before=$RECORDS
+  # Read from the volume itself: a power-off ends the host's mounts, as on a droplet.
+  local before
+  before=$(records_on_volume lab-worker-1) || return 1
   note "records before the droplet is lost: $before"
   dov lose-droplet --host "$(lab_index "$LAB_VOL_HOST")" | sed 's/^/    /'
   lab_rebuild "$LAB_VOL_HOST"
@@ -196,7 +197,7 @@ scenario_volume_failed_mount() {
   # A reboot after which the volume is not there to mount (a failed attach): fstab's nofail
   # lets the droplet boot, and the writer must not start on the droplet's own disk.
   lab_power_off "$LAB_VOL_HOST"
-  before=$(records_on "$LAB_VOL_HOST" | cut -d' ' -f1)
+  before=$(records_on_volume lab-worker-1) || return 1
   dov lose-droplet --host "$(lab_index "$LAB_VOL_HOST")" | sed 's/^/    /'
   lab_power_on "$LAB_VOL_HOST"
   poll 90 no_writer_task_error || fail "the writer's task did not fail on the missing bind source: $WRITER_ERR" || return 1
@@ -214,6 +215,15 @@ scenario_volume_failed_mount() {
   note "volume back: the writer runs again with all $before records"
 }
 
+# records_on_volume NAME: the record count on volume NAME, read from its image (none missing).
+records_on_volume() {
+  local vid got
+  vid=$(dov get --path "/v2/volumes?name=$1" | json /dev/stdin 'j.volumes[0].id')
+  got=$(records_in_image "$LAB_RUN/do-api/img/vol-$vid.img") || return 1
+  ((${got#* } == 0)) || { fail "volume $1: ${got#* } of ${got% *} records missing or out of order"; return 1; }
+  echo "${got% *}"
+}
+
 # mounts_of HOST: the mount points of HOST's volume device (the link the stand-in made there).
 mounts_of() {
   lab_exec "$1" sh -c 'd=$(readlink -f /tmp/lab-disks/scsi-0DO_Volume_$1) && findmnt -rn -S "$d" -o TARGET' sh "$2" 2>/dev/null || true
@@ -226,12 +236,13 @@ one_mount() {
   units=$(lab_exec "$1" sh -c 'ls /etc/systemd/system/*.mount 2>/dev/null' || true)
   [[ -z $units ]] || fail "$WHAT: mount units left on host $1: $units"
 }
-# records_in_image FILE: "COUNT BAD" of the records in a volume image, read from a copy.
+# records_in_image FILE: "COUNT BAD" of the records in a volume image, read from a copy
+# (mounting replays the filesystem's log, as the next mount of the volume would).
 records_in_image() {
   local dir out
   dir=$(mktemp -d)
   cp --sparse=always "$1" "$dir.img"
-  mount -o loop,ro,norecovery,nouuid "$dir.img" "$dir" || { fail "cannot mount a copy of $1"; return 1; }
+  mount -o loop,nouuid "$dir.img" "$dir" || { fail "cannot mount a copy of $1"; return 1; }
   out=$(awk '$0 != "record " NR { bad++ } END { print NR, bad + 0 }' "$dir/data/records")
   umount "$dir"
   rm -rf "$dir" "$dir.img"
@@ -252,7 +263,7 @@ at_least_on() { local got; got=$(records_on "$1"); ((${got% *} >= $2)); }
 # removed); the old droplet deleted last. Then a reboot of each volume's host: one mount each.
 scenario_volume_replace_live() {
   do_api_up || return 1
-  local hosts=$LAB_RUN/hosts.json old new before stop after img vid dead0 dead1 results
+  local hosts=$LAB_RUN/hosts.json old new before stop after vid dead0 dead1 results
   # The hosts the cluster runs on now (scenario 31 leaves lab-manager-2 on a new host).
   if [[ -f $LAB_OUT/hosts-current.json ]]; then hosts=$LAB_OUT/hosts-current.json; fi
   old=$(lab_index "$LAB_VOL_HOST")
@@ -290,8 +301,7 @@ scenario_volume_replace_live() {
   [[ -z $(lab_ssh "$old" "docker ps -q --filter label=com.docker.swarm.service.name=$LAB_RECORDS") ]] ||
     fail "a writer still runs on the old droplet before the detach" || return 1
   [[ -z $(mounts_of "$old" lab-worker-1) ]] || fail "the volume is still mounted on the old droplet before the detach" || return 1
-  img=$LAB_RUN/do-api/img/vol-$vid.img
-  stop=$(records_in_image "$img") || return 1
+  stop=$(records_in_image "$LAB_RUN/do-api/img/vol-$vid.img") || return 1
   ((${stop#* } == 0)) || fail "${stop#* } records missing or out of order on the volume at the detach" || return 1
   ((${stop% *} >= ${before% *})) || fail "${stop% *} records on the volume at the detach, fewer than the ${before% *} seen before" || return 1
   note "the writer stopped and the volume unmounted on the old droplet: N = ${stop% *} records on it at the detach"
