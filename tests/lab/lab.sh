@@ -644,7 +644,8 @@ lab_down() {
   rm -rf "$LAB_RUN/do-api"
   rm -f "$LAB_RUN/hosts.json" "$LAB_RUN/hosts.tsv"
   local d
-  for d in $LAB_HOST_DIRS; do rmdir "$d" 2>/dev/null || true; done
+  # (Only the lab's own: never the machine's /etc/systemd/system.)
+  for d in $LAB_HOST_DIRS; do [[ $d == /etc/systemd/system ]] || rmdir "$d" 2>/dev/null || true; done
   lab_log "lab down (${#hosts[@]} hosts) in $(lab_since "$t0") s"
   ((failed == 0)) || lab_die "some processes survived SIGKILL" || return 1
   lab_check_clean

@@ -20,8 +20,11 @@ do_api_up() {
   local pidfile=$LAB_RUN/do-api/server.pid k
   mkdir -p "$LAB_RUN/do-api"
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
-  dov serve --state "$LAB_RUN/do-api" --port "$LAB_DO_PORT" \
-    </dev/null >>"$LAB_OUT/do-api.log" 2>&1 &
+  # Not through dov (a function): in the background it would be a subshell, and the pid below
+  # that subshell's, which lab_down would kill leaving the server listening (seen: a stale
+  # stand-in of another checkout answered on this port).
+  "${LAB_TSNODE[@]}" "$LAB_DIR/do-volumes.ts" serve --lab-run "$LAB_RUN" --state "$LAB_RUN/do-api" \
+    --port "$LAB_DO_PORT" </dev/null >>"$LAB_OUT/do-api.log" 2>&1 &
   echo $! >"$pidfile"
   for ((k = 0; k < 60; k++)); do
     curl -s -o /dev/null "$LAB_DO_API/v2/volumes" && return 0
