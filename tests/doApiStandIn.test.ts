@@ -55,6 +55,7 @@ describe("the scope table", () => {
     for (const [dir, script] of [
       [ENTRY_POINT_SCRIPTS, "failover-agent.sh"],
       [DATA_SCRIPTS, "volume-snapshot.sh"],
+      [DATA_SCRIPTS, "volume-release.sh"],
     ]) {
       const text = fs.readFileSync(path.join(dir, script), "utf8");
       const calls = text.matchAll(

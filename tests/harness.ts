@@ -20,6 +20,11 @@ export interface Recorded {
   rawInputs: Record<string, unknown>;
   parent: string;
   dependencies: string[];
+  /**
+   * By input property, the URNs its value came from: what the engine's dependent replacements
+   * follow (step_generator.go calculateDependentReplacements), unlike `dependsOn`.
+   */
+  propertyDependencies: Record<string, string[]>;
   additionalSecretOutputs: string[];
   ignoreChanges: string[];
   /** Input paths whose change REPLACES the resource (set by us or by the SDK, e.g. triggers). */
@@ -153,6 +158,11 @@ export async function recordProgram(
         rawInputs: inputsByName.get(req.getName()) ?? {},
         parent: req.getParent(),
         dependencies: req.getDependenciesList(),
+        propertyDependencies: Object.fromEntries(
+          (req.getPropertydependenciesMap().toArray() as [string, [string[]]][]).map(
+            ([k, [urns]]) => [k, urns],
+          ),
+        ),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         ignoreChanges: req.getIgnorechangesList(),
         replaceOnChanges: req.getReplaceonchangesList(),

@@ -60,3 +60,46 @@ test("a delete-first replacement (a registration) runs the OLD delete, then the 
   ]);
   expect(deletes).toEqual([]);
 });
+
+test("--delete-only runs only the OLD deletes named (the engine's dependents of a delete-first replacement); --gone then creates them anew", async () => {
+  const fs = await import("fs");
+  const os = await import("os");
+  const path = await import("path");
+  const { main } = await import("./lab/replay");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "replay-gone-"));
+  const log = path.join(dir, "log");
+  const local = (name: string, v: string, extra: Partial<PlanCommand> = {}): PlanCommand =>
+    command(name, {
+      host: "local",
+      create: `echo create ${name} ${v} >>${log}`,
+      update: null,
+      delete: `echo delete ${name} ${v} >>${log}`,
+      triggers: [v],
+      ...extra,
+    });
+  const write = (f: string, commands: PlanCommand[]) =>
+    fs.writeFileSync(path.join(dir, f), JSON.stringify({ commands }));
+  write("old.json", [local("mount", "a"), local("release", "a", { dependsOn: ["mount"] })]);
+  write("new.json", [local("mount", "b"), local("release", "b", { dependsOn: ["mount"] })]);
+  const args = ["--plan", path.join(dir, "new.json"), "--prev", path.join(dir, "old.json")];
+  const quiet = jest.spyOn(console, "log").mockImplementation(() => undefined);
+  try {
+    const out = (tag: string) => [
+      "--out",
+      path.join(dir, tag),
+      "--state",
+      path.join(dir, "s.json"),
+    ];
+    expect(await main([...args, ...out("first"), "--delete-only", "release,mount"])).toBe(0);
+    expect(fs.readFileSync(log, "utf8")).toBe("delete release a\ndelete mount a\n");
+    fs.writeFileSync(log, "");
+    expect(await main([...args, ...out("rest"), "--gone", "release"])).toBe(0);
+    // The release is created anew, its old delete not run again; the mount replaced as usual.
+    expect(fs.readFileSync(log, "utf8").split("\n").filter(Boolean).sort()).toEqual(
+      ["create mount b", "create release b", "delete mount a"].sort(),
+    );
+  } finally {
+    quiet.mockRestore();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -248,9 +248,11 @@ test("a size change changes the volume's size and the grow step's command, and n
 });
 
 test("the restore point: a local command whose delete snapshots the volume, token and key secret on stdin", () => {
-  expect(mine(LOCAL).map((c) => c.name)).toEqual(
-    withVolume.map((k) => `vola-${k}-volume-snapshot`),
-  );
+  expect(
+    mine(LOCAL)
+      .map((c) => c.name)
+      .filter((n) => n.endsWith("-snapshot")),
+  ).toEqual(withVolume.map((k) => `vola-${k}-volume-snapshot`));
   for (const k of withVolume) {
     const c = rec.byName(`vola-${k}-volume-snapshot`);
     const i = inputs(c) as {
@@ -280,6 +282,68 @@ test("the restore point: a local command whose delete snapshots the volume, toke
   }
 });
 
+test("the release (issue 21, item 9): a local command whose delete unmounts the volume on the droplet that holds it, replaced with the attachment", () => {
+  expect(
+    mine(LOCAL)
+      .map((c) => c.name)
+      .sort(),
+  ).toEqual(
+    withVolume.flatMap((k) => [`vola-${k}-volume-release`, `vola-${k}-volume-snapshot`]).sort(),
+  );
+  for (const k of withVolume) {
+    const c = rec.byName(`vola-${k}-volume-release`);
+    const i = inputs(c) as {
+      create: string;
+      delete: string;
+      stdin: string;
+      triggers: unknown[];
+      addPreviousOutputInEnv: boolean;
+    };
+    // The old droplet's id and address are stored with it: its delete runs there.
+    expect(
+      i.delete.endsWith(
+        `bash "$f" '${idOf(`vola-${k}-volume`)}' 'vola-${k}' '${idOf(`vola-${k}`)}' '${rec.state(`vola-${k}`).ipv4Address}' '/mnt/do-swarm-data' 'https://api.digitalocean.com'`,
+      ),
+    ).toBe(true);
+    expect(i.delete).toContain("volume-release: %s");
+    expect(i.create).toBe(
+      `echo 'volume vola-${k}: unmounted on its droplet before it is ever detached'`,
+    );
+    expect(isSecret(c.rawInputs.stdin)).toBe(true);
+    expect(i.stdin).toBe(`dop_v1_test_token\n${TEST_PRIVATE_KEY}`);
+    expect(c.additionalSecretOutputs).toEqual(["stdin"]);
+    expect(`${i.create}${i.delete}`).not.toContain("dop_v1_test_token");
+    expect(i.addPreviousOutputInEnv).toBe(false);
+    // Its triggers come FROM the attachment (a property dependency, not only dependsOn): the
+    // engine deletes it before the attachment's delete-first replacement.
+    expect(i.triggers).toEqual([idOf(`vola-${k}-volume-attachment`)]);
+    expect(c.replaceOnChanges).toEqual(["triggers[*]"]);
+    expect(c.propertyDependencies.triggers).toEqual([urnOf(`vola-${k}-volume-attachment`)]);
+    expect(c.deleteBeforeReplace).toBe(false);
+    expect(rec.byName(`vola-${k}-volume-attachment`).deleteBeforeReplace).toBe(true);
+    expect([...c.dependencies].sort()).toEqual(
+      [
+        urnOf(`vola-${k}-volume-attachment`),
+        urnOf(`vola-${k}-volume-mount`),
+        urnOf(`vola-${k}-volume-snapshot`),
+        urnOf(`vola-${k}-volume`),
+        urnOf(`vola-${k}`),
+      ].sort(),
+    );
+    expect(c.parent).toBe(urnOf("vola"));
+    // The registration waits for it: its delete (the node drained) comes first.
+    expect(rec.byName(`vola-${k}-register`).dependencies).toContain(
+      urnOf(`vola-${k}-volume-release`),
+    );
+  }
+  // No other resource takes an input from the release.
+  for (const r of rec.resources) {
+    for (const urns of Object.values(r.propertyDependencies)) {
+      expect(urns).not.toContain(urnOf("vola-db-0-volume-release"));
+    }
+  }
+});
+
 test("destroy order: every volume's snapshot after its node is drained, before its detach and delete", () => {
   // Pulumi deletes a resource only after everything that depends on it.
   const byUrn = new Map(rec.resources.map((r) => [r.urn, r]));
@@ -302,6 +366,10 @@ test("destroy order: every volume's snapshot after its node is drained, before i
       expect(before.has(urnOf(`${cluster}-${k}`))).toBe(true); // the droplet
       // The registration (drain, leave, remove) is deleted before the snapshot is taken.
       expect(ancestors(urnOf(`${cluster}-${k}-register`)).has(snapshot)).toBe(true);
+      // The release (the unmount) is deleted before the snapshot and after the registration.
+      const release = urnOf(`${cluster}-${k}-volume-release`);
+      expect(ancestors(release).has(snapshot)).toBe(true);
+      expect(ancestors(urnOf(`${cluster}-${k}-register`)).has(release)).toBe(true);
       // Nothing the volume waits for is deleted after it: the snapshot cannot be skipped.
       expect(ancestors(urnOf(`${cluster}-${k}-volume`)).has(snapshot)).toBe(false);
     }

@@ -10,7 +10,12 @@
  * - restore point (volume-snapshot.sh, where Pulumi runs): its `delete` flushes the node's
  *   filesystem, takes a DigitalOcean snapshot of the volume (the POST answers with it), BEFORE
  *   the volume can be deleted (the volume depends on nothing of it; it depends on the volume, so Pulumi
- *   deletes it first: on scale-in, on a group's volume removed, on `pulumi destroy`).
+ *   deletes it first: on scale-in, on a group's volume removed, on `pulumi destroy`);
+ * - release (volume-release.sh, where Pulumi runs): its `delete` stops the containers that use
+ *   the mount on the droplet that holds the volume and unmounts it, cleanly, BEFORE the volume is
+ *   detached from that droplet (issue 21, item 9): DigitalOcean says to unmount before a detach,
+ *   and a detach leaves the droplet's filesystem mounted and dead. Replaced with the attachment
+ *   (see below), deleted before the restore point (a scale-in snapshots an unmounted volume).
  *
  * Why xfs: DigitalOcean formats a new volume as ext4 or xfs; both grow online on a droplet, but
  * xfs grows online wherever the filesystem is mounted (xfs_growfs needs no extra capability),
@@ -63,6 +68,7 @@ export interface NodeVolumeResources {
   mount: command.remote.Command;
   grow: command.remote.Command;
   restorePoint: command.local.Command;
+  release: command.local.Command;
 }
 
 export interface ClusterVolumes {
@@ -275,16 +281,59 @@ export function createVolumes(
       {
         parent,
         additionalSecretOutputs: ["stdin"],
-        // Deleted before the attachment (so the flush reaches a mounted volume) and after the
-        // registration (so the node is drained first: see beforeRegister).
+        // Deleted before the attachment and after the registration (so the node is drained
+        // first: see beforeRegister) and the release (so it snapshots an unmounted volume).
         dependsOn: [attachment, mount],
       },
     );
-    return { volume, attachment, mount, grow, restorePoint };
+    // The unmount before any detach (issue 21, item 9). Why a command whose `delete` does it:
+    // - a replaced droplet (`pulumi up --replace`) replaces the attachment delete-first, and the
+    //   engine then first deletes every resource that depends on the attachment THROUGH AN INPUT
+    //   and would be replaced by its change (step_generator.go calculateDependentReplacements,
+    //   in reverse dependency order): `triggers: [attachment.id]` makes this one of them, so its
+    //   delete runs with the inputs stored with it (the OLD droplet's id and address) before the
+    //   old attachment's delete, while the old droplet still runs (the engine deletes a
+    //   create-first replaced droplet after every other step). The node's drain (its
+    //   registration's delete) comes only after the new attachment, too late;
+    // - a scale-in, a group's volume removed, `pulumi destroy`: deleted in reverse dependency
+    //   order, after the registration (the node drained) and before the restore point and the
+    //   attachment;
+    // - a lost droplet (`pulumi refresh`, then `up`): the volume is attached to no droplet or the
+    //   new one, which the script asks DigitalOcean before anything, so the old droplet's address
+    //   is never dialled (a remote command's delete would fail the `up` dialling a gone droplet).
+    // A local command (like the restore point): it asks DigitalOcean where the volume is, then
+    // unmounts over SSH (the key on stdin with the token).
+    const release = new command.local.Command(
+      `${name}-${n.key}-volume-release`,
+      {
+        create: `echo 'volume ${v.name}: unmounted on its droplet before it is ever detached'`,
+        delete: pulumi
+          .all([volume.id, droplet.id, droplet.ipv4Address])
+          .apply(([volumeId, dropletId, host]) =>
+            scriptCommand(
+              "volume-release.sh",
+              [volumeId, v.name, String(dropletId), host, DATA_MOUNT, apiUrl],
+              DATA_SCRIPTS,
+            ),
+          ),
+        stdin: token,
+        triggers: [attachment.id],
+        logging: "stdoutAndStderr",
+        addPreviousOutputInEnv: false,
+      },
+      {
+        parent,
+        additionalSecretOutputs: ["stdin"],
+        // Created after the restore point's check, so deleted before its snapshot.
+        dependsOn: [attachment, mount, restorePoint],
+      },
+    );
+    return { volume, attachment, mount, grow, restorePoint, release };
   });
 
   return {
     byNode,
-    beforeRegister: byNode.map((r) => (r ? [r.mount, r.restorePoint] : [])),
+    // The registration waits for them, so its delete (the node drained) comes before theirs.
+    beforeRegister: byNode.map((r) => (r ? [r.mount, r.restorePoint, r.release] : [])),
   };
 }

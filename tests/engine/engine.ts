@@ -28,8 +28,19 @@
  *   its registration asks deleteBeforeReplace, else create-first; the deletes of create-first
  *   replacements run after every other step.
  *
+ * - A delete-first replacement's dependents (step_generator.go calculateDependentReplacements):
+ *   every resource that takes an input from a resource replaced delete-first (transitively
+ *   through those so replaced), where that input would replace it (its replaceOnChanges, a
+ *   command's `triggers`, or a key the provider forces a new resource for, PROVIDER_FORCE_NEW),
+ *   is deleted before it, in reverse dependency order, and created anew when it registers.
+ *   The engine finds them in the previous deployment's graph before the delete; here the graph
+ *   is this run's (the same program), known only as each dependent registers, after the
+ *   replaced resource was answered: so their `delete` events are inserted where the engine runs
+ *   them (before the replaced resource's delete, in reverse dependency order), while their
+ *   providerDelete is called when they register. Only `events` keeps the engine's order.
+ *
  * Not modelled: deletes of resources the program no longer has (see `deleteStep`), the
- * replacement of dependents a delete-first replacement forces, the bounded worker pool.
+ * bounded worker pool.
  */
 import * as grpc from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
@@ -119,6 +130,12 @@ export interface Engine {
 
 let idCounter = 0;
 
+/** Inputs the provider replaces a resource for (ForceNew), by type: what the engine's Diff says. */
+export const PROVIDER_FORCE_NEW: Record<string, string[]> = {
+  // terraform-provider-digitalocean volume/resource_volume_attachment.go: both ForceNew.
+  "digitalocean:index/volumeAttachment:VolumeAttachment": ["dropletId", "volumeId"],
+};
+
 /** Installs the mocks and the engine-order monitor. Call before importing the program. */
 export async function startEngine(opts: EngineOptions): Promise<Engine> {
   const replace = new Set(opts.replace ?? []);
@@ -141,6 +158,8 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   /** Old resources a create-first replacement deletes at the end. */
   const pendingDeletes: { name: string; type: string; oldInputs: Props }[] = [];
   const inputsByName = new Map<string, Props>();
+  /** Resources replaced delete-first in this run, and their dependents deleted with them: urn -> name. */
+  const condemned = new Map<string, string>();
   const stateByName = new Map<string, Props>();
 
   await pulumi.runtime.setMocks(
@@ -279,6 +298,35 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
         Object.keys(override).some(
           (k) => JSON.stringify(override[k]) !== JSON.stringify(newInputs[k]),
         );
+      // A dependent of a delete-first replacement: deleted before it, created anew.
+      const replaceOn = [
+        ...(req.getReplaceonchangesList() as string[]).map((k) => k.replace(/\[\*\]$/, "")),
+        ...(PROVIDER_FORCE_NEW[type] ?? []),
+      ];
+      const propDeps = (
+        req.getPropertydependenciesMap().toArray() as [string, [string[]]][]
+      ).flatMap(([k, [urns]]) => (replaceOn.includes(k) ? urns : []));
+      const condemnedBy = propDeps.filter((u) => condemned.has(u)).map((u) => condemned.get(u)!);
+      if (!(opts.dryRun ?? false) && condemnedBy.length > 0) {
+        // Before the earliest delete of anything it depends on, dependsOn included (reverse
+        // dependency order over the whole graph, as the engine's DependingOn list reversed).
+        const allDeps = [
+          ...(req.getDependenciesList() as string[]),
+          ...(req.getPropertydependenciesMap().toArray() as [string, [string[]]][]).flatMap(
+            ([, [urns]]) => urns,
+          ),
+        ];
+        const at = Math.min(
+          ...allDeps
+            .filter((u) => condemned.has(u))
+            .map((u) => events.indexOf(`delete ${condemned.get(u)}`)),
+        );
+        events.splice(at, 0, `delete ${name}`);
+        condemned.set(resp.getUrn(), name);
+        await opts.providerDelete?.({ name, type, oldInputs: reveal(oldInputs) as Props });
+        events.push(`create ${name}`);
+        return answer();
+      }
       if (replace.has(name)) {
         // `--replace`: a create step (create-before-delete, the default), the old one deleted
         // once every create and update is done.
@@ -287,15 +335,14 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
         return answer();
       }
       if (!changed) return answer();
-      const replaceKeys = (req.getReplaceonchangesList() as string[]).map((k) =>
-        k.replace(/\[\*\]$/, ""),
-      );
+      const replaceKeys = replaceOn;
       const changedKeys = Object.keys(override).filter(
         (k) => JSON.stringify(override[k]) !== JSON.stringify(newInputs[k]),
       );
       if (!(opts.dryRun ?? false) && changedKeys.some((k) => replaceKeys.includes(k))) {
         const old = { name, type, oldInputs: reveal(oldInputs) as Props };
         if (req.getDeletebeforereplace()) {
+          condemned.set(resp.getUrn(), name);
           events.push(`delete ${name}`);
           await opts.providerDelete?.(old);
           events.push(`create ${name}`);

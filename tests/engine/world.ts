@@ -28,6 +28,8 @@ export interface WorldOptions {
   replace?: string[];
   /** The pool's maxUnavailable (batched maintenance). @default unset (1) */
   maxUnavailable?: number | string;
+  /** The worker pool gets a volume per node of this size. @default none */
+  volumeGb?: number;
   /** Commands on this node's name fail (exit 1): e.g. its drain. */
   failScriptFor?: { script: string; node: string };
 }
@@ -133,6 +135,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
               count: opts.workers,
               size: size("worker", "to"),
               ...(opts.maxUnavailable === undefined ? {} : { maxUnavailable: opts.maxUnavailable }),
+              ...(opts.volumeGb ? { volume: { sizeGb: opts.volumeGb } } : {}),
             },
           ],
     ),
@@ -155,7 +158,7 @@ export async function startWorld(opts: WorldOptions, sshMock: jest.Mock): Promis
       const del = step.oldInputs.delete;
       deletes.push(
         typeof del === "string"
-          ? `${step.name}: ${/node-[a-z]+\.sh|stack-[a-z]+\.sh/.exec(del)?.[0]} ${/bash "\$f" '([^']+)'/.exec(del)?.[1]}`
+          ? `${step.name}: ${/(node|stack|volume)-[a-z]+\.sh/.exec(del)?.[0]} ${/bash "\$f" '([^']+)'/.exec(del)?.[1]}`
           : step.name,
       );
     },

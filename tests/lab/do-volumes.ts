@@ -6,9 +6,24 @@
  * A volume is a sparse filesystem image; attaching it to a droplet (lab host i is droplet 1000+i)
  * sets it up as a loop device that appears ONLY in that host, at
  * /tmp/lab-disks/scsi-0DO_Volume_<name> (the host's own /tmp; on a droplet the same link is
- * /dev/disk/by-id/scsi-0DO_Volume_<name>); detaching removes it from the host (unmounting it
- * there first, as a droplet loses a detached device); a snapshot is a copy of the image;
- * resizing grows the image and the loop device's capacity, online.
+ * /dev/disk/by-id/scsi-0DO_Volume_<name>); a snapshot is a copy of the image; resizing grows the
+ * image and the loop device's capacity, online. As unkind as DigitalOcean documents (issue 21):
+ * - Automount: a pre-formatted volume (created with a filesystem_type) is mounted at its FIRST
+ *   attach, never again, by a systemd mount unit in the droplet's /etc/systemd/system, not an
+ *   fstab line: the mount point is /mnt/<name with '-' as '_'>, the unit mnt-<that>.mount,
+ *   What=/dev/disk/by-id/scsi-0DO_Volume_<name> (docs.digitalocean.com/products/volumes/details/
+ *   naming-conventions/ and /products/volumes/how-to/mount/: "automatically formatted and
+ *   mounted" volumes; "Volumes are only automatically mounted when first attached"). The lab's
+ *   hosts run no systemd: the unit file (and its multi-user.target.wants link, which a "boot",
+ *   lab.sh lab_power_on, honours) is written in the host's own /etc/systemd/system, and the
+ *   mount it makes is made at once, in the host's mount namespace.
+ * - Detach: DigitalOcean says "Unmount volumes before resizing or detaching them to protect data
+ *   integrity" (docs.digitalocean.com/products/volumes/how-to/detach/); a detach does not
+ *   unmount the droplet's filesystem: the device goes from under it. Here a filesystem still
+ *   mounted at the detach is shut down where it is (`xfs_io -x -c shutdown`, no log flush: what
+ *   had not reached the disk is lost, as with a vanished device) and LEFT MOUNTED: every access
+ *   fails with an I/O error. The event is logged ("detach-while-mounted", with the mount points)
+ *   for the lab to check. A "power off" (lab.sh) unmounts everything, as a reboot does.
  *
  *   ts-node do-volumes.ts serve --state DIR --port N        the API (Bearer lab-token)
  *   ts-node do-volumes.ts apply --plan NEW.json --state STATE.json [--api URL]
@@ -62,7 +77,17 @@ interface State {
   /** Loop device of each attached volume. */
   loops: Record<string, string>;
   /** What happened, in order: the lab checks a snapshot came before its volume's delete. */
-  events: { at: string; what: string; volume: string; snapshot?: string }[];
+  events: { at: string; what: string; volume: string; snapshot?: string; mounts?: string[] }[];
+  /** Volume ids created pre-formatted (a filesystem_type): DigitalOcean automounts those. */
+  preformatted?: string[];
+  /** Volume ids attached at least once: the automount happens only at the first attach. */
+  attachedBefore?: string[];
+}
+
+/** DigitalOcean's automount point and unit name for a volume (naming-conventions, above). */
+export function automountOf(name: string) {
+  const dir = `mnt-${name.replace(/-/g, "_")}`;
+  return { where: `/${dir.replace("-", "/")}`, unit: `${dir}.mount` };
 }
 
 // --- the backend: images, loop devices, hosts ---------------------------------------------
@@ -107,6 +132,55 @@ class Backend {
   holder(i: number) {
     return fs.readFileSync(path.join(this.labRun, `h${i}`, "holder.pid"), "utf8").trim();
   }
+  /** Runs a shell command in host i's mount namespace; its stdout. */
+  inHost(i: number, script: string, ...args: string[]) {
+    return execFileSync(
+      "nsenter",
+      ["--target", this.holder(i), "--mount", "--", "sh", "-c", script, "sh", ...args],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+  }
+  /** The host's own /etc/systemd/system (lab.sh LAB_HOST_DIRS: a per-host directory). */
+  unitDir(i: number) {
+    return path.join(this.labRun, `h${i}`, "disk", "etc", "systemd", "system");
+  }
+  /** DigitalOcean's first-attach automount of a pre-formatted volume (see the module comment). */
+  automount(i: number, v: Volume) {
+    const { where, unit } = automountOf(v.name);
+    const dir = this.unitDir(i);
+    const what = LAB_DEVICE_PREFIX + v.name;
+    fs.mkdirSync(path.join(dir, "multi-user.target.wants"), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, unit),
+      [
+        "[Unit]",
+        `Description=Mount DO Volume ${v.name}`,
+        "",
+        "[Mount]",
+        `What=${what}`,
+        `Where=${where}`,
+        "Options=defaults,nofail,discard,noatime",
+        `Type=${v.filesystem_type}`,
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+      ].join("\n"),
+    );
+    fs.rmSync(path.join(dir, "multi-user.target.wants", unit), { force: true });
+    fs.symlinkSync(`../${unit}`, path.join(dir, "multi-user.target.wants", unit));
+    try {
+      this.inHost(
+        i,
+        'mkdir -p "$1" && mount -t "$3" -o discard,noatime "$2" "$1"',
+        where,
+        what,
+        v.filesystem_type,
+      );
+    } catch {
+      // a host that is down mounts it at its next boot (the unit is enabled)
+    }
+  }
   attach(s: State, v: Volume, dropletId: number) {
     const i = this.host(dropletId);
     const loop = execFileSync("losetup", ["--find", "--show", this.image("vol", v.id)], {
@@ -117,6 +191,9 @@ class Backend {
     fs.rmSync(this.link(i, v.name), { force: true });
     fs.symlinkSync(loop, this.link(i, v.name));
     v.droplet_ids = [dropletId];
+    const first = !(s.attachedBefore ?? []).includes(v.id);
+    s.attachedBefore = [...(s.attachedBefore ?? []), ...(first ? [v.id] : [])];
+    if (first && (s.preformatted ?? []).includes(v.id)) this.automount(i, v);
   }
   detach(s: State, v: Volume) {
     const loop = s.loops[v.id];
@@ -128,27 +205,32 @@ class Backend {
         continue;
       }
       fs.rmSync(this.link(i, v.name), { force: true });
-      // The droplet loses the device: whatever it had mounted from it goes with it.
+      // The device goes from under whatever the droplet still has mounted from it: that
+      // filesystem stays mounted, dead (see the module comment).
       if (loop) {
+        let mounts: string[] = [];
         try {
-          execFileSync(
-            "nsenter",
-            [
-              "--target",
-              this.holder(i),
-              "--mount",
-              "--",
-              "sh",
-              "-c",
-              `findmnt -rn -S ${loop} -o TARGET | sort -r | while read -r m; do umount -l "$m"; done`,
-            ],
-            { stdio: "ignore" },
-          );
+          mounts = this.inHost(
+            i,
+            'findmnt -rn -S "$1" -o TARGET | sort -r | while read -r m; do xfs_io -x -c shutdown "$m" >&2 || true; echo "$m"; done',
+            loop,
+          )
+            .split("\n")
+            .filter(Boolean);
         } catch {
           // a host that is down has nothing mounted
         }
+        if (mounts.length > 0) {
+          s.events.push({
+            at: new Date(this.now()).toISOString(),
+            what: "detach-while-mounted",
+            volume: v.name,
+            mounts,
+          });
+        }
       }
     }
+    // Still mounted somewhere: the loop device goes when that mount does (autoclear).
     if (loop) execFileSync("losetup", ["-d", loop], { stdio: "ignore" });
     delete s.loops[v.id];
     v.droplet_ids = [];
@@ -236,6 +318,7 @@ export function handle(b: Backend, method: string, url: URL, body: Body): [numbe
       tags: [],
     };
     s.volumes[id] = v;
+    if (body.snapshot_id === undefined && fsType) s.preformatted = [...(s.preformatted ?? []), id];
     s.events.push({ at: now, what: "create", volume: name, snapshot: body.snapshot_id as string });
     result = [201, { volume: v }];
   } else if ((m = /^\/v2\/volumes\/([^/]+)$/.exec(p))) {
@@ -387,6 +470,11 @@ export interface PlanVolume {
   filesystemType: string | null;
   /** The droplet (lab host name) its attachment joins it to. */
   droplet: string;
+  /**
+   * Its id (1000 + the host's index): a replaced droplet is another host of the same name.
+   * @default the first host of that name
+   */
+  dropletId?: number;
 }
 
 async function call(api: string, method: string, p: string, body?: object) {
@@ -444,7 +532,12 @@ async function apply(api: string, labRun: string, planFile: string, stateFile: s
       });
       console.log(`  resized volume ${pv.name}: ${v.size_gigabytes} -> ${pv.sizeGb} GiB`);
     }
-    const droplet = dropletIdOf(labRun, pv.droplet);
+    const droplet = pv.dropletId || dropletIdOf(labRun, pv.droplet);
+    // A replaced droplet: the old attachment's delete (the provider detaches), then the new one.
+    for (const old of v.droplet_ids.filter((d) => d !== droplet)) {
+      await call(api, "POST", `/v2/volumes/${v.id}/actions`, { type: "detach", droplet_id: old });
+      console.log(`  detached volume ${pv.name} from droplet ${old} (its attachment replaced)`);
+    }
     if (!v.droplet_ids.includes(droplet)) {
       await call(api, "POST", `/v2/volumes/${v.id}/actions`, {
         type: "attach",

@@ -27,7 +27,8 @@ LAB_KEY=$LAB_RUN/id_ed25519
 LAB_DOCKERD_WAIT=${LAB_DOCKERD_WAIT:-90}
 LAB_IMAGES=(lab/web:v1 lab/web:v2 lab/web:v3-crash)
 # Directories a host has of its own (bind mounts of h<i>/disk/...), as a droplet's disk would.
-LAB_HOST_DIRS="/etc/do-swarm /usr/local/lib/do-swarm"
+# /etc/systemd/system: where DigitalOcean's automount writes its mount unit (do-volumes.ts).
+LAB_HOST_DIRS="/etc/do-swarm /usr/local/lib/do-swarm /etc/systemd/system"
 # The DigitalOcean API stand-in of the front-door scenarios (tests/lab/do-api.ts), if running.
 LAB_DO_API_PID=$LAB_RUN/do-api.pid
 # The edge's production image name (components/edge/config.ts): the lab builds a stand-in under
@@ -443,7 +444,34 @@ lab_power_off() {
   ip link set "$LAB_VETH_PREFIX$i" down
   lab_host_kill "$i" 0 "$holder"
   lab_host_clean_run "$i"
+  lab__unmount_mnt "$holder"
   lab_log "host $i ($(lab_name "$i")) powered off"
+}
+
+# A power-off ends every mount under /mnt (volumes), as it does on a droplet (its kernel stops).
+lab__unmount_mnt() {
+  local mp
+  while read -r mp; do
+    nsenter --target "$1" --mount -- umount -l "$mp" 2>/dev/null || true
+  done < <(awk '$5 ~ "^/mnt/." { print $5 }' "/proc/$1/mountinfo" | sort -r)
+}
+
+# What a droplet's boot mounts before its services start: the fstab (nofail: a missing device
+# is skipped) and every enabled systemd mount unit (DigitalOcean's automount, do-volumes.ts)
+# whose device is there. The lab's hosts run no systemd: this is its part of a boot.
+lab__boot_mounts() {
+  [[ -n $1 ]] || return 0
+  # shellcheck disable=SC2016 # expands in the host's shell
+  nsenter --target "$1" --mount -- sh -c '
+    mount -a 2>&1 | sed "s/^/  boot: /" >&2 || true
+    for w in /etc/systemd/system/*.wants/*.mount; do
+      [ -e "$w" ] || continue
+      u=/etc/systemd/system/${w##*/}
+      what=$(sed -n "s/^What=//p" "$u"); where=$(sed -n "s/^Where=//p" "$u"); type=$(sed -n "s/^Type=//p" "$u")
+      [ -b "$what" ] || continue
+      mkdir -p "$where"
+      mount -t "$type" -o discard,noatime "$what" "$where" || echo "  boot: $u failed" >&2
+    done' || true
 }
 
 # lab_power_on H: boots host H again (dockerd and sshd) and waits until it answers over SSH.
@@ -451,6 +479,7 @@ lab_power_on() {
   local i
   i=$(lab_index "$1") || return 1
   ip link set "$LAB_VETH_PREFIX$i" up
+  lab__boot_mounts "$(lab_holder "$i" || true)"
   lab_host_start "$i"
   lab_wait_host "$i"
   lab_log "host $i ($(lab_name "$i")) powered on"
@@ -461,19 +490,15 @@ lab_power_on() {
 # The lab's images are loaded again: a real droplet would pull them from the registry when a
 # task needs them, and without them every task swarm places there fails ("No such image").
 lab_rebuild() {
-  local dir hdir pid mp
+  local dir hdir
   hdir=$(lab_hdir "$(lab_index "$1")") || return 1
   dir=$hdir/docker
   lab_power_off "$1"
   rm -rf "$dir"
   mkdir -p "$dir"
-  # A new droplet has a new root disk: nothing mounted under /mnt, an fstab of its own.
-  if pid=$(lab_holder "$1"); then
-    while read -r mp; do
-      nsenter --target "$pid" --mount -- umount -l "$mp" 2>/dev/null || true
-    done < <(awk '$5 ~ "^/mnt/." { print $5 }' "/proc/$pid/mountinfo" | sort -r)
-  fi
-  find "$hdir/mnt" -mindepth 1 -delete 2>/dev/null || true
+  # A new droplet has a new root disk: nothing mounted under /mnt (the power-off saw to it), an
+  # fstab of its own, no mount units.
+  find "$hdir/mnt" "$hdir/disk/etc/systemd/system" -mindepth 1 -delete 2>/dev/null || true
   printf '# /etc/fstab of lab host %s\n' "$(lab_name "$1")" >"$hdir/fstab"
   lab_power_on "$1"
   lab_load_images "$1" || lab_die "docker load failed on the rebuilt $1" || return 1
@@ -619,7 +644,8 @@ lab_down() {
   rm -rf "$LAB_RUN/do-api"
   rm -f "$LAB_RUN/hosts.json" "$LAB_RUN/hosts.tsv"
   local d
-  for d in $LAB_HOST_DIRS; do rmdir "$d" 2>/dev/null || true; done
+  # (Only the lab's own: never the machine's /etc/systemd/system.)
+  for d in $LAB_HOST_DIRS; do [[ $d == /etc/systemd/system ]] || rmdir "$d" 2>/dev/null || true; done
   lab_log "lab down (${#hosts[@]} hosts) in $(lab_since "$t0") s"
   ((failed == 0)) || lab_die "some processes survived SIGKILL" || return 1
   lab_check_clean

@@ -318,6 +318,7 @@ async function main() {
       snapshotId: (i.snapshotId as string | undefined) ?? null,
       filesystemType: (i.initialFilesystemType as string | undefined) ?? null,
       droplet: dropletById.get(String(reveal(attachment?.rawInputs.dropletId))) ?? "",
+      dropletId: Number(reveal(attachment?.rawInputs.dropletId)),
     };
   });
   process.stdout.write(JSON.stringify({ ...plan, volumes }, null, 2) + "\n");

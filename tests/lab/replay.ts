@@ -15,6 +15,13 @@
  *   runs first, in the new one's place in the order, then its `create`); one unchanged is left alone; one only in OLD is deleted (its `delete`
  *   from OLD) after every create and update, in reverse dependency order.
  * - --all: every command of NEW runs its `create` again (the idempotency re-run).
+ * - --delete-only NAMES (comma-separated, with --prev): runs only the OLD deletes of these
+ *   commands, in reverse dependency order, and nothing else. The engine's dependent
+ *   replacements (step_generator.go calculateDependentReplacements): before a delete-first
+ *   replacement of a resource the replay does not run (a VolumeAttachment, which do-volumes.ts
+ *   replaces), the engine deletes the commands that take an input from it. Then `--gone NAMES`
+ *   in the replay of the rest of that `up`: these were deleted already, so they are created
+ *   anew (their old delete does not run again).
  * Commands run as soon as their dependsOn have succeeded, independent ones in parallel. As in
  * Pulumi, the first failure stops new commands from starting; those already running finish.
  *
@@ -74,6 +81,8 @@ interface Options {
   parallel: number;
   timeout: number;
   map: Record<string, string>;
+  deleteOnly: string[];
+  gone: string[];
   /**
    * The outputs as the previous deployment left them: what an OLD command's delete is
    * resolved with (the engine deletes with the inputs stored with it, e.g. the OLD node ID,
@@ -117,6 +126,8 @@ function parseArgs(argv: string[]): Options {
     parallel: 10,
     timeout: 900,
     map: {},
+    deleteOnly: [],
+    gone: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -150,6 +161,12 @@ function parseArgs(argv: string[]): Options {
       case "--timeout":
         o.timeout = Number(value());
         break;
+      case "--delete-only":
+        o.deleteOnly = value().split(",").filter(Boolean);
+        break;
+      case "--gone":
+        o.gone = value().split(",").filter(Boolean);
+        break;
       case "--map": {
         const [from, to] = value().split("=");
         if (!from || !to) throw new Error("--map needs FROM=TO");
@@ -172,6 +189,8 @@ function parseArgs(argv: string[]): Options {
     parallel: o.parallel!,
     timeout: o.timeout!,
     map: o.map,
+    deleteOnly: o.deleteOnly ?? [],
+    gone: o.gone ?? [],
   };
 }
 
@@ -496,7 +515,30 @@ export async function main(argv: string[]): Promise<number> {
     ? (JSON.parse(fs.readFileSync(o.state, "utf8")) as Record<string, string>)
     : {};
   o.previous = { ...state };
-  const [forward, deletes] = diffPlans(prev, next, o.all);
+  if ((o.deleteOnly.length > 0 || o.gone.length > 0) && !prev) {
+    throw new Error("--delete-only and --gone need --prev");
+  }
+  const named = (names: string[]) =>
+    names.map((n) => {
+      const c = prev!.commands.find((x) => x.name === n);
+      if (!c) throw new Error(`${n} is not a command of ${o.prev}`);
+      return c;
+    });
+  let [forward, deletes] = diffPlans(
+    prev && { ...prev, commands: prev.commands.filter((c) => !o.gone.includes(c.name)) },
+    next,
+    o.all,
+  );
+  if (o.deleteOnly.length > 0) {
+    const olds = named(o.deleteOnly);
+    forward = [];
+    deletes = olds.map((c) => ({
+      cmd: c,
+      op: "delete" as const,
+      after: olds.filter((d) => d !== c && d.dependsOn.includes(c.name)).map((d) => d.name),
+    }));
+  }
+  named(o.gone);
   const t0 = Date.now();
   console.log(
     `replay ${path.basename(o.plan)}${prev ? ` from ${path.basename(o.prev!)}` : ""}${o.all ? " (re-run all)" : ""}: ` +

@@ -220,6 +220,7 @@ main() {
     "front door: tag:read revoked for a minute while 3 agents run: at most 60 API calls in the cluster"
     "npm run status: healthy exits 0; a crashing service and a powered-off worker exit 1, both named; npm run logs shows the crash; a slow deploy prints progress"
     "rolling resize of the worker pool at maxUnavailable 2 by the program's hooks: the service >= replicas-2, at most 2 workers out, quorum kept"
+    "volume: a droplet holding it replaced while the writer writes: writer stopped and volume unmounted before the detach, N records before and after, one mount, also after a reboot"
   )
   local fns=(scenario_bootstrap scenario_rerun scenario_stack scenario_remove_worker
     scenario_power_off_manager scenario_rolling_resize scenario_replace_manager
@@ -231,11 +232,12 @@ main() {
     scenario_edge_rolling_resize scenario_edge_self_update scenario_fd_holder_off
     scenario_fd_holder_back scenario_fd_leader_off scenario_fd_replay scenario_edge_handoff
     scenario_replace_manager_live scenario_fd_token_no_tag scenario_fd_persistent_failure
-    scenario_status scenario_batched_resize)
+    scenario_status scenario_batched_resize scenario_volume_replace_live)
   # The run order. A scenario keeps its number (its place in the lists above), but 32 and 33 run
   # on the front door 26-29 leave (the agents, the stand-in), before 30 and 31 change it; 34 and
-  # 35 (status, the batched resize) run last, on the cluster 31 leaves.
-  local order=({0..28} 31 32 29 30 33 34)
+  # 35 (status, the batched resize) run on the cluster 31 leaves, and 36 last (it adds a host
+  # under lab-worker-1's name).
+  local order=({0..28} 31 32 29 30 33 34 35)
   ((${#order[@]} == ${#fns[@]})) || lab_die "run.sh: the run order has ${#order[@]} scenarios, the list ${#fns[@]}"
   local i bootstrapped=0
   LAST_RC=0

@@ -204,4 +204,7 @@ scenario_replace_manager_live() {
   settle check_managers 3
   settle no_stale_nodes
   note "old node $old_id drained, demoted and removed while its droplet ran; $victim is $new_id on the new droplet; 3 managers, no Down member"
+  # What the cluster runs on now, for the scenarios after this one.
+  cp "$LAB_OUT/replaced.json" "$LAB_OUT/current.json"
+  cp "$LAB_OUT/hosts-replaced.json" "$LAB_OUT/hosts-current.json"
 }

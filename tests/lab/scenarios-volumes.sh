@@ -20,8 +20,11 @@ do_api_up() {
   local pidfile=$LAB_RUN/do-api/server.pid k
   mkdir -p "$LAB_RUN/do-api"
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
-  dov serve --state "$LAB_RUN/do-api" --port "$LAB_DO_PORT" \
-    </dev/null >>"$LAB_OUT/do-api.log" 2>&1 &
+  # Not through dov (a function): in the background it would be a subshell, and the pid below
+  # that subshell's, which lab_down would kill leaving the server listening (seen: a stale
+  # stand-in of another checkout answered on this port).
+  "${LAB_TSNODE[@]}" "$LAB_DIR/do-volumes.ts" serve --lab-run "$LAB_RUN" --state "$LAB_RUN/do-api" \
+    --port "$LAB_DO_PORT" </dev/null >>"$LAB_OUT/do-api.log" 2>&1 &
   echo $! >"$pidfile"
   for ((k = 0; k < 60; k++)); do
     curl -s -o /dev/null "$LAB_DO_API/v2/volumes" && return 0
@@ -91,8 +94,9 @@ scenario_volume_replace() {
   # The droplet is lost: it dies, DigitalOcean detaches its volume; Pulumi makes a new droplet
   # of the same name, attaches the volume to it and runs the node's commands (mount first).
   lab_power_off "$LAB_VOL_HOST"
-  check_records "$LAB_VOL_HOST" 1 "before the loss" || return 1
-  local before=$RECORDS
+  # Read from the volume itself: a power-off ends the host's mounts, as on a droplet.
+  local before
+  before=$(records_on_volume lab-worker-1) || return 1
   note "records before the droplet is lost: $before"
   dov lose-droplet --host "$(lab_index "$LAB_VOL_HOST")" | sed 's/^/    /'
   lab_rebuild "$LAB_VOL_HOST"
@@ -196,7 +200,7 @@ scenario_volume_failed_mount() {
   # A reboot after which the volume is not there to mount (a failed attach): fstab's nofail
   # lets the droplet boot, and the writer must not start on the droplet's own disk.
   lab_power_off "$LAB_VOL_HOST"
-  before=$(records_on "$LAB_VOL_HOST" | cut -d' ' -f1)
+  before=$(records_on_volume lab-worker-1) || return 1
   dov lose-droplet --host "$(lab_index "$LAB_VOL_HOST")" | sed 's/^/    /'
   lab_power_on "$LAB_VOL_HOST"
   poll 90 no_writer_task_error || fail "the writer's task did not fail on the missing bind source: $WRITER_ERR" || return 1
@@ -212,4 +216,128 @@ scenario_volume_failed_mount() {
   poll 90 writer_running || fail "$LAB_RECORDS does not run once the volume is back" || return 1
   check_records "$LAB_VOL_HOST" "$before" "after the remount" || return 1
   note "volume back: the writer runs again with all $before records"
+}
+
+# records_on_volume NAME: the record count on volume NAME, read from its image (none missing).
+records_on_volume() {
+  local vid got
+  vid=$(dov get --path "/v2/volumes?name=$1" | json /dev/stdin 'j.volumes[0].id')
+  got=$(records_in_image "$LAB_RUN/do-api/img/vol-$vid.img") || return 1
+  ((${got#* } == 0)) || { fail "volume $1: ${got#* } of ${got% *} records missing or out of order"; return 1; }
+  echo "${got% *}"
+}
+
+# mounts_of HOST: the mount points of HOST's volume device (the link the stand-in made there).
+mounts_of() {
+  lab_exec "$1" sh -c 'd=$(readlink -f /tmp/lab-disks/scsi-0DO_Volume_$1) && findmnt -rn -S "$d" -o TARGET' sh "$2" 2>/dev/null || true
+}
+# one_mount HOST VOLUME WHAT: HOST has VOLUME mounted once, at the data mount, and no mount unit.
+one_mount() {
+  local got units
+  got=$(mounts_of "$1" "$2" | paste -sd' ')
+  [[ $got == "$LAB_DATA" ]] || fail "$WHAT: volume $2 on host $1 is mounted at [$got], not once at $LAB_DATA" || return 1
+  units=$(lab_exec "$1" sh -c 'ls /etc/systemd/system/*.mount 2>/dev/null' || true)
+  [[ -z $units ]] || fail "$WHAT: mount units left on host $1: $units"
+}
+# records_in_image FILE: "COUNT BAD" of the records in a volume image, read from a copy
+# (mounting replays the filesystem's log, as the next mount of the volume would).
+records_in_image() {
+  local dir out
+  dir=$(mktemp -d)
+  cp --sparse=always "$1" "$dir.img"
+  mount -o loop,nouuid "$dir.img" "$dir" || { fail "cannot mount a copy of $1"; return 1; }
+  out=$(awk '$0 != "record " NR { bad++ } END { print NR, bad + 0 }' "$dir/data/records")
+  umount "$dir"
+  rm -rf "$dir" "$dir.img"
+  echo "$out"
+}
+writer_on() {
+  [[ $(m "docker service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' $LAB_RECORDS" 2>/dev/null) == "$LAB_VOL_HOST Running"* ]] &&
+    [[ -n $(lab_ssh "$1" "docker ps -q --filter label=com.docker.swarm.service.name=$LAB_RECORDS") ]]
+}
+at_least_on() { local got; got=$(records_on "$1"); ((${got% *} >= $2)); }
+
+# A droplet that holds a volume replaced (`pulumi up --replace`) while its writer writes (issue 21,
+# item 9), in the engine's order (tests/engine/volume-replace.test.ts): the new droplet is created;
+# the attachment is replaced delete-first, so the engine first deletes what takes an input from
+# it: the release, whose delete stops the writer on the OLD droplet and unmounts the volume there;
+# then the provider detaches it (the stand-in shuts down a filesystem still mounted at a detach,
+# and logs it) and attaches it to the new droplet; the rest of the up (mount, join, the old node
+# removed); the old droplet deleted last. Then a reboot of each volume's host: one mount each.
+scenario_volume_replace_live() {
+  do_api_up || return 1
+  local hosts=$LAB_RUN/hosts.json old new before stop after vid dead0 dead1 results
+  # The hosts the cluster runs on now (scenario 31 leaves lab-manager-2 on a new host).
+  if [[ -f $LAB_OUT/hosts-current.json ]]; then hosts=$LAB_OUT/hosts-current.json; fi
+  old=$(lab_index "$LAB_VOL_HOST")
+  if ! lab_ssh "$old" true 2>/dev/null; then lab_rebuild "$old"; fi
+  # Volumes and the records stack, as scenarios 16-19 leave them (nothing to do after them).
+  vol_plan vrl0 2 --volume-gb 2 --hosts "$hosts"
+  dov apply --state "$LAB_OUT/state.json" --plan "$LAB_OUT/vrl0.json" | sed 's/^/    /' || fail "the provider's volume steps failed" || return 1
+  lab_replay vrl-up --plan "$LAB_OUT/vrl0.json" --prev "$LAB_OUT/current.json" ||
+    fail "volumes and the records stack failed" || return 1
+  cp "$LAB_OUT/vrl0.json" "$LAB_OUT/current.json"
+  poll 90 writer_on "$old" || fail "$LAB_RECORDS does not run on $LAB_VOL_HOST (host $old)" || return 1
+  poll 30 at_least_on "$old" 10 || fail "the writer does not write" || return 1
+  vid=$(dov get --path "/v2/volumes?name=lab-worker-1" | json /dev/stdin 'j.volumes[0].id')
+  dead0=$(json "$LAB_RUN/do-api/state.json" 'j.events.filter((e) => e.what === "detach-while-mounted").length')
+
+  # The new droplet: another host under the same name, the plan's droplet mapped to it.
+  new=$(lab_count)
+  lab_host_add "$LAB_VOL_HOST" || return 1
+  node -e '
+    const fs = require("fs");
+    const [file, name, pub, priv, out] = process.argv.slice(1);
+    const hosts = JSON.parse(fs.readFileSync(file, "utf8")).map((h) =>
+      h.name === name ? { name, public: pub, private: priv } : h);
+    fs.writeFileSync(out, JSON.stringify(hosts, null, 2));' \
+    "$hosts" "$LAB_VOL_HOST" "$(lab_public "$new")" "$(lab_private "$new")" "$LAB_OUT/hosts-vrl.json"
+  vol_plan vrl1 2 --volume-gb 2 --hosts "$LAB_OUT/hosts-vrl.json"
+  before=$(records_on "$old")
+  note "records on the old droplet (host $old) while the writer writes: ${before% *}"
+
+  # The engine: the attachment's dependents first (the release: on the OLD droplet).
+  lab_replay vrl-release --plan "$LAB_OUT/vrl1.json" --prev "$LAB_OUT/current.json" \
+    --delete-only lab-worker-1-volume-release || fail "the release before the detach failed" || return 1
+  grep -q "stopping the containers that use $LAB_DATA" "$LAB_OUT/vrl-release/lab-worker-1-volume-release.delete.err" ||
+    fail "the release stopped no container" || return 1
+  [[ -z $(lab_ssh "$old" "docker ps -q --filter label=com.docker.swarm.service.name=$LAB_RECORDS") ]] ||
+    fail "a writer still runs on the old droplet before the detach" || return 1
+  [[ -z $(mounts_of "$old" lab-worker-1) ]] || fail "the volume is still mounted on the old droplet before the detach" || return 1
+  stop=$(records_in_image "$LAB_RUN/do-api/img/vol-$vid.img") || return 1
+  ((${stop#* } == 0)) || fail "${stop#* } records missing or out of order on the volume at the detach" || return 1
+  ((${stop% *} >= ${before% *})) || fail "${stop% *} records on the volume at the detach, fewer than the ${before% *} seen before" || return 1
+  note "the writer stopped and the volume unmounted on the old droplet: N = ${stop% *} records on it at the detach"
+
+  # The provider: the old attachment deleted (detach), the new one created (attach).
+  dov apply --state "$LAB_OUT/state.json" --plan "$LAB_OUT/vrl1.json" | sed 's/^/    /' || fail "moving the attachment failed" || return 1
+  dead1=$(json "$LAB_RUN/do-api/state.json" 'j.events.filter((e) => e.what === "detach-while-mounted").length')
+  ((dead1 == dead0)) || fail "the stand-in saw a detach while the volume was mounted: $(json "$LAB_RUN/do-api/state.json" 'JSON.stringify(j.events.filter((e) => e.what === "detach-while-mounted").slice(-1))')" || return 1
+  # The rest of the up; the engine deletes the old droplet last.
+  lab_replay vrl-replace --plan "$LAB_OUT/vrl1.json" --prev "$LAB_OUT/current.json" \
+    --gone lab-worker-1-volume-release || fail "the up after the replacement failed" || return 1
+  cp "$LAB_OUT/vrl1.json" "$LAB_OUT/current.json"
+  cp "$LAB_OUT/hosts-vrl.json" "$LAB_OUT/hosts-current.json"
+  results=$(json "$LAB_OUT/vrl-replace/results.json" 'j.filter((r) => r.op === "delete").map((r) => r.name).join(" ")')
+  [[ $results == *lab-worker-1-register* ]] || fail "the old node's registration was not deleted (removed): [$results]" || return 1
+  lab_power_off "$old"
+  note "old droplet (host $old) deleted after the up"
+
+  poll 90 writer_on "$new" || fail "$LAB_RECORDS does not run on the new droplet (host $new)" || return 1
+  check_records "$new" "${stop% *}" "on the new droplet" || return 1
+  after=$RECORDS
+  poll 30 at_least_on "$new" $((${stop% *} + 10)) || fail "the writer does not write on the new droplet" || return 1
+  WHAT="the new droplet" one_mount "$new" lab-worker-1 || return 1
+  note "N = ${stop% *} before the detach, all ${stop% *} there on the new droplet (first count $after, no gap); the writer goes on; one mount"
+
+  # A reboot of each volume's host (a power off and on): the volume mounted once again.
+  lab_power_off "$new"
+  lab_power_on "$new"
+  WHAT="after a reboot" one_mount "$new" lab-worker-1 || return 1
+  poll 90 writer_on "$new" || fail "$LAB_RECORDS does not run again after the reboot" || return 1
+  check_records "$new" "${stop% *}" "after the reboot" || return 1
+  lab_power_off lab-worker-0
+  lab_power_on lab-worker-0
+  WHAT="lab-worker-0 (its volume automounted at its first attach) after a reboot" one_mount lab-worker-0 lab-worker-0 || return 1
+  note "after a reboot: one mount of each volume ($LAB_DATA), no mount unit; the writer back with all records ($RECORDS)"
 }
