@@ -195,13 +195,19 @@ async function main() {
           entry,
           // Exit 7: this manager cannot list nodes, i.e. the swarm has no leader (no quorum).
           `docker node ls -q >/dev/null 2>&1 || exit 7; docker service ps ${service} --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running' || true; ` +
-            `docker node ls --filter role=worker --format '{{.Status}} {{.Availability}}' | grep -vc '^Ready Active$' || true`,
+            `docker node ls --filter role=worker --format '{{.Hostname}} {{.Status}} {{.Availability}}'`,
           { connectAttempts: 1 },
         );
-        const [running, out2] = out.trim().split("\n").map(Number);
+        const [first, ...nodes] = out.trim().split("\n");
+        const running = Number(first);
         polls++;
         minRunning = Math.min(minRunning, running);
-        maxWorkersOut = Math.max(maxWorkersOut, out2 ?? 0);
+        // Only the workers this run resizes: another may be out for an earlier scenario's reason.
+        const out2 = nodes
+          .map((l) => l.trim().split(/\s+/))
+          .filter(([name]) => resized.some((h) => h.name === name))
+          .filter(([, status, availability]) => status !== "Ready" || availability !== "Active");
+        maxWorkersOut = Math.max(maxWorkersOut, out2.length);
       } catch (e) {
         // ssh failing (the IP moving) is not a verdict; `docker node ls` failing on a manager is.
         if (/\(exit 7\)/.test(String(e))) quorumLost++;
