@@ -19,6 +19,12 @@ status_healthy() {
   ((STATUS_RC == 0))
 }
 
+# status_back BASELINE: status says what it said before the faults (healthy, or the same problems).
+status_back() {
+  status_run
+  if [[ -z $1 ]]; then ((STATUS_RC == 0)); else [[ $(sed -n 's/^  - //p' "$LAB_OUT/status.out" | sort) == "$1" ]]; fi
+}
+
 node_down() { [[ $(m "docker node inspect --format '{{.Status.State}}' $1") == down ]]; }
 
 scenario_status() {
@@ -34,8 +40,17 @@ scenario_status() {
   ((lines >= 1)) || fail "the deploy of a service that starts in ~20 s ($REPLAY_SECS s) printed no progress line" || return 1
   note "a service healthy after ~20 s: deployed in $REPLAY_SECS s, $lines progress line(s)"
 
-  poll 60 status_healthy || fail "status is not healthy before the faults: $(tail -n 5 "$LAB_OUT/status.out" | paste -sd'|')" || return 1
-  note "status on a healthy cluster: exit 0"
+  # The cluster as the earlier scenarios leave it may carry a problem of theirs (in the full run,
+  # the volume scenarios' writer pinned to a host that is gone): status must report it, and the
+  # faults below are judged on top of it. On a cluster without one, status must exit 0.
+  local baseline=""
+  if poll 60 status_healthy; then
+    note "status on a healthy cluster: exit 0"
+  else
+    ((STATUS_RC == 1)) || fail "status exited $STATUS_RC before the faults (want 0, or 1 naming an earlier scenario's leftover)" || return 1
+    baseline=$(sed -n 's/^  - //p' "$LAB_OUT/status.out" | sort)
+    note "status before the faults: exit 1 for what earlier scenarios left: $(paste -sd';' <<<"$baseline")"
+  fi
 
   # A crashing service and a powered-off worker.
   m "docker service create --detach --quiet --name crash_crash --label com.docker.stack.namespace=crash --restart-delay 1s lab/web:v3-crash" >/dev/null ||
@@ -59,7 +74,7 @@ scenario_status() {
   m "docker service rm crash_crash" >/dev/null || ok=0
   lab_power_on "$victim"
   m "bash -s -- $LAB_SLOW 120" <"$LAB_REPO/components/stacks/scripts/stack-rm.sh" >/dev/null || fail "stack-rm.sh $LAB_SLOW failed" || ok=0
-  poll 90 status_healthy || fail "status is not healthy again after the faults: $(tail -n 5 "$LAB_OUT/status.out" | paste -sd'|')" || ok=0
+  poll 90 status_back "$baseline" || fail "status is not back to what it was before the faults: $(tail -n 5 "$LAB_OUT/status.out" | paste -sd'|')" || ok=0
   ((ok)) || return 1
   note "status with a crashing service and a powered-off worker: exit 1, both named; logs show the crash; healthy again: exit 0"
 }
